@@ -1,0 +1,3 @@
+"""SPM API: a GraphQL API for IT service portfolio management."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Domain services: the rules of the portfolio. Knows nothing of GraphQL."""

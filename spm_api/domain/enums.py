@@ -1,0 +1,48 @@
+"""The portfolio's vocabulary, shared by models, domain and API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person of an organisation may do."""
+
+    VIEWER = "VIEWER"
+    CONTRIBUTOR = "CONTRIBUTOR"
+    DECISION_MAKER = "DECISION_MAKER"
+    PORTFOLIO_MANAGER = "PORTFOLIO_MANAGER"
+    FINANCE = "FINANCE"
+    ADMIN = "ADMIN"
+
+
+class InvestmentCategory(StrEnum):
+    """Run, grow or transform the business: used to prioritise investment."""
+
+    RUN = "RUN"
+    GROW = "GROW"
+    TRANSFORM = "TRANSFORM"
+
+
+class Necessity(StrEnum):
+    """The analysis verdict on a requirement."""
+
+    UNASSESSED = "UNASSESSED"
+    NECESSARY = "NECESSARY"
+    NOT_NECESSARY = "NOT_NECESSARY"
+
+
+class Position(StrEnum):
+    """A stakeholder's stance on a proposal."""
+
+    SUPPORT = "SUPPORT"
+    NEUTRAL = "NEUTRAL"
+    CONCERN = "CONCERN"
+    OPPOSE = "OPPOSE"
+
+
+class CustomerKind(StrEnum):
+    """Who consumes a service: a department of the organisation or an outside party."""
+
+    INTERNAL_DEPARTMENT = "INTERNAL_DEPARTMENT"
+    EXTERNAL = "EXTERNAL"

@@ -1,0 +1,18 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from spm_api.models.market import Customer, MarketSegment
+from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
+
+__all__ = [
+    "ApiToken",
+    "Customer",
+    "MarketSegment",
+    "Organisation",
+    "Person",
+    "PersonRole",
+    "Requirement",
+    "Service",
+    "StageChange",
+    "StakeholderInput",
+]

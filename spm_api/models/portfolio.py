@@ -1,0 +1,103 @@
+"""Services, their requirements, stakeholder input and stage history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, event, type_coerce
+from sqlalchemy.orm import Mapped, Mapper, column_property, mapped_column
+from sqlalchemy.engine import Connection
+
+from spm_api.db.base import Base, UTCDateTime, utcnow
+from spm_api.domain.enums import InvestmentCategory, Necessity, Position
+from spm_api.domain.stages import SECTION_OF_STAGE, Section, Stage
+from spm_api.models.columns import enum_type
+
+
+class Service(Base):
+    """The portfolio item. ``version`` is bumped on every change to the aggregate."""
+
+    __tablename__ = "service"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        Index("ix_service_organisation_stage", "organisation_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    investment_category: Mapped[InvestmentCategory] = mapped_column(
+        enum_type(InvestmentCategory)
+    )
+    stage: Mapped[Stage] = mapped_column(enum_type(Stage), default=Stage.DEFINITION)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    #: Derived in SQL so that reading it costs no Python per row.
+    section: Mapped[Section] = column_property(
+        type_coerce(
+            case({stage: section for stage, section in SECTION_OF_STAGE.items()}, value=stage),
+            enum_type(Section),
+        )
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Requirement(Base):
+    __tablename__ = "requirement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    necessity: Mapped[Necessity] = mapped_column(
+        enum_type(Necessity), default=Necessity.UNASSESSED
+    )
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    judgement_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class StakeholderInput(Base):
+    __tablename__ = "stakeholder_input"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    position: Mapped[Position] = mapped_column(enum_type(Position))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StageChange(Base):
+    """Immutable audit record of one transition. Its id orders the history."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_service_id_id", "service_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    from_stage: Mapped[Stage | None] = mapped_column(enum_type(Stage))
+    to_stage: Mapped[Stage] = mapped_column(enum_type(Stage))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ImmutableRecordError(RuntimeError):
+    """Raised when code tries to change or delete an audit record."""
+
+
+@event.listens_for(StageChange, "before_update")
+@event.listens_for(StageChange, "before_delete")
+def _refuse_change(_mapper: Mapper[StageChange], _conn: Connection, target: StageChange) -> None:
+    raise ImmutableRecordError(f"stage change {target.id} is an immutable audit record")

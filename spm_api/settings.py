@@ -1,0 +1,36 @@
+"""Runtime settings, read from ``SPM_``-prefixed environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything that differs between a laptop, CI and production."""
+
+    model_config = SettingsConfigDict(env_prefix="SPM_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./spm.db"
+    #: Show unexpected errors unmasked (never in production).
+    debug: bool = False
+    #: Serve the GraphiQL IDE on GET /graphql.
+    graphiql: bool = True
+    #: Upper bound on ``first``/``last`` of every connection.
+    max_page_size: int = 100
+    #: Deepest selection a query may nest.
+    max_query_depth: int = 12
+    #: Where the Alembic migration scripts live.
+    alembic_dir: Path = REPOSITORY_ROOT / "alembic"
+    #: Log SQL statements.
+    echo_sql: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()
