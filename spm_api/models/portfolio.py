@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, event, type_coerce
-from sqlalchemy.orm import Mapped, Mapper, column_property, mapped_column
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.engine import Connection
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
@@ -37,16 +39,20 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    #: Derived in SQL so that reading it costs no Python per row.
-    section: Mapped[Section] = column_property(
-        type_coerce(
-            case({stage: section for stage, section in SECTION_OF_STAGE.items()}, value=stage),
-            enum_type(Section),
-        )
-    )
-
     __mapper_args__ = {"version_id_col": version}
 
+    @hybrid_property
+    def section(self) -> Section:
+        """Derived from the stage: a dict lookup in Python, a CASE in SQL."""
+        return SECTION_OF_STAGE[self.stage]
+
+    @section.inplace.expression
+    @classmethod
+    def _section_expression(cls) -> ColumnElement[Section]:
+        return type_coerce(
+            case({stage: sec for stage, sec in SECTION_OF_STAGE.items()}, value=cls.stage),
+            enum_type(Section),
+        )
 
 class Requirement(Base):
     __tablename__ = "requirement"

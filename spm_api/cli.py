@@ -1,0 +1,172 @@
+"""The ``spm-api`` command: serve, migrate, seed demo data, manage tenants, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from spm_api.db import migrations
+from spm_api.db.engine import create_engine, create_session_factory
+from spm_api.domain.enums import Role
+from spm_api.domain.errors import DomainError
+from spm_api.settings import get_settings
+
+
+def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(session)`` in one transaction against the configured database."""
+
+    async def go() -> Any:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "spm_api.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+
+
+def _db_upgrade(args: argparse.Namespace) -> None:
+    migrations.upgrade(revision=args.revision)
+    print(f"database at {args.revision}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from spm_api.demo import seed_demo
+
+    result = _run_in_session(
+        lambda session: seed_demo(session, services=args.services, once=args.once)
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(result["message"])
+    for person in result["people"]:
+        print(f"  {', '.join(person['roles']):<40} {person['email']:<32} {person['token']}")
+
+
+def _org_create(args: argparse.Namespace) -> None:
+    from spm_api.domain.tenancy import create_organisation
+
+    organisation = _run_in_session(
+        lambda session: create_organisation(session, args.name, args.slug)
+    )
+    print(f"organisation {organisation.slug} created (id {organisation.id})")
+
+
+def _person_create(args: argparse.Namespace) -> None:
+    from spm_api.domain.tenancy import create_person, find_organisation
+    from spm_api.domain.tokens import issue_token
+
+    async def work(session: Any) -> dict[str, Any]:
+        organisation = await find_organisation(session, args.org)
+        person = await create_person(session, organisation.id, args.name, args.email, args.role)
+        token = await issue_token(session, person.id, label="cli")
+        return {
+            "organisation": organisation.slug,
+            "id": person.id,
+            "name": person.name,
+            "email": person.email,
+            "roles": sorted(role.value for role in set(args.role)),
+            "token": token,
+        }
+
+    created = _run_in_session(work)
+    if args.json:
+        print(json.dumps(created, indent=2))
+    else:
+        print(f"{created['email']} ({', '.join(created['roles'])}) token: {created['token']}")
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from spm_api.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+        print(f"schema written to {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spm-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP/GraphQL server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    upgrade = db.add_parser("upgrade", help="apply the Alembic migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    demo = commands.add_parser("demo", help="create a demo organisation with people and services")
+    demo.add_argument("--services", type=int, default=40, help="how many services to create")
+    demo.add_argument("--once", action="store_true",
+                      help="if the demo exists, only issue fresh tokens")
+    demo.add_argument("--json", action="store_true", help="print people, roles and tokens as JSON")
+    demo.set_defaults(handler=_demo)
+
+    org = commands.add_parser("org", help="organisations").add_subparsers(
+        dest="org_command", required=True
+    )
+    org_create = org.add_parser("create", help="create an organisation")
+    org_create.add_argument("--name", required=True)
+    org_create.add_argument("--slug", required=True)
+    org_create.set_defaults(handler=_org_create)
+
+    person = commands.add_parser("person", help="people").add_subparsers(
+        dest="person_command", required=True
+    )
+    person_create = person.add_parser("create", help="create a person and print a token")
+    person_create.add_argument("--org", required=True, help="organisation slug")
+    person_create.add_argument("--name", required=True)
+    person_create.add_argument("--email", required=True)
+    person_create.add_argument("--role", action="append", type=Role, required=True,
+                               choices=list(Role), help="repeat for several roles")
+    person_create.add_argument("--json", action="store_true")
+    person_create.set_defaults(handler=_person_create)
+
+    export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", default="-")
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except DomainError as error:
+        for problem in error.problems:
+            print(f"error [{problem.code.value}]: {problem.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

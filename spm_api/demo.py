@@ -1,0 +1,159 @@
+"""Demo data: an organisation with a person in every role and services in every stage.
+
+Stages up to APPROVAL are reached through the real domain commands and guards.
+Later stages are decided by approval rounds, so demo services there carry a
+history marked as imported from an earlier portfolio register.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain import services as commands
+from spm_api.domain.actor import Actor
+from spm_api.domain.enums import InvestmentCategory, Necessity, Position, Role
+from spm_api.domain.services import touch
+from spm_api.domain.stages import Stage
+from spm_api.domain.tenancy import create_organisation, create_person
+from spm_api.domain.tokens import issue_token
+from spm_api.domain.transitions import transition_service
+from spm_api.models import Organisation, Person, PersonRole, StageChange
+
+DEMO_SLUG = "demo"
+IMPORTED = "imported from the previous portfolio register"
+
+PEOPLE: list[tuple[str, str, list[Role]]] = [
+    ("Ada Admin", "admin@demo.example", [Role.ADMIN]),
+    ("Pia Portfolio", "portfolio@demo.example", [Role.PORTFOLIO_MANAGER]),
+    ("Carl Contributor", "contributor@demo.example", [Role.CONTRIBUTOR]),
+    ("Dana Decider", "dana@demo.example", [Role.DECISION_MAKER]),
+    ("Dev Decider", "dev@demo.example", [Role.DECISION_MAKER]),
+    ("Dora Decider", "dora@demo.example", [Role.DECISION_MAKER, Role.FINANCE]),
+    ("Finn Finance", "finance@demo.example", [Role.FINANCE]),
+    ("Vic Viewer", "viewer@demo.example", [Role.VIEWER]),
+]
+
+THEMES = [
+    ("Service Desk", "Single point of contact for incidents and requests"),
+    ("Identity Platform", "Single sign-on and lifecycle of accounts"),
+    ("Data Warehouse", "Reporting and analytics across departments"),
+    ("Hosting", "Managed virtual machines and containers"),
+    ("Collaboration Suite", "Mail, chat and shared documents"),
+    ("Field Mobility", "Mobile apps for field engineers"),
+    ("Payroll", "Monthly payroll and expense processing"),
+    ("Customer Portal", "Self-service portal for external customers"),
+]
+STAGE_CYCLE = [
+    Stage.DEFINITION, Stage.ANALYSIS, Stage.APPROVAL, Stage.CHARTERED,
+    Stage.LIVE, Stage.RETIRED, Stage.REJECTED,
+]
+HISTORY_AFTER_APPROVAL: dict[Stage, list[Stage]] = {
+    Stage.CHARTERED: [Stage.CHARTERED],
+    Stage.LIVE: [Stage.CHARTERED, Stage.LIVE],
+    Stage.RETIRED: [Stage.CHARTERED, Stage.LIVE, Stage.RETIRED],
+    Stage.REJECTED: [Stage.REJECTED],
+}
+
+
+async def _tokens_for_everyone(session: AsyncSession, organisation: Organisation
+                               ) -> list[dict[str, Any]]:
+    people = (await session.scalars(
+        select(Person).where(Person.organisation_id == organisation.id).order_by(Person.id)
+    )).all()
+    listed = []
+    for person in people:
+        roles = (await session.scalars(
+            select(PersonRole.role).where(PersonRole.person_id == person.id)
+        )).all()
+        listed.append({
+            "name": person.name,
+            "email": person.email,
+            "roles": sorted(role.value for role in roles),
+            "token": await issue_token(session, person.id, label="demo"),
+        })
+    return listed
+
+
+async def _seed_service(session: AsyncSession, number: int, target: Stage,
+                        contributor: Actor, manager: Actor, deciders: list[Actor]) -> None:
+    theme, summary = THEMES[number % len(THEMES)]
+    service = await commands.create_service(
+        session, contributor,
+        name=f"{theme} {number + 1:03d}",
+        summary=summary,
+        objectives=f"Deliver {theme.lower()} to every department at agreed service levels",
+        investment_category=list(InvestmentCategory)[number % 3],
+    )
+    requirements = [
+        await commands.add_requirement(session, contributor, service.id, text)
+        for text in (f"{theme} available 99.5% of business hours",
+                     f"{theme} integrated with the identity platform",
+                     f"{theme} usable in English and French")
+    ]
+    if target is Stage.DEFINITION:
+        return
+    await transition_service(session, manager, service.id, Stage.ANALYSIS,
+                             reason="scope is clear")
+    for index, requirement in enumerate(requirements):
+        necessity = Necessity.NOT_NECESSARY if index == 2 else Necessity.NECESSARY
+        await commands.assess_requirement(session, manager, requirement.id, necessity,
+                                          "agreed in the analysis workshop")
+    for decider, position in zip(deciders, itertools.cycle(list(Position)), strict=False):
+        await commands.add_stakeholder_input(session, decider, service.id, position,
+                                             f"{position.value.lower()}: see workshop notes")
+    if target is Stage.ANALYSIS:
+        return
+    await transition_service(session, manager, service.id, Stage.APPROVAL,
+                             reason="analysis complete")
+    if target is Stage.APPROVAL:
+        return
+    origin = Stage.APPROVAL
+    for stage in HISTORY_AFTER_APPROVAL[target]:
+        session.add(StageChange(organisation_id=service.organisation_id, service_id=service.id,
+                                from_stage=origin, to_stage=stage,
+                                actor_id=manager.person_id, reason=IMPORTED))
+        origin = stage
+    service.stage = target
+    touch(service)
+    await session.flush()
+
+
+async def seed_demo(session: AsyncSession, services: int = 40, once: bool = False
+                    ) -> dict[str, Any]:
+    """Create the demo organisation (or, with ``once``, reuse it) and return fresh tokens."""
+    existing = await session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
+    if existing is not None and once:
+        return {
+            "message": "demo organisation already present; fresh tokens issued",
+            "organisation": {"name": existing.name, "slug": existing.slug},
+            "people": await _tokens_for_everyone(session, existing),
+        }
+    slug = DEMO_SLUG if existing is None else f"{DEMO_SLUG}-{await _next_suffix(session)}"
+    organisation = await create_organisation(session, "Demo Organisation", slug)
+    actors: dict[str, Actor] = {}
+    for name, email, roles in PEOPLE:
+        person = await create_person(session, organisation.id, name,
+                                     email.replace("demo.example", f"{slug}.example"), roles)
+        actors[email] = Actor(person.id, organisation.id, frozenset(roles))
+    contributor = actors["contributor@demo.example"]
+    manager = actors["portfolio@demo.example"]
+    deciders = [actors[e] for e in ("dana@demo.example", "dev@demo.example", "dora@demo.example")]
+    for number in range(services):
+        await _seed_service(session, number, STAGE_CYCLE[number % len(STAGE_CYCLE)],
+                            contributor, manager, deciders)
+    return {
+        "message": f"demo organisation {slug!r} created with {services} services",
+        "organisation": {"name": organisation.name, "slug": organisation.slug},
+        "people": await _tokens_for_everyone(session, organisation),
+    }
+
+
+async def _next_suffix(session: AsyncSession) -> int:
+    slugs = (await session.scalars(
+        select(Organisation.slug).where(Organisation.slug.like(f"{DEMO_SLUG}%"))
+    )).all()
+    return len(slugs) + 1

@@ -1,0 +1,57 @@
+"""Who is acting, and what their roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from spm_api.domain.enums import Role
+from spm_api.domain.errors import ErrorCode, fail
+
+
+class Permission(StrEnum):
+    EDIT_SERVICE = "EDIT_SERVICE"
+    GIVE_INPUT = "GIVE_INPUT"
+    ASSESS_REQUIREMENT = "ASSESS_REQUIREMENT"
+    TRANSITION_SERVICE = "TRANSITION_SERVICE"
+    ADMINISTER = "ADMINISTER"
+
+
+#: Which roles grant which permission. Every role may read its organisation.
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.EDIT_SERVICE: frozenset(
+        {Role.CONTRIBUTOR, Role.PORTFOLIO_MANAGER, Role.ADMIN}
+    ),
+    Permission.GIVE_INPUT: frozenset(
+        {
+            Role.CONTRIBUTOR,
+            Role.DECISION_MAKER,
+            Role.PORTFOLIO_MANAGER,
+            Role.FINANCE,
+            Role.ADMIN,
+        }
+    ),
+    Permission.ASSESS_REQUIREMENT: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    Permission.TRANSITION_SERVICE: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    Permission.ADMINISTER: frozenset({Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An authenticated person acting inside their own organisation."""
+
+    person_id: int
+    organisation_id: int
+    roles: frozenset[Role]
+
+    def can(self, permission: Permission) -> bool:
+        return not self.roles.isdisjoint(GRANTS[permission])
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            allowed = ", ".join(sorted(GRANTS[permission]))
+            raise fail(
+                ErrorCode.FORBIDDEN,
+                f"{permission.value.replace('_', ' ').lower()} needs one of these roles: {allowed}",
+            )

@@ -1,0 +1,261 @@
+"""Reading the portfolio: filtered service queries, batched child lookups and counts.
+
+Each batch function answers for many parents in one statement, so a request's
+statement count depends on the depth of its selection, not on the rows returned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor
+from spm_api.domain.enums import InvestmentCategory, Role
+from spm_api.domain.stages import Section, Stage, section_of, stages_in
+from spm_api.models import (
+    Organisation,
+    Person,
+    PersonRole,
+    Requirement,
+    Service,
+    StageChange,
+    StakeholderInput,
+)
+
+T = TypeVar("T")
+
+
+class ServiceOrderField(StrEnum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    STAGE = "STAGE"
+
+
+class SortDirection(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class ServiceFilter:
+    sections: Sequence[Section] = ()
+    stages: Sequence[Stage] = ()
+    investment_categories: Sequence[InvestmentCategory] = ()
+    owner_ids: Sequence[int] = ()
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceOrder:
+    field: ServiceOrderField = ServiceOrderField.NAME
+    direction: SortDirection = SortDirection.ASC
+
+
+_ORDER_COLUMNS: dict[ServiceOrderField, Any] = {
+    ServiceOrderField.NAME: Service.name,
+    ServiceOrderField.CREATED_AT: Service.created_at,
+    ServiceOrderField.UPDATED_AT: Service.updated_at,
+    ServiceOrderField.STAGE: Service.stage,
+}
+
+
+def services_query(
+    actor: Actor, where: ServiceFilter | None = None, order: ServiceOrder | None = None
+) -> Select[tuple[Service]]:
+    """Services of the actor's organisation matching ``where``, in a stable order."""
+    where = where or ServiceFilter()
+    order = order or ServiceOrder()
+    query = select(Service).where(Service.organisation_id == actor.organisation_id)
+    stages = set(where.stages)
+    if where.sections:
+        in_sections = {stage for section in where.sections for stage in stages_in(section)}
+        stages = stages & in_sections if stages else in_sections
+        if not stages:
+            stages = {None}  # type: ignore[arg-type]  # filters contradict: match nothing
+    if stages:
+        query = query.where(Service.stage.in_(stages))
+    if where.investment_categories:
+        query = query.where(Service.investment_category.in_(where.investment_categories))
+    if where.owner_ids:
+        query = query.where(Service.owner_id.in_(where.owner_ids))
+    if where.search and where.search.strip():
+        term = where.search.strip().lower()
+        query = query.where(
+            func.lower(Service.name).contains(term, autoescape=True)
+            | func.lower(Service.summary).contains(term, autoescape=True)
+            | func.lower(Service.objectives).contains(term, autoescape=True)
+        )
+    column = _ORDER_COLUMNS[order.field]
+    if order.direction is SortDirection.DESC:
+        return query.order_by(column.desc(), Service.id.desc())
+    return query.order_by(column.asc(), Service.id.asc())
+
+
+async def fetch_page(
+    session: AsyncSession, query: Select[tuple[T]], offset: int, limit: int | None
+) -> Sequence[T]:
+    return (await session.scalars(query.offset(offset).limit(limit))).all()
+
+
+async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
+    counted = query.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return int(await session.scalar(counted) or 0)
+
+
+def _group(rows: Iterable[T], key: str, keys: Sequence[int]) -> list[list[T]]:
+    grouped: dict[int, list[T]] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, key)].append(row)
+    return [grouped.get(k, []) for k in keys]
+
+
+def _index(rows: Iterable[T], keys: Sequence[int]) -> list[T | None]:
+    by_id = {row.id: row for row in rows}  # type: ignore[attr-defined]
+    return [by_id.get(k) for k in keys]
+
+
+async def requirements_of(
+    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
+) -> list[list[Requirement]]:
+    rows = await session.scalars(
+        select(Requirement)
+        .where(Requirement.organisation_id == organisation_id,
+               Requirement.service_id.in_(set(service_ids)))
+        .order_by(Requirement.id)
+    )
+    return _group(rows, "service_id", service_ids)
+
+
+async def stakeholder_inputs_of(
+    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
+) -> list[list[StakeholderInput]]:
+    rows = await session.scalars(
+        select(StakeholderInput)
+        .where(StakeholderInput.organisation_id == organisation_id,
+               StakeholderInput.service_id.in_(set(service_ids)))
+        .order_by(StakeholderInput.id)
+    )
+    return _group(rows, "service_id", service_ids)
+
+
+async def stage_changes_of(
+    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
+) -> list[list[StageChange]]:
+    """Stage history per service, oldest first (ids grow with time)."""
+    rows = await session.scalars(
+        select(StageChange)
+        .where(StageChange.organisation_id == organisation_id,
+               StageChange.service_id.in_(set(service_ids)))
+        .order_by(StageChange.id)
+    )
+    return _group(rows, "service_id", service_ids)
+
+
+async def services_by_id(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[Service | None]:
+    rows = await session.scalars(
+        select(Service).where(Service.organisation_id == organisation_id,
+                              Service.id.in_(set(ids)))
+    )
+    return _index(rows, ids)
+
+
+async def people_by_id(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[Person | None]:
+    rows = await session.scalars(
+        select(Person).where(Person.organisation_id == organisation_id, Person.id.in_(set(ids)))
+    )
+    return _index(rows, ids)
+
+
+async def requirements_by_id(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[Requirement | None]:
+    rows = await session.scalars(
+        select(Requirement).where(Requirement.organisation_id == organisation_id,
+                                  Requirement.id.in_(set(ids)))
+    )
+    return _index(rows, ids)
+
+
+async def stakeholder_inputs_by_id(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[StakeholderInput | None]:
+    rows = await session.scalars(
+        select(StakeholderInput).where(StakeholderInput.organisation_id == organisation_id,
+                                       StakeholderInput.id.in_(set(ids)))
+    )
+    return _index(rows, ids)
+
+
+async def stage_changes_by_id(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[StageChange | None]:
+    rows = await session.scalars(
+        select(StageChange).where(StageChange.organisation_id == organisation_id,
+                                  StageChange.id.in_(set(ids)))
+    )
+    return _index(rows, ids)
+
+
+async def roles_of(
+    session: AsyncSession, organisation_id: int, person_ids: Sequence[int]
+) -> list[list[Role]]:
+    rows = (
+        await session.execute(
+            select(PersonRole.person_id, PersonRole.role)
+            .join(Person, Person.id == PersonRole.person_id)
+            .where(Person.organisation_id == organisation_id,
+                   PersonRole.person_id.in_(set(person_ids)))
+            .order_by(PersonRole.role)
+        )
+    ).all()
+    grouped: dict[int, list[Role]] = defaultdict(list)
+    for person_id, role in rows:
+        grouped[person_id].append(role)
+    return [grouped.get(pid, []) for pid in person_ids]
+
+
+async def organisation_of(session: AsyncSession, actor: Actor) -> Organisation:
+    organisation = await session.get(Organisation, actor.organisation_id)
+    assert organisation is not None, "an authenticated actor always has an organisation"
+    return organisation
+
+
+@dataclass
+class PortfolioCounts:
+    """How many services sit in each section, stage and investment category."""
+
+    total: int = 0
+    by_section: dict[Section, int] = field(default_factory=lambda: dict.fromkeys(Section, 0))
+    by_stage: dict[Stage, int] = field(default_factory=lambda: dict.fromkeys(Stage, 0))
+    by_investment_category: dict[InvestmentCategory, int] = field(
+        default_factory=lambda: dict.fromkeys(InvestmentCategory, 0)
+    )
+
+
+async def portfolio_counts(session: AsyncSession, actor: Actor) -> PortfolioCounts:
+    """All three breakdowns from one GROUP BY over (stage, investment category)."""
+    rows = (
+        await session.execute(
+            select(Service.stage, Service.investment_category, func.count())
+            .where(Service.organisation_id == actor.organisation_id)
+            .group_by(Service.stage, Service.investment_category)
+        )
+    ).all()
+    counts = PortfolioCounts()
+    for stage, category, number in rows:
+        counts.total += number
+        counts.by_stage[stage] += number
+        counts.by_section[section_of(stage)] += number
+        counts.by_investment_category[category] += number
+    return counts

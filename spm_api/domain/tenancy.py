@@ -1,0 +1,61 @@
+"""Organisations and people: set up by administrators and the CLI."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.enums import Role
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.validation import required_text
+from spm_api.models import Organisation, Person, PersonRole
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+async def create_organisation(session: AsyncSession, name: str, slug: str) -> Organisation:
+    name = required_text(name, "name", 200)
+    if not SLUG_PATTERN.match(slug):
+        raise fail(ErrorCode.VALIDATION, "slug must be lower-case letters, digits and -", "slug")
+    taken = await session.scalar(select(Organisation.id).where(Organisation.slug == slug))
+    if taken is not None:
+        raise fail(ErrorCode.CONFLICT, f"organisation {slug!r} already exists", "slug")
+    organisation = Organisation(name=name, slug=slug)
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def find_organisation(session: AsyncSession, slug: str) -> Organisation:
+    organisation = await session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        raise fail(ErrorCode.NOT_FOUND, f"no organisation {slug!r}", "slug")
+    return organisation
+
+
+async def create_person(
+    session: AsyncSession,
+    organisation_id: int,
+    name: str,
+    email: str,
+    roles: Iterable[Role],
+) -> Person:
+    name = required_text(name, "name", 200)
+    email = required_text(email, "email", 320).lower()
+    if not EMAIL_PATTERN.match(email):
+        raise fail(ErrorCode.VALIDATION, f"{email!r} is not an e-mail address", "email")
+    taken = await session.scalar(
+        select(Person.id).where(Person.organisation_id == organisation_id, Person.email == email)
+    )
+    if taken is not None:
+        raise fail(ErrorCode.CONFLICT, f"{email} is already a person here", "email")
+    person = Person(organisation_id=organisation_id, name=name, email=email)
+    session.add(person)
+    await session.flush()
+    session.add_all(PersonRole(person_id=person.id, role=role) for role in set(roles))
+    await session.flush()
+    return person

@@ -1,0 +1,43 @@
+"""API tokens: issued once in clear, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor
+from spm_api.models import ApiToken, Person, PersonRole
+
+TOKEN_PREFIX = "spm_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, person_id: int, label: str = "") -> str:
+    """Create a token for ``person_id`` and return it in clear; it cannot be read again."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label))
+    await session.flush()
+    return token
+
+
+async def authenticate(session: AsyncSession, token: str) -> Actor | None:
+    """The actor a bearer token stands for, or None when it is unknown or revoked."""
+    rows = (
+        await session.execute(
+            select(Person.id, Person.organisation_id, PersonRole.role)
+            .join(ApiToken, ApiToken.person_id == Person.id)
+            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        )
+    ).all()
+    if not rows:
+        return None
+    person_id, organisation_id, _ = rows[0]
+    roles = frozenset(row.role for row in rows if row.role is not None)
+    return Actor(person_id=person_id, organisation_id=organisation_id, roles=roles)

@@ -1,0 +1,48 @@
+"""Schema extensions: request session lifecycle and masking of unexpected errors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+log = logging.getLogger("spm_api.errors")
+
+
+class CloseSession(SchemaExtension):
+    """Close the request's session once the operation is done, whatever happened."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        await self.execution_context.context.close()
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors we raise on purpose carry an extensions code; GraphQL's own have no
+    original error. Everything else is a bug, and is masked."""
+    if error.original_error is None:
+        return True
+    return bool(error.extensions and "code" in error.extensions)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replace unexpected errors with a message holding an id that is also logged."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = uuid.uuid4().hex[:12]
+        log.error("unexpected error %s at %s", error_id, error.path, exc_info=error.original_error)
+        return GraphQLError(
+            message=f"Internal error (id {error_id}); it has been logged.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
+        )

@@ -1,0 +1,73 @@
+"""Per-request DataLoaders: one SQL statement per level of a query, whatever the row count."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from spm_api.domain import reads
+from spm_api.domain.enums import Role
+from spm_api.models import (
+    Organisation,
+    Person,
+    Requirement,
+    Service,
+    StageChange,
+    StakeholderInput,
+)
+
+V = TypeVar("V")
+BatchRead = Callable[[AsyncSession, int, Sequence[int]], Awaitable[Sequence[V]]]
+
+
+class Loaders:
+    """Loaders bound to one session and one organisation; rebuilt after each commit."""
+
+    def __init__(self, session: AsyncSession, organisation_id: int, lock: asyncio.Lock) -> None:
+        self._session = session
+        self._organisation_id = organisation_id
+        self._lock = lock
+        self.service: DataLoader[int, Service | None] = self._loader(reads.services_by_id)
+        self.person: DataLoader[int, Person | None] = self._loader(reads.people_by_id)
+        self.requirement: DataLoader[int, Requirement | None] = self._loader(
+            reads.requirements_by_id
+        )
+        self.stakeholder_input: DataLoader[int, StakeholderInput | None] = self._loader(
+            reads.stakeholder_inputs_by_id
+        )
+        self.stage_change: DataLoader[int, StageChange | None] = self._loader(
+            reads.stage_changes_by_id
+        )
+        self.roles_of_person: DataLoader[int, list[Role]] = self._loader(reads.roles_of)
+        self.requirements_of_service: DataLoader[int, list[Requirement]] = self._loader(
+            reads.requirements_of
+        )
+        self.stakeholder_inputs_of_service: DataLoader[int, list[StakeholderInput]] = (
+            self._loader(reads.stakeholder_inputs_of)
+        )
+        self.stage_changes_of_service: DataLoader[int, list[StageChange]] = self._loader(
+            reads.stage_changes_of
+        )
+        self.organisation: DataLoader[int, Organisation | None] = self._loader(
+            self._organisations
+        )
+
+    def _loader(self, batch: BatchRead[V]) -> DataLoader[int, V]:
+        async def load(keys: list[int]) -> Sequence[V]:
+            # One AsyncSession must never run two statements at once; sibling
+            # fields resolve concurrently, so their batches take turns.
+            async with self._lock:
+                return await batch(self._session, self._organisation_id, keys)
+
+        return DataLoader(load_fn=load)
+
+    @staticmethod
+    async def _organisations(
+        session: AsyncSession, organisation_id: int, ids: Sequence[int]
+    ) -> list[Organisation | None]:
+        own = await session.get(Organisation, organisation_id)
+        return [own if key == organisation_id else None for key in ids]

@@ -1,0 +1,133 @@
+"""Root mutation fields: decode the input, call one domain command, shape the payload."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from spm_api.domain import services, transitions
+from spm_api.graphql.context import Context
+from spm_api.graphql.inputs import (
+    AddRequirementInput,
+    AddStakeholderInputInput,
+    AssessRequirementInput,
+    CreateServiceInput,
+    TransitionServiceInput,
+    UpdateServiceInput,
+    node_pk,
+)
+from spm_api.graphql.payloads import (
+    RequirementPayload,
+    ServicePayload,
+    StakeholderInputPayload,
+    TransitionServicePayload,
+)
+from spm_api.graphql.permissions import AUTHENTICATED
+from spm_api.graphql.unit_of_work import run_mutation
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Propose a service; it starts in DEFINITION.")
+    async def create_service(
+        self, info: Info[Context, None], input: CreateServiceInput
+    ) -> ServicePayload:
+        service, errors = await run_mutation(
+            info,
+            lambda session, actor: services.create_service(
+                session, actor,
+                name=input.name,
+                investment_category=input.investment_category,
+                summary=input.summary,
+                objectives=input.objectives,
+                owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
+            ),
+        )
+        return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED)
+    async def update_service(
+        self, info: Info[Context, None], input: UpdateServiceInput
+    ) -> ServicePayload:
+        service, errors = await run_mutation(
+            info,
+            lambda session, actor: services.update_service(
+                session, actor, node_pk(input.service_id, "Service", "serviceId"),
+                expected_version=input.expected_version,
+                name=input.name,
+                summary=input.summary,
+                objectives=input.objectives,
+                owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
+                investment_category=input.investment_category,
+            ),
+        )
+        return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED)
+    async def add_requirement(
+        self, info: Info[Context, None], input: AddRequirementInput
+    ) -> RequirementPayload:
+        requirement, errors = await run_mutation(
+            info,
+            lambda session, actor: services.add_requirement(
+                session, actor, node_pk(input.service_id, "Service", "serviceId"), input.text
+            ),
+        )
+        if requirement is None:
+            return RequirementPayload(errors=errors)
+        service = await info.context.loaders.service.load(requirement.service_id)
+        return RequirementPayload(requirement=requirement, service=service)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Judge a requirement NECESSARY or NOT_NECESSARY in ANALYSIS.")
+    async def assess_requirement(
+        self, info: Info[Context, None], input: AssessRequirementInput
+    ) -> RequirementPayload:
+        requirement, errors = await run_mutation(
+            info,
+            lambda session, actor: services.assess_requirement(
+                session, actor,
+                node_pk(input.requirement_id, "Requirement", "requirementId"),
+                input.necessity, input.reason,
+            ),
+        )
+        if requirement is None:
+            return RequirementPayload(errors=errors)
+        service = await info.context.loaders.service.load(requirement.service_id)
+        return RequirementPayload(requirement=requirement, service=service)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED)
+    async def add_stakeholder_input(
+        self, info: Info[Context, None], input: AddStakeholderInputInput
+    ) -> StakeholderInputPayload:
+        stakeholder_input, errors = await run_mutation(
+            info,
+            lambda session, actor: services.add_stakeholder_input(
+                session, actor, node_pk(input.service_id, "Service", "serviceId"),
+                input.position, input.comment,
+            ),
+        )
+        if stakeholder_input is None:
+            return StakeholderInputPayload(errors=errors)
+        service = await info.context.loaders.service.load(stakeholder_input.service_id)
+        return StakeholderInputPayload(
+            stakeholder_input=stakeholder_input, service=service  # type: ignore[arg-type]
+        )
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Move a service to another stage when its guards pass.")
+    async def transition_service(
+        self, info: Info[Context, None], input: TransitionServiceInput
+    ) -> TransitionServicePayload:
+        moved, errors = await run_mutation(
+            info,
+            lambda session, actor: transitions.transition_service(
+                session, actor, node_pk(input.service_id, "Service", "serviceId"), input.to,
+                reason=input.reason, expected_version=input.expected_version,
+            ),
+        )
+        if moved is None:
+            return TransitionServicePayload(errors=errors)
+        service, change = moved
+        return TransitionServicePayload(service=service, stage_change=change)  # type: ignore[arg-type]

@@ -1,0 +1,72 @@
+"""Relay connections whose slices are fetched with SQL OFFSET/LIMIT.
+
+Strawberry's ``ListConnection`` does the cursor and page-info work; it slices
+the node source it is given, and ``QuerySource`` turns that slice into one query.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select
+from strawberry import relay
+from strawberry.types import Info
+
+from spm_api.domain import reads
+from spm_api.graphql.context import Context
+from spm_api.graphql.types import ServiceNode
+
+T = TypeVar("T")
+
+
+class QuerySource(Generic[T]):
+    """An async-iterable view of a query that fetches only the slice asked for."""
+
+    def __init__(self, context: Context, query: Select[tuple[T]]) -> None:
+        self.context = context
+        self.query = query
+
+    def __getitem__(self, window: slice) -> AsyncIterator[T]:
+        start = window.start or 0
+        stop = window.stop
+        limit = None if stop is None or stop >= sys.maxsize else max(stop - start, 0)
+        return self._fetch(start, limit)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._fetch(0, None)
+
+    async def _fetch(self, offset: int, limit: int | None) -> AsyncIterator[T]:
+        async with self.context.lock:
+            rows = await reads.fetch_page(self.context.session, self.query, offset, limit)
+        for row in rows:
+            yield row
+
+    async def count(self) -> int:
+        async with self.context.lock:
+            return await reads.count_rows(self.context.session, self.query)
+
+
+@strawberry.type(name="ServiceConnection")
+class ServiceConnection(relay.ListConnection[ServiceNode]):
+    source: strawberry.Private[QuerySource[Any] | None] = None
+
+    @strawberry.field(description="How many services match, across all pages.")
+    async def total_count(self) -> int:
+        assert self.source is not None
+        return await self.source.count()
+
+    @classmethod
+    def resolve_connection(  # type: ignore[override]
+        cls, nodes: QuerySource[Any], *, info: Info[Context, None], **kwargs: Any
+    ) -> Any:
+        resolved = super().resolve_connection(nodes, info=info, **kwargs)
+
+        async def with_source() -> ServiceConnection:
+            connection = await resolved  # type: ignore[misc]
+            connection.source = nodes
+            return connection
+
+        return with_source()

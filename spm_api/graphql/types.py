@@ -1,0 +1,177 @@
+"""Object types. Plain fields resolve by attribute lookup straight off the ORM rows;
+only relations go through the request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from spm_api import models
+from spm_api.graphql.context import Context
+from spm_api.graphql.enums import InvestmentCategory, Necessity, Position, Role, Section, Stage
+
+
+class LoadedNode(relay.Node):
+    """A Relay node backed by an ORM model and fetched through a DataLoader by id."""
+
+    model: ClassVar[type[Any]]
+    loader_name: ClassVar[str]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, (cls, cls.model))
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+        found = await getattr(info.context.loaders, cls.loader_name).load_many(ids)
+        if required and any(node is None for node in found):
+            raise ValueError(f"no such {cls.__name__}")
+        return list(found)
+
+
+@strawberry.type(name="Organisation")
+class OrganisationNode(LoadedNode):
+    model = models.Organisation
+    loader_name = "organisation"
+
+    id: relay.NodeID[int]
+    name: str
+    slug: str
+
+
+@strawberry.type(name="Person")
+class PersonNode(LoadedNode):
+    model = models.Person
+    loader_name = "person"
+
+    id: relay.NodeID[int]
+    name: str
+    email: str
+    organisation_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def roles(self, info: Info[Context, None]) -> list[Role]:
+        return await info.context.loaders.roles_of_person.load(self.id)
+
+    @strawberry.field
+    async def organisation(self, info: Info[Context, None]) -> OrganisationNode:
+        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[return-value]
+
+
+@strawberry.type(name="Requirement")
+class RequirementNode(LoadedNode):
+    model = models.Requirement
+    loader_name = "requirement"
+
+    id: relay.NodeID[int]
+    text: str
+    necessity: Necessity
+    judgement_reason: str | None
+    judged_at: datetime | None
+    created_at: datetime
+    service_id: strawberry.Private[int]
+    created_by_id: strawberry.Private[int]
+    judged_by_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def created_by(self, info: Info[Context, None]) -> PersonNode | None:
+        return await info.context.loaders.person.load(self.created_by_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def judged_by(self, info: Info[Context, None]) -> PersonNode | None:
+        if self.judged_by_id is None:
+            return None
+        return await info.context.loaders.person.load(self.judged_by_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def service(self, info: Info[Context, None]) -> ServiceNode:
+        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+
+
+@strawberry.type(name="StakeholderInput")
+class StakeholderInputNode(LoadedNode):
+    model = models.StakeholderInput
+    loader_name = "stakeholder_input"
+
+    id: relay.NodeID[int]
+    position: Position
+    comment: str
+    created_at: datetime
+    service_id: strawberry.Private[int]
+    author_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def author(self, info: Info[Context, None]) -> PersonNode | None:
+        return await info.context.loaders.person.load(self.author_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def service(self, info: Info[Context, None]) -> ServiceNode:
+        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+
+
+@strawberry.type(name="StageChange", description="Immutable audit record of one transition.")
+class StageChangeNode(LoadedNode):
+    model = models.StageChange
+    loader_name = "stage_change"
+
+    id: relay.NodeID[int]
+    from_stage: Stage | None
+    to_stage: Stage
+    reason: str
+    at: datetime
+    service_id: strawberry.Private[int]
+    actor_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def actor(self, info: Info[Context, None]) -> PersonNode | None:
+        return await info.context.loaders.person.load(self.actor_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def service(self, info: Info[Context, None]) -> ServiceNode:
+        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+
+
+@strawberry.type(name="Service", description="An IT service in the portfolio.")
+class ServiceNode(LoadedNode):
+    model = models.Service
+    loader_name = "service"
+
+    id: relay.NodeID[int]
+    name: str
+    summary: str
+    objectives: str
+    investment_category: InvestmentCategory
+    stage: Stage
+    section: Section
+    version: int = strawberry.field(
+        description="Bumped on every change; pass it back as expectedVersion."
+    )
+    created_at: datetime
+    updated_at: datetime
+    owner_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> PersonNode | None:
+        if self.owner_id is None:
+            return None
+        return await info.context.loaders.person.load(self.owner_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def requirements(self, info: Info[Context, None]) -> list[RequirementNode]:
+        return await info.context.loaders.requirements_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def stakeholder_inputs(self, info: Info[Context, None]) -> list[StakeholderInputNode]:
+        return await info.context.loaders.stakeholder_inputs_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The stage history, oldest first.")
+    async def stage_changes(self, info: Info[Context, None]) -> list[StageChangeNode]:
+        return await info.context.loaders.stage_changes_of_service.load(self.id)  # type: ignore[return-value]
