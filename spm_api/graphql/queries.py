@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import Info
 
 from spm_api.domain import reads
@@ -17,7 +18,14 @@ from spm_api.graphql.types import PersonNode, ServiceNode
 
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node(permission_classes=AUTHENTICATED)
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Any object by its global id; null when not visible to you.")
+    async def node(self, info: Info[Context, None], id: relay.GlobalID) -> relay.Node | None:
+        try:
+            found: relay.Node | None = await id.resolve_node(info, required=False)
+        except GlobalIDValueError:
+            return None
+        return found
 
     @strawberry.field(permission_classes=AUTHENTICATED, description="The person the token is for.")
     async def viewer(self, info: Info[Context, None]) -> PersonNode:

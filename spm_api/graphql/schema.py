@@ -33,12 +33,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     extensions: list[object] = [
         CloseSession,
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=30),
-        MaxTokensLimiter(max_token_count=5000),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=5000),
     ]
     if not settings.debug:
-        extensions.append(MaskUnexpectedErrors())
+        extensions.append(MaskUnexpectedErrors)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -1,0 +1,146 @@
+"""Fixtures: every storage test runs on SQLite and again on a fresh PostgreSQL database.
+
+PostgreSQL is required in CI (``CI`` set): an unreachable server fails the run.
+Elsewhere the PostgreSQL half is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spm_api.app import create_app
+from spm_api.db import migrations
+from spm_api.db.base import Base
+from spm_api.db.engine import create_engine
+from spm_api.settings import Settings
+from tests.support import GraphQLClient, Org, Portfolio, make_org
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SPM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_unavailable_reason() -> str | None:
+    try:
+        import asyncpg
+    except ImportError:
+        return "asyncpg is not installed (pip install -e '.[postgres]')"
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure to connect means: no server to test against
+        return f"no PostgreSQL server answers at {POSTGRES_ADMIN_URL}: {error}"
+    return None
+
+
+def require_postgres() -> None:
+    reason = _postgres_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    require_postgres()
+    name = f"spm_test_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "spm.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated database; each test using it runs once per backend."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The engine, with every table emptied after the test."""
+    yield engine
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, debug=False)
+
+
+@pytest.fixture
+async def api(db: AsyncEngine, settings: Settings) -> AsyncIterator[GraphQLClient]:
+    app = create_app(settings, engine=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def org(db: AsyncEngine) -> Org:
+    return await make_org(db, "acme")
+
+
+@pytest.fixture
+async def other_org(db: AsyncEngine) -> Org:
+    return await make_org(db, "globex")
+
+
+@pytest.fixture
+def portfolio(api: GraphQLClient, org: Org) -> Portfolio:
+    return Portfolio(api, org)

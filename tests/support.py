@@ -1,0 +1,179 @@
+"""Test helpers: a small GraphQL client and an organisation with a person in every role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spm_api.db.engine import create_session_factory
+from spm_api.domain.enums import Role
+from spm_api.domain.tenancy import create_organisation, create_person
+from spm_api.domain.tokens import issue_token
+
+
+class GraphQLClient:
+    """Posts operations to /graphql the way a front end does."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None,
+                      token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None,
+                   token: str | None = None) -> dict[str, Any]:
+        """The ``data`` of a response that must have no GraphQL errors."""
+        body = await self.execute(query, variables, token)
+        assert not body.get("errors"), body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@dataclass
+class Org:
+    """An organisation with one person per role, each with a token."""
+
+    id: int
+    slug: str
+    tokens: dict[Role, str] = field(default_factory=dict)
+    person_ids: dict[Role, int] = field(default_factory=dict)
+
+    def token(self, role: Role) -> str:
+        return self.tokens[role]
+
+
+async def make_org(engine: AsyncEngine, slug: str) -> Org:
+    async with create_session_factory(engine)() as session, session.begin():
+        organisation = await create_organisation(session, f"Organisation {slug}", slug)
+        org = Org(id=organisation.id, slug=slug)
+        for role in Role:
+            person = await create_person(
+                session, organisation.id, f"{role.value.title()} of {slug}",
+                f"{role.value.lower()}@{slug}.example", [role],
+            )
+            org.person_ids[role] = person.id
+            org.tokens[role] = await issue_token(session, person.id)
+    return org
+
+
+CREATE_SERVICE = """
+mutation($input: CreateServiceInput!) {
+  createService(input: $input) {
+    service { id name stage section version }
+    errors { code field message }
+  }
+}"""
+
+ADD_REQUIREMENT = """
+mutation($input: AddRequirementInput!) {
+  addRequirement(input: $input) {
+    requirement { id necessity }
+    service { version }
+    errors { code field message }
+  }
+}"""
+
+ASSESS_REQUIREMENT = """
+mutation($input: AssessRequirementInput!) {
+  assessRequirement(input: $input) {
+    requirement { id necessity judgementReason judgedBy { id } }
+    errors { code field message }
+  }
+}"""
+
+ADD_INPUT = """
+mutation($input: AddStakeholderInputInput!) {
+  addStakeholderInput(input: $input) {
+    stakeholderInput { id position comment }
+    errors { code field message }
+  }
+}"""
+
+UPDATE_SERVICE = """
+mutation($input: UpdateServiceInput!) {
+  updateService(input: $input) {
+    service { id name summary objectives version investmentCategory owner { id } }
+    errors { code field message }
+  }
+}"""
+
+TRANSITION = """
+mutation($input: TransitionServiceInput!) {
+  transitionService(input: $input) {
+    service { id stage section version }
+    stageChange { fromStage toStage reason actor { id } }
+    errors { code field message }
+  }
+}"""
+
+
+class Portfolio:
+    """Drives a service through its stages over GraphQL, as a person would."""
+
+    def __init__(self, api: GraphQLClient, org: Org) -> None:
+        self.api = api
+        self.org = org
+
+    async def create(self, name: str = "Service Desk", objectives: str = "Resolve incidents",
+                     role: Role = Role.CONTRIBUTOR, **extra: Any) -> dict[str, Any]:
+        data = await self.api.data(CREATE_SERVICE, {"input": {
+            "name": name, "investmentCategory": "RUN", "objectives": objectives, **extra,
+        }}, self.org.token(role))
+        payload: dict[str, Any] = data["createService"]
+        assert payload["errors"] == [], payload["errors"]
+        service: dict[str, Any] = payload["service"]
+        return service
+
+    async def add_requirement(self, service_id: str, text: str = "Available 24/7") -> str:
+        data = await self.api.data(ADD_REQUIREMENT, {"input": {
+            "serviceId": service_id, "text": text}}, self.org.token(Role.CONTRIBUTOR))
+        assert data["addRequirement"]["errors"] == []
+        requirement_id: str = data["addRequirement"]["requirement"]["id"]
+        return requirement_id
+
+    async def assess(self, requirement_id: str, necessity: str = "NECESSARY") -> None:
+        data = await self.api.data(ASSESS_REQUIREMENT, {"input": {
+            "requirementId": requirement_id, "necessity": necessity, "reason": "workshop"}},
+            self.org.token(Role.PORTFOLIO_MANAGER))
+        assert data["assessRequirement"]["errors"] == []
+
+    async def add_input(self, service_id: str, role: Role = Role.DECISION_MAKER) -> None:
+        data = await self.api.data(ADD_INPUT, {"input": {
+            "serviceId": service_id, "position": "SUPPORT", "comment": "we need this"}},
+            self.org.token(role))
+        assert data["addStakeholderInput"]["errors"] == []
+
+    async def transition(self, service_id: str, to: str, reason: str = "",
+                         role: Role = Role.PORTFOLIO_MANAGER,
+                         expected_version: int | None = None) -> dict[str, Any]:
+        data = await self.api.data(TRANSITION, {"input": {
+            "serviceId": service_id, "to": to, "reason": reason,
+            "expectedVersion": expected_version}}, self.org.token(role))
+        payload: dict[str, Any] = data["transitionService"]
+        return payload
+
+    async def in_analysis(self, name: str = "Service Desk") -> tuple[str, list[str]]:
+        service = await self.create(name)
+        requirements = [await self.add_requirement(service["id"], f"req {i}") for i in range(2)]
+        moved = await self.transition(service["id"], "ANALYSIS")
+        assert moved["errors"] == [], moved["errors"]
+        return service["id"], requirements
+
+    async def in_approval(self, name: str = "Service Desk") -> str:
+        service_id, requirements = await self.in_analysis(name)
+        for requirement_id in requirements:
+            await self.assess(requirement_id)
+        await self.add_input(service_id)
+        moved = await self.transition(service_id, "APPROVAL")
+        assert moved["errors"] == [], moved["errors"]
+        return service_id
