@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from spm_api.domain.enums import Role
 from tests.support import Portfolio
 
 
-def codes(payload: dict) -> list[str]:
+def codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["errors"]]
 
 

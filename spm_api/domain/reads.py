@@ -68,7 +68,7 @@ _ORDER_COLUMNS: dict[ServiceOrderField, Any] = {
 
 def services_query(
     actor: Actor, where: ServiceFilter | None = None, order: ServiceOrder | None = None
-) -> Select[tuple[Service]]:
+) -> Select[Service]:
     """Services of the actor's organisation matching ``where``, in a stable order."""
     where = where or ServiceFilter()
     order = order or ServiceOrder()
@@ -99,7 +99,7 @@ def services_query(
 
 
 async def fetch_page(
-    session: AsyncSession, query: Select[tuple[T]], offset: int, limit: int | None
+    session: AsyncSession, query: Select[T], offset: int, limit: int | None
 ) -> Sequence[T]:
     return (await session.scalars(query.offset(offset).limit(limit))).all()
 

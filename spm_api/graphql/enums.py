@@ -1,22 +1,41 @@
-"""Domain enums exposed to GraphQL unchanged: no mapping code between the layers."""
+"""Domain enums exposed to GraphQL unchanged: no mapping code between the layers.
+
+``strawberry.enum`` registers each class in place, so the names exported here
+are the domain classes themselves.
+"""
 
 from __future__ import annotations
 
 import strawberry
 
-from spm_api.domain import enums, reads, stages
+from spm_api.domain.enums import InvestmentCategory, Necessity, Position, Role
 from spm_api.domain.errors import ErrorCode
+from spm_api.domain.reads import ServiceOrderField, SortDirection
+from spm_api.domain.stages import Section, Stage
 
-Stage = strawberry.enum(stages.Stage, description="Lifecycle stage of a service.")
-Section = strawberry.enum(
-    stages.Section,
+strawberry.enum(Stage, description="Lifecycle stage of a service.")
+strawberry.enum(
+    Section,
     description="Portfolio section, derived from the stage: PIPELINE up to CHARTERED, "
     "CATALOGUE for LIVE, RETIRED for RETIRED and REJECTED.",
 )
-Role = strawberry.enum(enums.Role)
-InvestmentCategory = strawberry.enum(enums.InvestmentCategory)
-Necessity = strawberry.enum(enums.Necessity)
-Position = strawberry.enum(enums.Position)
-ServiceOrderField = strawberry.enum(reads.ServiceOrderField)
-SortDirection = strawberry.enum(reads.SortDirection)
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+strawberry.enum(Role, description="What a person may do in their organisation.")
+strawberry.enum(InvestmentCategory, description="Run, grow or transform the business.")
+strawberry.enum(Necessity, description="The analysis verdict on a requirement.")
+strawberry.enum(Position, description="A stakeholder's stance on a proposal.")
+strawberry.enum(ServiceOrderField)
+strawberry.enum(SortDirection)
+strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
+UserErrorCode = ErrorCode
+
+__all__ = [
+    "InvestmentCategory",
+    "Necessity",
+    "Position",
+    "Role",
+    "Section",
+    "ServiceOrderField",
+    "SortDirection",
+    "Stage",
+    "UserErrorCode",
+]

@@ -15,7 +15,7 @@ log = logging.getLogger("spm_api.errors")
 class CloseSession(SchemaExtension):
     """Close the request's session once the operation is done, whatever happened."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         await self.execution_context.context.close()
 

@@ -6,6 +6,7 @@ the node source it is given, and ``QuerySource`` turns that slice into one query
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
@@ -25,7 +26,7 @@ T = TypeVar("T")
 class QuerySource(Generic[T]):
     """An async-iterable view of a query that fetches only the slice asked for."""
 
-    def __init__(self, context: Context, query: Select[tuple[T]]) -> None:
+    def __init__(self, context: Context, query: Select[T]) -> None:
         self.context = context
         self.query = query
 
@@ -63,9 +64,11 @@ class ServiceConnection(relay.ListConnection[ServiceNode]):
         cls, nodes: QuerySource[Any], *, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         resolved = super().resolve_connection(nodes, info=info, **kwargs)
+        # A QuerySource is async-iterable, so Strawberry hands back an awaitable.
+        assert inspect.isawaitable(resolved)
 
         async def with_source() -> ServiceConnection:
-            connection = await resolved  # type: ignore[misc]
+            connection: ServiceConnection = await resolved
             connection.source = nodes
             return connection
 

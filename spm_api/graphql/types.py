@@ -27,7 +27,7 @@ class LoadedNode(relay.Node):
         return isinstance(obj, (cls, cls.model))
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]

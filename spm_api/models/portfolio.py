@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, event, type_coerce
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.engine import Connection
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
 from spm_api.domain.enums import InvestmentCategory, Necessity, Position
@@ -51,7 +51,7 @@ class Service(Base):
     def _section_expression(cls) -> ColumnElement[Section]:
         return type_coerce(
             case({stage: sec for stage, sec in SECTION_OF_STAGE.items()}, value=cls.stage),
-            enum_type(Section),
+            enum_type(Section),  # type: ignore[arg-type]
         )
 
 class Requirement(Base):
