@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.relay import GlobalID
+
 from spm_api.domain.enums import Role
-from tests.support import Portfolio
+from spm_api.domain.stages import Stage
+from spm_api.models import Service
+from tests.support import UPDATE_SERVICE, Portfolio
 
 
 def codes(payload: dict[str, Any]) -> list[str]:
@@ -93,3 +99,42 @@ async def test_refused_transition_writes_nothing(portfolio: Portfolio) -> None:
         {"id": service["id"]}, portfolio.org.token(Role.VIEWER))
     assert data["service"] == {"stage": "DEFINITION", "version": service["version"],
                                "stageChanges": [{"toStage": "DEFINITION"}]}
+
+
+async def _force_stage(db: AsyncEngine, service_id: str, stage: Stage) -> None:
+    """Put a service in a stage the approval round would reach (not built yet)."""
+    pk = int(GlobalID.from_id(service_id).node_id)
+    async with db.begin() as connection:
+        await connection.execute(update(Service).where(Service.id == pk).values(stage=stage))
+
+
+async def test_retiring_a_live_service_needs_a_reason(portfolio: Portfolio,
+                                                      db: AsyncEngine) -> None:
+    service = await portfolio.create()
+    await _force_stage(db, service["id"], Stage.LIVE)
+    refused = await portfolio.transition(service["id"], "RETIRED", reason="  ")
+    assert codes(refused) == ["REASON_REQUIRED"]
+    retired = await portfolio.transition(service["id"], "RETIRED", reason="replaced by SaaS")
+    assert retired["errors"] == []
+    assert retired["service"]["section"] == "RETIRED"
+    assert retired["stageChange"]["fromStage"] == "LIVE"
+
+
+async def test_chartered_service_goes_live_into_the_catalogue(portfolio: Portfolio,
+                                                              db: AsyncEngine) -> None:
+    service = await portfolio.create()
+    await _force_stage(db, service["id"], Stage.CHARTERED)
+    live = await portfolio.transition(service["id"], "LIVE")
+    assert live["errors"] == []
+    assert live["service"]["section"] == "CATALOGUE"
+
+
+async def test_closed_services_accept_no_change(portfolio: Portfolio, db: AsyncEngine) -> None:
+    service = await portfolio.create()
+    await _force_stage(db, service["id"], Stage.REJECTED)
+    refused = await portfolio.api.data(
+        UPDATE_SERVICE, {"input": {"serviceId": service["id"], "name": "Renamed"}},
+        portfolio.org.token(Role.PORTFOLIO_MANAGER))
+    assert codes(refused["updateService"]) == ["STAGE_LOCKED"]
+    refused = await portfolio.transition(service["id"], "DEFINITION", reason="again")
+    assert codes(refused) == ["INVALID_TRANSITION"]
