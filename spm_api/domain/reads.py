@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
@@ -62,7 +62,9 @@ _ORDER_COLUMNS: dict[ServiceOrderField, Any] = {
     ServiceOrderField.NAME: Service.name,
     ServiceOrderField.CREATED_AT: Service.created_at,
     ServiceOrderField.UPDATED_AT: Service.updated_at,
-    ServiceOrderField.STAGE: Service.stage,
+    # Lifecycle order, not alphabetical.
+    ServiceOrderField.STAGE: case({stage: index for index, stage in enumerate(Stage)},
+                                  value=Service.stage),
 }
 
 

@@ -18,11 +18,30 @@ from spm_api.graphql.enums import (
 )
 
 
-def node_pk(global_id: relay.GlobalID, expected_type: str, field: str) -> int:
-    """The database id inside a Relay global id, refusing ids of another type."""
-    if global_id.type_name != expected_type or not global_id.node_id.isdigit():
-        raise fail(ErrorCode.NOT_FOUND, f"{field} is not the id of a {expected_type}", field)
+def parse_global_id(raw: str) -> relay.GlobalID | None:
+    """A Relay global id, or None when ``raw`` is not one (ids are opaque to clients)."""
+    try:
+        return relay.GlobalID.from_id(raw)
+    except ValueError:  # GlobalIDValueError and base64/unicode errors alike
+        return None
+
+
+def database_id(raw: str, expected_type: str) -> int | None:
+    """The row id inside a global id of ``expected_type``, or None for any other id."""
+    global_id = parse_global_id(raw)
+    if global_id is None or global_id.type_name != expected_type:
+        return None
+    if not global_id.node_id.isdigit():
+        return None
     return int(global_id.node_id)
+
+
+def node_pk(raw: str, expected_type: str, field: str) -> int:
+    """The row id inside a global id, refusing ids of another type as NOT_FOUND."""
+    found = database_id(raw, expected_type)
+    if found is None:
+        raise fail(ErrorCode.NOT_FOUND, f"{field} is not the id of a {expected_type}", field)
+    return found
 
 
 @strawberry.input
@@ -30,7 +49,7 @@ class ServiceFilter:
     sections: list[Section] | None = None
     stages: list[Stage] | None = None
     investment_categories: list[InvestmentCategory] | None = None
-    owner_ids: list[relay.GlobalID] | None = None
+    owner_ids: list[strawberry.ID] | None = None
     search: str | None = strawberry.field(
         default=None, description="Case-insensitive text in name, summary or objectives."
     )
@@ -60,45 +79,45 @@ class CreateServiceInput:
     investment_category: InvestmentCategory
     summary: str = ""
     objectives: str = ""
-    owner_id: relay.GlobalID | None = strawberry.field(
+    owner_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the person creating the service."
     )
 
 
 @strawberry.input
 class UpdateServiceInput:
-    service_id: relay.GlobalID
+    service_id: strawberry.ID
     expected_version: int | None = None
     name: str | None = None
     summary: str | None = None
     objectives: str | None = None
-    owner_id: relay.GlobalID | None = None
+    owner_id: strawberry.ID | None = None
     investment_category: InvestmentCategory | None = None
 
 
 @strawberry.input
 class AddRequirementInput:
-    service_id: relay.GlobalID
+    service_id: strawberry.ID
     text: str
 
 
 @strawberry.input
 class AssessRequirementInput:
-    requirement_id: relay.GlobalID
+    requirement_id: strawberry.ID
     necessity: Necessity
     reason: str
 
 
 @strawberry.input
 class AddStakeholderInputInput:
-    service_id: relay.GlobalID
+    service_id: strawberry.ID
     position: Position
     comment: str
 
 
 @strawberry.input
 class TransitionServiceInput:
-    service_id: relay.GlobalID
+    service_id: strawberry.ID
     to: Stage
     reason: str = ""
     expected_version: int | None = strawberry.field(

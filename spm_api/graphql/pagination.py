@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from graphql.error import GraphQLError
 from sqlalchemy import Select
 from strawberry import relay
 from strawberry.types import Info
@@ -63,7 +64,10 @@ class ServiceConnection(relay.ListConnection[ServiceNode]):
     def resolve_connection(  # type: ignore[override]
         cls, nodes: QuerySource[Any], *, info: Info[Context, None], **kwargs: Any
     ) -> Any:
-        resolved = super().resolve_connection(nodes, info=info, **kwargs)
+        try:
+            resolved = super().resolve_connection(nodes, info=info, **kwargs)
+        except (ValueError, TypeError) as error:  # page size over the cap, foreign cursor
+            raise GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"}) from error
         # A QuerySource is async-iterable, so Strawberry hands back an awaitable.
         assert inspect.isawaitable(resolved)
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from spm_api.domain import reads
 from spm_api.graphql.context import Context
-from spm_api.graphql.inputs import ServiceFilter, ServiceOrder
+from spm_api.graphql.inputs import ServiceFilter, ServiceOrder, database_id, parse_global_id
 from spm_api.graphql.pagination import QuerySource, ServiceConnection
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.portfolio import Portfolio
@@ -20,10 +20,13 @@ from spm_api.graphql.types import PersonNode, ServiceNode
 class Query:
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Any object by its global id; null when not visible to you.")
-    async def node(self, info: Info[Context, None], id: relay.GlobalID) -> relay.Node | None:
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:
+        global_id = parse_global_id(id)
+        if global_id is None:
+            return None
         try:
-            found: relay.Node | None = await id.resolve_node(info, required=False)
-        except GlobalIDValueError:
+            found: relay.Node | None = await global_id.resolve_node(info, required=False)
+        except GlobalIDValueError:  # a type name the schema does not have
             return None
         return found
 
@@ -48,10 +51,11 @@ class Query:
         return QuerySource(info.context, query)  # type: ignore[arg-type]
 
     @strawberry.field(permission_classes=AUTHENTICATED)
-    async def service(self, info: Info[Context, None], id: relay.GlobalID) -> ServiceNode | None:
-        if id.type_name != "Service" or not id.node_id.isdigit():
+    async def service(self, info: Info[Context, None], id: strawberry.ID) -> ServiceNode | None:
+        pk = database_id(id, "Service")
+        if pk is None:
             return None
-        return await info.context.loaders.service.load(int(id.node_id))  # type: ignore[return-value]
+        return await info.context.loaders.service.load(pk)  # type: ignore[return-value]
 
     @strawberry.field(permission_classes=AUTHENTICATED)
     async def portfolio(self, info: Info[Context, None]) -> Portfolio:
