@@ -29,7 +29,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check spm_api tests alembic
+	$(BIN)/ruff check spm_api tests alembic bench
 	$(BIN)/mypy
 
 ## Regenerate schema.graphql after changing the GraphQL types.

@@ -7,7 +7,7 @@ statement count depends on the depth of its selection, not on the rows returned.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -111,120 +111,57 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
     return int(await session.scalar(counted) or 0)
 
 
-def _group(rows: Iterable[T], key: str, keys: Sequence[int]) -> list[list[T]]:
-    grouped: dict[int, list[T]] = defaultdict(list)
+ServiceChild = TypeVar("ServiceChild", Requirement, StakeholderInput, StageChange)
+TenantRow = TypeVar(
+    "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange
+)
+
+
+async def children_of(
+    session: AsyncSession,
+    model: type[ServiceChild],
+    organisation_id: int,
+    ids: Sequence[int],
+) -> list[list[ServiceChild]]:
+    """Rows of ``model`` per service id in ``ids``, oldest first, in one statement."""
+    rows = await session.scalars(
+        select(model)
+        .where(model.organisation_id == organisation_id, model.service_id.in_(set(ids)))
+        .order_by(model.id)
+    )
+    grouped: dict[int, list[ServiceChild]] = defaultdict(list)
     for row in rows:
-        grouped[getattr(row, key)].append(row)
-    return [grouped.get(k, []) for k in keys]
+        grouped[row.service_id].append(row)
+    return [grouped.get(service_id, []) for service_id in ids]
 
 
-def _index(rows: Iterable[T], keys: Sequence[int]) -> list[T | None]:
-    by_id = {row.id: row for row in rows}  # type: ignore[attr-defined]
-    return [by_id.get(k) for k in keys]
-
-
-async def requirements_of(
-    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
-) -> list[list[Requirement]]:
+async def rows_by_id(
+    session: AsyncSession, model: type[TenantRow], organisation_id: int, ids: Sequence[int]
+) -> list[TenantRow | None]:
+    """Rows of ``model`` by id, None where the id is unknown or of another organisation."""
     rows = await session.scalars(
-        select(Requirement)
-        .where(Requirement.organisation_id == organisation_id,
-               Requirement.service_id.in_(set(service_ids)))
-        .order_by(Requirement.id)
+        select(model).where(model.organisation_id == organisation_id, model.id.in_(set(ids)))
     )
-    return _group(rows, "service_id", service_ids)
-
-
-async def stakeholder_inputs_of(
-    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
-) -> list[list[StakeholderInput]]:
-    rows = await session.scalars(
-        select(StakeholderInput)
-        .where(StakeholderInput.organisation_id == organisation_id,
-               StakeholderInput.service_id.in_(set(service_ids)))
-        .order_by(StakeholderInput.id)
-    )
-    return _group(rows, "service_id", service_ids)
-
-
-async def stage_changes_of(
-    session: AsyncSession, organisation_id: int, service_ids: Sequence[int]
-) -> list[list[StageChange]]:
-    """Stage history per service, oldest first (ids grow with time)."""
-    rows = await session.scalars(
-        select(StageChange)
-        .where(StageChange.organisation_id == organisation_id,
-               StageChange.service_id.in_(set(service_ids)))
-        .order_by(StageChange.id)
-    )
-    return _group(rows, "service_id", service_ids)
-
-
-async def services_by_id(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[Service | None]:
-    rows = await session.scalars(
-        select(Service).where(Service.organisation_id == organisation_id,
-                              Service.id.in_(set(ids)))
-    )
-    return _index(rows, ids)
-
-
-async def people_by_id(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[Person | None]:
-    rows = await session.scalars(
-        select(Person).where(Person.organisation_id == organisation_id, Person.id.in_(set(ids)))
-    )
-    return _index(rows, ids)
-
-
-async def requirements_by_id(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[Requirement | None]:
-    rows = await session.scalars(
-        select(Requirement).where(Requirement.organisation_id == organisation_id,
-                                  Requirement.id.in_(set(ids)))
-    )
-    return _index(rows, ids)
-
-
-async def stakeholder_inputs_by_id(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[StakeholderInput | None]:
-    rows = await session.scalars(
-        select(StakeholderInput).where(StakeholderInput.organisation_id == organisation_id,
-                                       StakeholderInput.id.in_(set(ids)))
-    )
-    return _index(rows, ids)
-
-
-async def stage_changes_by_id(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[StageChange | None]:
-    rows = await session.scalars(
-        select(StageChange).where(StageChange.organisation_id == organisation_id,
-                                  StageChange.id.in_(set(ids)))
-    )
-    return _index(rows, ids)
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(key) for key in ids]
 
 
 async def roles_of(
-    session: AsyncSession, organisation_id: int, person_ids: Sequence[int]
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
 ) -> list[list[Role]]:
     rows = (
         await session.execute(
             select(PersonRole.person_id, PersonRole.role)
             .join(Person, Person.id == PersonRole.person_id)
             .where(Person.organisation_id == organisation_id,
-                   PersonRole.person_id.in_(set(person_ids)))
+                   PersonRole.person_id.in_(set(ids)))
             .order_by(PersonRole.role)
         )
     ).all()
     grouped: dict[int, list[Role]] = defaultdict(list)
     for person_id, role in rows:
         grouped[person_id].append(role)
-    return [grouped.get(pid, []) for pid in person_ids]
+    return [grouped.get(pid, []) for pid in ids]
 
 
 async def organisation_of(session: AsyncSession, actor: Actor) -> Organisation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from spm_api.models import (
 )
 
 V = TypeVar("V")
-BatchRead = Callable[[AsyncSession, int, Sequence[int]], Awaitable[Sequence[V]]]
+BatchRead = Callable[..., Awaitable[Sequence[V]]]
 
 
 class Loaders:
@@ -31,27 +32,23 @@ class Loaders:
         self._session = session
         self._organisation_id = organisation_id
         self._lock = lock
-        self.service: DataLoader[int, Service | None] = self._loader(reads.services_by_id)
-        self.person: DataLoader[int, Person | None] = self._loader(reads.people_by_id)
+        self.service: DataLoader[int, Service | None] = self._loader(
+            partial(reads.rows_by_id, model=Service))
+        self.person: DataLoader[int, Person | None] = self._loader(
+            partial(reads.rows_by_id, model=Person))
         self.requirement: DataLoader[int, Requirement | None] = self._loader(
-            reads.requirements_by_id
-        )
+            partial(reads.rows_by_id, model=Requirement))
         self.stakeholder_input: DataLoader[int, StakeholderInput | None] = self._loader(
-            reads.stakeholder_inputs_by_id
-        )
+            partial(reads.rows_by_id, model=StakeholderInput))
         self.stage_change: DataLoader[int, StageChange | None] = self._loader(
-            reads.stage_changes_by_id
-        )
+            partial(reads.rows_by_id, model=StageChange))
         self.roles_of_person: DataLoader[int, list[Role]] = self._loader(reads.roles_of)
         self.requirements_of_service: DataLoader[int, list[Requirement]] = self._loader(
-            reads.requirements_of
-        )
+            partial(reads.children_of, model=Requirement))
         self.stakeholder_inputs_of_service: DataLoader[int, list[StakeholderInput]] = (
-            self._loader(reads.stakeholder_inputs_of)
-        )
+            self._loader(partial(reads.children_of, model=StakeholderInput)))
         self.stage_changes_of_service: DataLoader[int, list[StageChange]] = self._loader(
-            reads.stage_changes_of
-        )
+            partial(reads.children_of, model=StageChange))
         self.organisation: DataLoader[int, Organisation | None] = self._loader(
             self._organisations
         )
@@ -61,13 +58,15 @@ class Loaders:
             # One AsyncSession must never run two statements at once; sibling
             # fields resolve concurrently, so their batches take turns.
             async with self._lock:
-                return await batch(self._session, self._organisation_id, keys)
+                return await batch(
+                    session=self._session, organisation_id=self._organisation_id, ids=keys
+                )
 
         return DataLoader(load_fn=load)
 
     @staticmethod
     async def _organisations(
-        session: AsyncSession, organisation_id: int, ids: Sequence[int]
+        *, session: AsyncSession, organisation_id: int, ids: Sequence[int]
     ) -> list[Organisation | None]:
         own = await session.get(Organisation, organisation_id)
         return [own if key == organisation_id else None for key in ids]
