@@ -19,7 +19,6 @@ from spm_api.domain.actor import Actor
 from spm_api.domain.enums import InvestmentCategory, Role
 from spm_api.domain.stages import Section, Stage, section_of, stages_in
 from spm_api.models import (
-    Organisation,
     Person,
     PersonRole,
     Requirement,
@@ -162,12 +161,6 @@ async def roles_of(
     for person_id, role in rows:
         grouped[person_id].append(role)
     return [grouped.get(pid, []) for pid in ids]
-
-
-async def organisation_of(session: AsyncSession, actor: Actor) -> Organisation:
-    organisation = await session.get(Organisation, actor.organisation_id)
-    assert organisation is not None, "an authenticated actor always has an organisation"
-    return organisation
 
 
 @dataclass
