@@ -74,10 +74,7 @@ class Mutation:
                 session, actor, node_pk(input.service_id, "Service", "serviceId"), input.text
             ),
         )
-        if requirement is None:
-            return RequirementPayload(errors=errors)
-        service = await info.context.loaders.service.load(requirement.service_id)
-        return RequirementPayload(requirement=requirement, service=service)  # type: ignore[arg-type]
+        return RequirementPayload(requirement=requirement, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Judge a requirement NECESSARY or NOT_NECESSARY in ANALYSIS.")
@@ -92,10 +89,7 @@ class Mutation:
                 input.necessity, input.reason,
             ),
         )
-        if requirement is None:
-            return RequirementPayload(errors=errors)
-        service = await info.context.loaders.service.load(requirement.service_id)
-        return RequirementPayload(requirement=requirement, service=service)  # type: ignore[arg-type]
+        return RequirementPayload(requirement=requirement, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def add_stakeholder_input(
@@ -108,11 +102,8 @@ class Mutation:
                 input.position, input.comment,
             ),
         )
-        if stakeholder_input is None:
-            return StakeholderInputPayload(errors=errors)
-        service = await info.context.loaders.service.load(stakeholder_input.service_id)
         return StakeholderInputPayload(
-            stakeholder_input=stakeholder_input, service=service  # type: ignore[arg-type]
+            stakeholder_input=stakeholder_input, errors=errors  # type: ignore[arg-type]
         )
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,

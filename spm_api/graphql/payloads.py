@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from strawberry.types import Info
 
 from spm_api.domain.errors import Problem
+from spm_api.graphql.context import Context
 from spm_api.graphql.enums import UserErrorCode
 from spm_api.graphql.types import (
     RequirementNode,
@@ -31,18 +35,33 @@ class ServicePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+async def _service_of(info: Info[Context, None], child: Any) -> ServiceNode | None:
+    if child is None:
+        return None
+    found: ServiceNode | None = await info.context.loaders.service.load(  # type: ignore[assignment]
+        child.service_id
+    )
+    return found
+
+
 @strawberry.type
 class RequirementPayload:
     requirement: RequirementNode | None = None
-    service: ServiceNode | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The service, with its new version.")
+    async def service(self, info: Info[Context, None]) -> ServiceNode | None:
+        return await _service_of(info, self.requirement)
 
 
 @strawberry.type
 class StakeholderInputPayload:
     stakeholder_input: StakeholderInputNode | None = None
-    service: ServiceNode | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The service, with its new version.")
+    async def service(self, info: Info[Context, None]) -> ServiceNode | None:
+        return await _service_of(info, self.stakeholder_input)
 
 
 @strawberry.type
