@@ -26,6 +26,7 @@ from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.demo import seed_demo
+from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
 
 PAGE = """{ services(first: 50) { totalCount edges { node {
@@ -47,7 +48,7 @@ def count_leaves(value: Any) -> int:
 async def measure(url: str, requests: int) -> dict[str, Any]:
     engine = create_engine(url)
     async with create_session_factory(engine)() as session, session.begin():
-        demo = await seed_demo(session, services=50)
+        demo = await seed_demo(session, PluginHost.load(frozenset()), services=50)
     token = demo["people"][1]["token"]
     statements = 0
 
@@ -55,7 +56,7 @@ async def measure(url: str, requests: int) -> dict[str, Any]:
         nonlocal statements
         statements += 1
 
-    app = create_app(Settings(database_url=url), engine=engine)
+    app = create_app(Settings(database_url=url, plugins=""), engine=engine)
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

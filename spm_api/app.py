@@ -17,32 +17,38 @@ from strawberry.asgi import GraphQL
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.graphql.context import Context
 from spm_api.graphql.schema import build_schema
+from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context: a session and the token's actor."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
-                 ) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
+                 settings: Settings) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
         )
         self.session_factory = session_factory
+        self.plugins = plugins
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(self.session_factory, request=request, response=response)
+        context = Context(self.session_factory, self.plugins, request=request,
+                          response=response)
         await context.authenticate(request.headers.get("authorization"))
         return context
 
 
-def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None,
+               plugins: PluginHost | None = None) -> Starlette:
+    """The application; its plugins are loaded once, here, and fail the start loudly."""
     settings = settings or get_settings()
+    plugins = plugins or PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql)
     session_factory = create_session_factory(engine)
-    graphql = GraphQLApp(session_factory, settings)
+    graphql = GraphQLApp(session_factory, plugins, settings)
 
     async def health(_request: Request) -> Response:
         try:
@@ -55,6 +61,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        await plugins.drain()
+        plugins.close()
         if own_engine:
             await engine.dispose()
 
@@ -67,4 +75,5 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.plugins = plugins
     return app

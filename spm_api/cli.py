@@ -1,4 +1,5 @@
-"""The ``spm-api`` command: serve, migrate, seed demo data, manage tenants, export the schema."""
+"""The ``spm-api`` command: serve, migrate, seed demo data, manage tenants, list plugins,
+export the schema."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.enums import Role
 from spm_api.domain.errors import DomainError
+from spm_api.plugins.host import PluginHost
+from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
+
+
+def _load_plugins() -> PluginHost:
+    settings = get_settings()
+    return PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
 
 
 def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -51,9 +59,13 @@ def _db_upgrade(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from spm_api.demo import seed_demo
 
-    result = _run_in_session(
-        lambda session: seed_demo(session, services=args.services, once=args.once)
-    )
+    plugins = _load_plugins()
+    try:
+        result = _run_in_session(
+            lambda session: seed_demo(session, plugins, services=args.services, once=args.once)
+        )
+    finally:
+        plugins.close()
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -93,6 +105,39 @@ def _person_create(args: argparse.Namespace) -> None:
         print(json.dumps(created, indent=2))
     else:
         print(f"{created['email']} ({', '.join(created['roles'])}) token: {created['token']}")
+
+
+def _plugins_list(args: argparse.Namespace) -> None:
+    plugins = _load_plugins()
+    try:
+        listed: list[dict[str, Any]] = [
+            {"name": info.name, "version": info.version, "builtin": info.builtin,
+             "hooks": list(info.hooks),
+             "registers": _registered_by(plugins, info.name)}
+            for info in plugins.describe()
+        ]
+    finally:
+        plugins.close()
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return
+    for entry in listed:
+        origin = "built-in" if entry["builtin"] else "installed"
+        print(f"{entry['name']} {entry['version']} ({origin})")
+        print(f"  hooks: {', '.join(entry['hooks']) or 'none'}")
+        for kind, names in entry["registers"].items():
+            print(f"  {kind}: {', '.join(names)}")
+
+
+def _registered_by(plugins: PluginHost, plugin: str) -> dict[str, list[str]]:
+    registries: dict[str, dict[str, Any]] = {
+        "approval rules": plugins.approval_rules,
+        "charging models": plugins.charging_models,
+        "contractor integrations": plugins.contractor_integrations,
+    }
+    found = {kind: sorted(name for name, item in registry.items() if item.plugin == plugin)
+             for kind, registry in registries.items()}
+    return {kind: names for kind, names in found.items() if names}
 
 
 def _export_schema(args: argparse.Namespace) -> None:
@@ -151,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     person_create.add_argument("--json", action="store_true")
     person_create.set_defaults(handler=_person_create)
 
+    plugins = commands.add_parser("plugins", help="plugins").add_subparsers(
+        dest="plugins_command", required=True
+    )
+    plugins_list = plugins.add_parser(
+        "list", help="each loaded plugin, its version, its hooks and what it registers")
+    plugins_list.add_argument("--json", action="store_true")
+    plugins_list.set_defaults(handler=_plugins_list)
+
     export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="-")
     export.set_defaults(handler=_export_schema)
@@ -164,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as error:
         for problem in error.problems:
             print(f"error [{problem.code.value}]: {problem.message}", file=sys.stderr)
+        return 2
+    except PluginLoadError as error:
+        print(f"error [PLUGIN_ERROR]: {error}", file=sys.stderr)
         return 2
     return 0
 

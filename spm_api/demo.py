@@ -1,13 +1,13 @@
 """Demo data: an organisation with a person in every role and services in every stage.
 
-Stages up to APPROVAL are reached through the real domain commands and guards.
-Later stages are decided by approval rounds, so demo services there carry a
-history marked as imported from an earlier portfolio register.
+Every stage is reached through the real domain commands and guards: the demo's
+decision makers vote, the approval rules decide, the portfolio manager charters.
 """
 
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain import services as commands
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import InvestmentCategory, Necessity, Position, Role
-from spm_api.domain.services import touch
+from spm_api.domain.enums import Decision, InvestmentCategory, Necessity, Position, Role
 from spm_api.domain.stages import Stage
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
 from spm_api.domain.transitions import transition_service
-from spm_api.models import Organisation, Person, PersonRole, StageChange
+from spm_api.domain.voting import cast_vote
+from spm_api.models import Organisation, Person, PersonRole
+from spm_api.plugins.host import PluginHost
 
 DEMO_SLUG = "demo"
-IMPORTED = "imported from the previous portfolio register"
 
 PEOPLE: list[tuple[str, str, list[Role]]] = [
     ("Ada Admin", "admin@demo.example", [Role.ADMIN]),
@@ -51,11 +51,10 @@ STAGE_CYCLE = [
     Stage.DEFINITION, Stage.ANALYSIS, Stage.APPROVAL, Stage.CHARTERED,
     Stage.LIVE, Stage.RETIRED, Stage.REJECTED,
 ]
-HISTORY_AFTER_APPROVAL: dict[Stage, list[Stage]] = {
-    Stage.CHARTERED: [Stage.CHARTERED],
-    Stage.LIVE: [Stage.CHARTERED, Stage.LIVE],
-    Stage.RETIRED: [Stage.CHARTERED, Stage.LIVE, Stage.RETIRED],
-    Stage.REJECTED: [Stage.REJECTED],
+AFTER_CHARTER: dict[Stage, list[tuple[Stage, str]]] = {
+    Stage.CHARTERED: [],
+    Stage.LIVE: [(Stage.LIVE, "")],
+    Stage.RETIRED: [(Stage.LIVE, ""), (Stage.RETIRED, "replaced by a shared platform")],
 }
 
 
@@ -78,8 +77,9 @@ async def _tokens_for_everyone(session: AsyncSession, organisation: Organisation
     return listed
 
 
-async def _seed_service(session: AsyncSession, number: int, target: Stage,
-                        contributor: Actor, manager: Actor, deciders: list[Actor]) -> None:
+async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
+                        target: Stage, contributor: Actor, manager: Actor,
+                        deciders: list[Actor]) -> None:
     theme, summary = THEMES[number % len(THEMES)]
     service = await commands.create_service(
         session, contributor,
@@ -87,6 +87,7 @@ async def _seed_service(session: AsyncSession, number: int, target: Stage,
         summary=summary,
         objectives=f"Deliver {theme.lower()} to every department at agreed service levels",
         investment_category=list(InvestmentCategory)[number % 3],
+        estimated_cost=Decimal(25_000 + 7_500 * (number % 9)),
     )
     requirements = [
         await commands.add_requirement(session, contributor, service.id, text)
@@ -96,7 +97,7 @@ async def _seed_service(session: AsyncSession, number: int, target: Stage,
     ]
     if target is Stage.DEFINITION:
         return
-    await transition_service(session, manager, service.id, Stage.ANALYSIS,
+    await transition_service(session, manager, plugins, service.id, Stage.ANALYSIS,
                              reason="scope is clear")
     for index, requirement in enumerate(requirements):
         necessity = Necessity.NOT_NECESSARY if index == 2 else Necessity.NECESSARY
@@ -107,23 +108,28 @@ async def _seed_service(session: AsyncSession, number: int, target: Stage,
                                              f"{position.value.lower()}: see workshop notes")
     if target is Stage.ANALYSIS:
         return
-    await transition_service(session, manager, service.id, Stage.APPROVAL,
+    await transition_service(session, manager, plugins, service.id, Stage.APPROVAL,
                              reason="analysis complete")
+    first, second, third = deciders
     if target is Stage.APPROVAL:
+        await cast_vote(session, first, plugins, service.id, Decision.APPROVE, "good value")
         return
-    origin = Stage.APPROVAL
-    for stage in HISTORY_AFTER_APPROVAL[target]:
-        session.add(StageChange(organisation_id=service.organisation_id, service_id=service.id,
-                                from_stage=origin, to_stage=stage,
-                                actor_id=manager.person_id, reason=IMPORTED))
-        origin = stage
-    service.stage = target
-    touch(service)
-    await session.flush()
+    if target is Stage.REJECTED:
+        await cast_vote(session, first, plugins, service.id, Decision.REJECT, "too costly")
+        await cast_vote(session, second, plugins, service.id, Decision.REJECT,
+                        "duplicates an existing service")
+        return
+    await cast_vote(session, first, plugins, service.id, Decision.APPROVE, "good value")
+    await cast_vote(session, third, plugins, service.id, Decision.ABSTAIN, "no view")
+    await cast_vote(session, second, plugins, service.id, Decision.APPROVE, "needed")
+    await transition_service(session, manager, plugins, service.id, Stage.CHARTERED,
+                             reason="approved by the decision makers")
+    for stage, reason in AFTER_CHARTER[target]:
+        await transition_service(session, manager, plugins, service.id, stage, reason=reason)
 
 
-async def seed_demo(session: AsyncSession, services: int = 40, once: bool = False
-                    ) -> dict[str, Any]:
+async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 40,
+                    once: bool = False) -> dict[str, Any]:
     """Create the demo organisation (or, with ``once``, reuse it) and return fresh tokens."""
     existing = await session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
     if existing is not None and once:
@@ -143,7 +149,7 @@ async def seed_demo(session: AsyncSession, services: int = 40, once: bool = Fals
     manager = actors["portfolio@demo.example"]
     deciders = [actors[e] for e in ("dana@demo.example", "dev@demo.example", "dora@demo.example")]
     for number in range(services):
-        await _seed_service(session, number, STAGE_CYCLE[number % len(STAGE_CYCLE)],
+        await _seed_service(session, plugins, number, STAGE_CYCLE[number % len(STAGE_CYCLE)],
                             contributor, manager, deciders)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",

@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     alembic_dir: Path = REPOSITORY_ROOT / "alembic"
     #: Log SQL statements.
     echo_sql: bool = False
+    #: Comma-separated entry-point names of the third-party plugins to load; unset loads
+    #: every installed one, an empty value loads none. Built-in plugins always load.
+    plugins: str | None = None
+    #: Seconds a plugin call may take before the operation fails with PLUGIN_ERROR.
+    plugin_timeout: float = 5.0
+
+    def allowed_plugins(self) -> frozenset[str] | None:
+        """The names ``SPM_PLUGINS`` allows, or None when it does not restrict."""
+        if self.plugins is None:
+            return None
+        return frozenset(name.strip() for name in self.plugins.split(",") if name.strip())
 
 
 @lru_cache(maxsize=1)

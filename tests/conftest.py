@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,8 +20,9 @@ from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
+from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
-from tests.support import GraphQLClient, Org, Portfolio, make_org
+from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SPM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -121,15 +121,23 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, debug=False)
+    """Built-in plugins only, whatever happens to be installed, so outcomes are known."""
+    return Settings(database_url=database_url, debug=False, plugins="")
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Iterator[PluginHost]:
+    """The built-in plugins, as a server with ``SPM_PLUGINS=""`` loads them."""
+    host = PluginHost.load(frozenset(), timeout=2.0)
+    yield host
+    host.close()
 
 
 @pytest.fixture
-async def api(db: AsyncEngine, settings: Settings) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, engine=db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http)
+async def api(db: AsyncEngine, settings: Settings, plugins: PluginHost
+              ) -> AsyncIterator[GraphQLClient]:
+    async with serve_api(create_app(settings, engine=db, plugins=plugins)) as client:
+        yield client
 
 
 @pytest.fixture

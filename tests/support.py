@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.enums import Role
@@ -39,6 +42,14 @@ class GraphQLClient:
         return data
 
 
+@asynccontextmanager
+async def serve_api(app: Starlette) -> AsyncIterator[GraphQLClient]:
+    """A client talking to ``app`` in-process, as the ``api`` fixture does."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
+
+
 @dataclass
 class Org:
     """An organisation with one person per role, each with a token."""
@@ -48,8 +59,34 @@ class Org:
     tokens: dict[Role, str] = field(default_factory=dict)
     person_ids: dict[Role, int] = field(default_factory=dict)
 
+    #: Tokens of the decision makers added by ``add_decision_makers``, in order.
+    deciders: list[str] = field(default_factory=list)
+
     def token(self, role: Role) -> str:
         return self.tokens[role]
+
+
+async def add_people(engine: AsyncEngine, org: Org, count: int, roles: list[Role],
+                     label: str = "decider") -> list[str]:
+    """``count`` more people holding ``roles``; returns their tokens."""
+    tokens = []
+    async with create_session_factory(engine)() as session, session.begin():
+        for _ in range(count):
+            number = len(org.deciders) + len(tokens) + 1
+            person = await create_person(
+                session, org.id, f"{label.title()} {number}",
+                f"{label}{number}@{org.slug}.example", roles)
+            tokens.append(await issue_token(session, person.id))
+    return tokens
+
+
+async def add_decision_makers(engine: AsyncEngine, org: Org, count: int) -> list[str]:
+    """Bring the organisation to ``count`` decision makers in all: ``make_org`` made one
+    (``org.token(Role.DECISION_MAKER)``), so this adds ``count - 1`` and lists all of
+    them in ``org.deciders``."""
+    added = await add_people(engine, org, count - 1, [Role.DECISION_MAKER])
+    org.deciders = [org.token(Role.DECISION_MAKER), *added]
+    return org.deciders
 
 
 async def make_org(engine: AsyncEngine, slug: str) -> Org:
@@ -117,6 +154,31 @@ mutation($input: TransitionServiceInput!) {
 }"""
 
 
+CAST_VOTE = """
+mutation($input: CastVoteInput!) {
+  castVote(input: $input) {
+    vote { id decision comment voter { id } }
+    service { id stage version }
+    approval { status decisionMakerCount votes { decision } verdicts { rule status explanation } }
+    stageChange { fromStage toStage reason }
+    errors { code field message }
+  }
+}"""
+
+APPROVAL = """
+query($id: ID!) {
+  node(id: $id) { ... on Service {
+    stage
+    approval {
+      status openedAt closedAt decisionMakerCount
+      votes { decision comment voter { id name } }
+      voteHistory { decision }
+      verdicts { rule plugin status explanation }
+    }
+  } }
+}"""
+
+
 class Portfolio:
     """Drives a service through its stages over GraphQL, as a person would."""
 
@@ -175,5 +237,33 @@ class Portfolio:
             await self.assess(requirement_id)
         await self.add_input(service_id)
         moved = await self.transition(service_id, "APPROVAL")
+        assert moved["errors"] == [], moved["errors"]
+        return service_id
+
+    async def vote(self, service_id: str, decision: str, token: str, comment: str = ""
+                   ) -> dict[str, Any]:
+        data = await self.api.data(CAST_VOTE, {"input": {
+            "serviceId": service_id, "decision": decision, "comment": comment}}, token)
+        payload: dict[str, Any] = data["castVote"]
+        return payload
+
+    async def approval(self, service_id: str) -> dict[str, Any]:
+        data = await self.api.data(APPROVAL, {"id": service_id},
+                                   self.org.token(Role.VIEWER))
+        service: dict[str, Any] = data["node"]
+        return service
+
+    async def approved(self, name: str = "Service Desk") -> str:
+        """A service in APPROVAL whose round the organisation's only decision maker
+        approved (``make_org`` creates exactly one)."""
+        service_id = await self.in_approval(name)
+        voted = await self.vote(service_id, "APPROVE", self.org.token(Role.DECISION_MAKER))
+        assert voted["errors"] == [], voted["errors"]
+        assert voted["approval"]["status"] == "APPROVED", voted["approval"]
+        return service_id
+
+    async def chartered(self, name: str = "Service Desk") -> str:
+        service_id = await self.approved(name)
+        moved = await self.transition(service_id, "CHARTERED", "go")
         assert moved["errors"] == [], moved["errors"]
         return service_id

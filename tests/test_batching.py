@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
 from spm_api.demo import seed_demo
+from spm_api.plugins.host import PluginHost
 from tests.support import GraphQLClient
 
 PORTFOLIO_PAGE = """
@@ -44,7 +45,7 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
 
 async def _seed(db: AsyncEngine, services: int) -> str:
     async with create_session_factory(db)() as session, session.begin():
-        demo = await seed_demo(session, services=services)
+        demo = await seed_demo(session, PluginHost.load(frozenset()), services=services)
     token: str = demo["people"][1]["token"]  # the portfolio manager
     return token
 

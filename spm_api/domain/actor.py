@@ -15,25 +15,26 @@ class Permission(StrEnum):
     ASSESS_REQUIREMENT = "ASSESS_REQUIREMENT"
     TRANSITION_SERVICE = "TRANSITION_SERVICE"
     ADMINISTER = "ADMINISTER"
+    VOTE = "VOTE"
+    AFFIRM = "AFFIRM"
 
+
+#: Everyone with a stake in a proposal: all roles but the read-only viewer.
+STAKEHOLDERS = frozenset(
+    {Role.CONTRIBUTOR, Role.DECISION_MAKER, Role.PORTFOLIO_MANAGER, Role.FINANCE, Role.ADMIN}
+)
 
 #: Which roles grant which permission. Every role may read its organisation.
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_SERVICE: frozenset(
         {Role.CONTRIBUTOR, Role.PORTFOLIO_MANAGER, Role.ADMIN}
     ),
-    Permission.GIVE_INPUT: frozenset(
-        {
-            Role.CONTRIBUTOR,
-            Role.DECISION_MAKER,
-            Role.PORTFOLIO_MANAGER,
-            Role.FINANCE,
-            Role.ADMIN,
-        }
-    ),
+    Permission.GIVE_INPUT: STAKEHOLDERS,
     Permission.ASSESS_REQUIREMENT: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     Permission.TRANSITION_SERVICE: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     Permission.ADMINISTER: frozenset({Role.ADMIN}),
+    Permission.VOTE: frozenset({Role.DECISION_MAKER}),
+    Permission.AFFIRM: STAKEHOLDERS,
 }
 
 

@@ -46,3 +46,19 @@ class CustomerKind(StrEnum):
 
     INTERNAL_DEPARTMENT = "INTERNAL_DEPARTMENT"
     EXTERNAL = "EXTERNAL"
+
+
+class Decision(StrEnum):
+    """A decision maker's vote in an approval round."""
+
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    ABSTAIN = "ABSTAIN"
+
+
+class ApprovalStatus(StrEnum):
+    """What an approval rule, or the round as a whole, concludes from the votes so far."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    PENDING = "PENDING"

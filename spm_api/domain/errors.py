@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "REASON_REQUIRED"
     STAGE_LOCKED = "STAGE_LOCKED"
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    PLUGIN_ERROR = "PLUGIN_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,16 @@ from spm_api.domain.actor import Actor
 from spm_api.domain.enums import InvestmentCategory, Role
 from spm_api.domain.stages import Section, Stage, section_of, stages_in
 from spm_api.models import (
+    Affirmation,
+    ApprovalRound,
+    Baseline,
     Person,
     PersonRole,
     Requirement,
     Service,
     StageChange,
     StakeholderInput,
+    Vote,
 )
 
 T = TypeVar("T")
@@ -110,9 +114,12 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
     return int(await session.scalar(counted) or 0)
 
 
-ServiceChild = TypeVar("ServiceChild", Requirement, StakeholderInput, StageChange)
+ServiceChild = TypeVar(
+    "ServiceChild", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
+    Affirmation,
+)
 TenantRow = TypeVar(
-    "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange
+    "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation
 )
 
 
@@ -143,6 +150,21 @@ async def rows_by_id(
     )
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
+
+
+async def votes_of_rounds(
+    session: AsyncSession, organisation_id: int, ids: Sequence[int]
+) -> list[list[Vote]]:
+    """Every vote cast in each round in ``ids``, oldest first, in one statement."""
+    rows = await session.scalars(
+        select(Vote)
+        .where(Vote.organisation_id == organisation_id, Vote.round_id.in_(set(ids)))
+        .order_by(Vote.id)
+    )
+    grouped: dict[int, list[Vote]] = defaultdict(list)
+    for row in rows:
+        grouped[row.round_id].append(row)
+    return [grouped.get(round_id, []) for round_id in ids]
 
 
 async def roles_of(

@@ -7,6 +7,8 @@ holding an older version learns of the change (optimistic locking).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +17,14 @@ from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import InvestmentCategory, Necessity, Position
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.stages import CLOSED_STAGES, Stage
-from spm_api.domain.validation import optional_text, required_text
+from spm_api.domain.validation import amount, optional_text, required_text
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
 
 #: Requirements are recorded while the proposal is being defined or analysed.
-REQUIREMENT_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS})
+#: Requirements are gathered in DEFINITION and ANALYSIS; after chartering a new one is a
+#: change request, reported as a deviation from the baseline. While the decision makers
+#: vote, the proposal they vote on stays as it is.
+REQUIREMENT_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS, Stage.CHARTERED, Stage.LIVE})
 
 
 async def load_service(session: AsyncSession, actor: Actor, service_id: int) -> Service:
@@ -87,6 +92,7 @@ async def create_service(
     summary: str = "",
     objectives: str = "",
     owner_id: int | None = None,
+    estimated_cost: Decimal | None = None,
 ) -> Service:
     """Record a new proposal in DEFINITION, with its first stage-change record."""
     actor.require(Permission.EDIT_SERVICE)
@@ -101,6 +107,7 @@ async def create_service(
         objectives=optional_text(objectives, "objectives", 10_000),
         owner_id=owner,
         investment_category=investment_category,
+        estimated_cost=amount(estimated_cost, "estimatedCost"),
         stage=Stage.DEFINITION,
     )
     session.add(service)
@@ -130,6 +137,7 @@ async def update_service(
     objectives: str | None = None,
     owner_id: int | None = None,
     investment_category: InvestmentCategory | None = None,
+    estimated_cost: Decimal | None = None,
 ) -> Service:
     """Change the description of a service; fields left as None stay as they are."""
     actor.require(Permission.EDIT_SERVICE)
@@ -149,6 +157,8 @@ async def update_service(
         service.owner_id = owner_id
     if investment_category is not None:
         service.investment_category = investment_category
+    if estimated_cost is not None:
+        service.estimated_cost = amount(estimated_cost, "estimatedCost")
     touch(service)
     await session.flush()
     return service
@@ -162,7 +172,8 @@ async def add_requirement(
     if service.stage not in REQUIREMENT_STAGES:
         raise fail(
             ErrorCode.STAGE_LOCKED,
-            f"requirements are recorded in DEFINITION or ANALYSIS, not {service.stage.value}",
+            f"requirements are recorded in DEFINITION, ANALYSIS, CHARTERED or LIVE, "
+            f"not {service.stage.value}",
             "serviceId",
         )
     requirement = Requirement(

@@ -1,20 +1,39 @@
-"""Moving a service between stages: the edges of the machine, their guards, the audit record."""
+"""Moving a service between stages: the edges of the machine, their guards, what
+entering and leaving a stage sets in motion, and the audit record."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain import approval, baseline, events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Necessity
+from spm_api.domain.enums import ApprovalStatus, Necessity
 from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
 from spm_api.domain.services import check_version, load_service, touch
 from spm_api.domain.stages import NEXT_STAGES, Stage
-from spm_api.models import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
+from spm_api.plugins.contracts import StageChanged
+from spm_api.plugins.host import PluginHost
 
-Guard = Callable[[AsyncSession, Service, str], Awaitable[list[Problem]]]
+
+@dataclass
+class Move:
+    """One transition being attempted; guards may leave what they learned on it."""
+
+    session: AsyncSession
+    plugins: PluginHost
+    service: Service
+    to: Stage
+    reason: str
+    approval_round: ApprovalRound | None = None
+    round_result: approval.RoundResult | None = None
+
+
+Guard = Callable[[Move], Awaitable[list[Problem]]]
 
 
 async def _count(session: AsyncSession, model: type[Requirement | StakeholderInput],
@@ -25,51 +44,57 @@ async def _count(session: AsyncSession, model: type[Requirement | StakeholderInp
     return int(await session.scalar(query) or 0)
 
 
-async def _ready_for_analysis(session: AsyncSession, service: Service, _reason: str
-                              ) -> list[Problem]:
+async def _ready_for_analysis(move: Move) -> list[Problem]:
     problems = []
-    if not service.objectives.strip():
+    if not move.service.objectives.strip():
         problems.append(Problem(ErrorCode.GUARD_FAILED,
                                 "record the objectives before analysis", "objectives"))
-    if await _count(session, Requirement, service) == 0:
+    if await _count(move.session, Requirement, move.service) == 0:
         problems.append(Problem(ErrorCode.GUARD_FAILED,
                                 "record at least one requirement before analysis",
                                 "requirements"))
     return problems
 
 
-async def _ready_for_approval(session: AsyncSession, service: Service, _reason: str
-                              ) -> list[Problem]:
+async def _ready_for_approval(move: Move) -> list[Problem]:
     problems = []
-    unjudged = await _count(session, Requirement, service,
+    unjudged = await _count(move.session, Requirement, move.service,
                             Requirement.necessity == Necessity.UNASSESSED)
     if unjudged:
         problems.append(Problem(ErrorCode.GUARD_FAILED,
                                 f"{unjudged} requirement(s) not yet judged necessary or not",
                                 "requirements"))
-    if await _count(session, StakeholderInput, service) == 0:
+    if await _count(move.session, StakeholderInput, move.service) == 0:
         problems.append(Problem(ErrorCode.GUARD_FAILED,
                                 "record stakeholder input before approval",
                                 "stakeholderInputs"))
     return problems
 
 
-async def _decided_by_approval(_session: AsyncSession, service: Service, _reason: str
-                               ) -> list[Problem]:
-    return [Problem(ErrorCode.APPROVAL_REQUIRED,
-                    "leaving APPROVAL is decided by the decision makers' approval round, "
-                    "which is not open for voting yet", "to")]
+def _round_says(wanted: ApprovalStatus) -> Guard:
+    """Leaving APPROVAL: the approval round, read under its lock, must say ``wanted``."""
+
+    async def guard(move: Move) -> list[Problem]:
+        if move.approval_round is None or move.round_result is None:
+            move.approval_round = await approval.lock_open_round(move.session, move.service)
+            move.round_result = await approval.round_result(
+                move.session, move.plugins, move.service, move.approval_round)
+        if move.round_result.status is wanted:
+            return []
+        return [Problem(ErrorCode.APPROVAL_REQUIRED,
+                        f"the approval round is {move.round_result.status.value}, not "
+                        f"{wanted.value}: {move.round_result.explanation()}", "to")]
+
+    return guard
 
 
-async def _reason_given(_session: AsyncSession, _service: Service, reason: str
-                        ) -> list[Problem]:
-    if reason.strip():
+async def _reason_given(move: Move) -> list[Problem]:
+    if move.reason.strip():
         return []
     return [Problem(ErrorCode.REASON_REQUIRED, "say why", "reason")]
 
 
-async def _nothing_to_check(_session: AsyncSession, _service: Service, _reason: str
-                            ) -> list[Problem]:
+async def _nothing_to_check(_move: Move) -> list[Problem]:
     return []
 
 
@@ -78,8 +103,8 @@ GUARDS: dict[tuple[Stage, Stage], Guard] = {
     (Stage.DEFINITION, Stage.ANALYSIS): _ready_for_analysis,
     (Stage.ANALYSIS, Stage.DEFINITION): _reason_given,
     (Stage.ANALYSIS, Stage.APPROVAL): _ready_for_approval,
-    (Stage.APPROVAL, Stage.CHARTERED): _decided_by_approval,
-    (Stage.APPROVAL, Stage.REJECTED): _decided_by_approval,
+    (Stage.APPROVAL, Stage.CHARTERED): _round_says(ApprovalStatus.APPROVED),
+    (Stage.APPROVAL, Stage.REJECTED): _round_says(ApprovalStatus.REJECTED),
     (Stage.CHARTERED, Stage.LIVE): _nothing_to_check,
     (Stage.LIVE, Stage.RETIRED): _reason_given,
 }
@@ -89,6 +114,7 @@ assert set(GUARDS) == {(a, b) for a, nexts in NEXT_STAGES.items() for b in nexts
 async def transition_service(
     session: AsyncSession,
     actor: Actor,
+    plugins: PluginHost,
     service_id: int,
     to: Stage,
     *,
@@ -99,25 +125,51 @@ async def transition_service(
     actor.require(Permission.TRANSITION_SERVICE)
     service = await load_service(session, actor, service_id)
     check_version(service, expected_version)
-    origin = service.stage
-    guard = GUARDS.get((origin, to))
+    return await move_service(Move(session, plugins, service, to, reason), actor)
+
+
+async def move_service(move: Move, actor: Actor) -> tuple[Service, StageChange]:
+    """Check the edge's guard, then move, keeping the records the stages need.
+    Callers have checked that ``actor`` may cause this move."""
+    service, origin = move.service, move.service.stage
+    guard = GUARDS.get((origin, move.to))
     if guard is None:
         allowed = ", ".join(sorted(NEXT_STAGES[origin])) or "nothing"
         raise fail(ErrorCode.INVALID_TRANSITION,
-                   f"{origin.value} cannot move to {to.value}; it may move to {allowed}", "to")
-    problems = await guard(session, service, reason)
+                   f"{origin.value} cannot move to {move.to.value}; it may move to {allowed}",
+                   "to")
+    problems = await guard(move)
     if problems:
         raise DomainError(*problems)
-    service.stage = to
+    service.stage = move.to
     touch(service)
     change = StageChange(
-        organisation_id=actor.organisation_id,
+        organisation_id=service.organisation_id,
         service_id=service.id,
         from_stage=origin,
-        to_stage=to,
+        to_stage=move.to,
         actor_id=actor.person_id,
-        reason=reason.strip(),
+        reason=move.reason.strip(),
     )
-    session.add(change)
-    await session.flush()
+    move.session.add(change)
+    await move.session.flush()
+    await _enter_and_leave(move, change)
+    events.record(move.session, StageChanged(
+        change_id=change.id, organisation_id=service.organisation_id, service_id=service.id,
+        service_name=service.name, from_stage=origin, to_stage=move.to,
+        actor_id=actor.person_id, reason=change.reason, at=change.at,
+    ))
     return service, change
+
+
+async def _enter_and_leave(move: Move, change: StageChange) -> None:
+    session, service = move.session, move.service
+    if move.approval_round is not None and move.round_result is not None:
+        approval.close_round(move.approval_round, move.round_result)
+    if move.to is Stage.APPROVAL:
+        approval.open_round(session, service)
+    if move.to is Stage.CHARTERED:
+        requirements = (await session.scalars(
+            select(Requirement).where(Requirement.service_id == service.id))).all()
+        session.add(baseline.freeze(service, requirements, change))
+    await session.flush()

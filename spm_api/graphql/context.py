@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from spm_api.domain.actor import Actor
 from spm_api.domain.tokens import authenticate
 from spm_api.graphql.loaders import Loaders
+from spm_api.plugins.host import PluginHost
 
 BEARER = "bearer "
 
@@ -18,6 +19,7 @@ BEARER = "bearer "
 @dataclass
 class Context:
     session_factory: async_sessionmaker[AsyncSession]
+    plugins: PluginHost
     request: Any = None
     response: Any = None
     actor: Actor | None = None

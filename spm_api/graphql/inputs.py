@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from spm_api.domain import reads
+from spm_api.domain.enums import Decision
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.graphql.enums import (
     InvestmentCategory,
@@ -82,6 +86,7 @@ class CreateServiceInput:
     owner_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the person creating the service."
     )
+    estimated_cost: Decimal | None = None
 
 
 @strawberry.input
@@ -93,6 +98,7 @@ class UpdateServiceInput:
     objectives: str | None = None
     owner_id: strawberry.ID | None = None
     investment_category: InvestmentCategory | None = None
+    estimated_cost: Decimal | None = None
 
 
 @strawberry.input
@@ -123,3 +129,28 @@ class TransitionServiceInput:
     expected_version: int | None = strawberry.field(
         default=None, description="Refused with CONFLICT when the service has moved on."
     )
+
+
+@strawberry.input
+class CastVoteInput:
+    service_id: strawberry.ID
+    decision: Decision
+    comment: str = ""
+
+
+@strawberry.input
+class AffirmServiceInput:
+    service_id: strawberry.ID
+    comment: str = ""
+
+
+@strawberry.input
+class SetApprovalRulesInput:
+    rules: list[str] = strawberry.field(
+        description="Names of installed approval rules; all must approve, any one rejects.")
+
+
+@strawberry.input
+class ConfigurePluginInput:
+    plugin: str = strawberry.field(description="The plugin's name, as `plugins` lists it.")
+    settings: JSON = strawberry.field(description="A JSON object the plugin validates.")

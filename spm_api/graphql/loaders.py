@@ -10,15 +10,19 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from spm_api.domain import reads
+from spm_api.domain import approval, reads
 from spm_api.domain.enums import Role
 from spm_api.models import (
+    Affirmation,
+    ApprovalRound,
+    Baseline,
     Organisation,
     Person,
     Requirement,
     Service,
     StageChange,
     StakeholderInput,
+    Vote,
 )
 
 V = TypeVar("V")
@@ -52,6 +56,19 @@ class Loaders:
         self.organisation: DataLoader[int, Organisation | None] = self._loader(
             self._organisations
         )
+        self.vote: DataLoader[int, Vote | None] = self._loader(
+            partial(reads.rows_by_id, model=Vote))
+        self.affirmation: DataLoader[int, Affirmation | None] = self._loader(
+            partial(reads.rows_by_id, model=Affirmation))
+        self.approval_rounds_of_service: DataLoader[int, list[ApprovalRound]] = self._loader(
+            partial(reads.children_of, model=ApprovalRound))
+        self.baselines_of_service: DataLoader[int, list[Baseline]] = self._loader(
+            partial(reads.children_of, model=Baseline))
+        self.affirmations_of_service: DataLoader[int, list[Affirmation]] = self._loader(
+            partial(reads.children_of, model=Affirmation))
+        self.votes_of_round: DataLoader[int, list[Vote]] = self._loader(reads.votes_of_rounds)
+        self.approval_setup: DataLoader[int, approval.ApprovalSetup] = self._loader(
+            self._approval_setups)
 
     def _loader(self, batch: BatchRead[V]) -> DataLoader[int, V]:
         async def load(keys: list[int]) -> Sequence[V]:
@@ -70,3 +87,10 @@ class Loaders:
     ) -> list[Organisation | None]:
         own = await session.get(Organisation, organisation_id)
         return [own if key == organisation_id else None for key in ids]
+
+    @staticmethod
+    async def _approval_setups(
+        *, session: AsyncSession, organisation_id: int, ids: Sequence[int]
+    ) -> list[approval.ApprovalSetup]:
+        own = await approval.approval_setup(session, organisation_id)
+        return [own for _ in ids]

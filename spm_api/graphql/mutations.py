@@ -5,18 +5,27 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from spm_api.domain import services, transitions
+from spm_api.domain import affirmations, approval_policy, services, transitions, voting
+from spm_api.graphql.approval_types import ApprovalRoundView
 from spm_api.graphql.context import Context
 from spm_api.graphql.inputs import (
     AddRequirementInput,
     AddStakeholderInputInput,
+    AffirmServiceInput,
     AssessRequirementInput,
+    CastVoteInput,
+    ConfigurePluginInput,
     CreateServiceInput,
+    SetApprovalRulesInput,
     TransitionServiceInput,
     UpdateServiceInput,
     node_pk,
 )
 from spm_api.graphql.payloads import (
+    AffirmServicePayload,
+    ApprovalRulesPayload,
+    CastVotePayload,
+    ConfigurePluginPayload,
     RequirementPayload,
     ServicePayload,
     StakeholderInputPayload,
@@ -42,6 +51,7 @@ class Mutation:
                 summary=input.summary,
                 objectives=input.objectives,
                 owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
+                estimated_cost=input.estimated_cost,
             ),
         )
         return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
@@ -60,6 +70,7 @@ class Mutation:
                 objectives=input.objectives,
                 owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
                 investment_category=input.investment_category,
+                estimated_cost=input.estimated_cost,
             ),
         )
         return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
@@ -114,7 +125,8 @@ class Mutation:
         moved, errors = await run_mutation(
             info,
             lambda session, actor: transitions.transition_service(
-                session, actor, node_pk(input.service_id, "Service", "serviceId"), input.to,
+                session, actor, info.context.plugins,
+                node_pk(input.service_id, "Service", "serviceId"), input.to,
                 reason=input.reason, expected_version=input.expected_version,
             ),
         )
@@ -122,3 +134,68 @@ class Mutation:
             return TransitionServicePayload(errors=errors)
         service, change = moved
         return TransitionServicePayload(service=service, stage_change=change)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Vote on a service in APPROVAL (decision makers). A "
+                                     "later vote replaces your earlier one in the count.")
+    async def cast_vote(self, info: Info[Context, None], input: CastVoteInput
+                        ) -> CastVotePayload:
+        outcome, errors = await run_mutation(
+            info,
+            lambda session, actor: voting.cast_vote(
+                session, actor, info.context.plugins,
+                node_pk(input.service_id, "Service", "serviceId"),
+                input.decision, input.comment,
+            ),
+        )
+        if outcome is None:
+            return CastVotePayload(errors=errors)
+        votes = await info.context.loaders.votes_of_round.load(outcome.approval_round.id)
+        setup = await info.context.loaders.approval_setup.load(outcome.service.organisation_id)
+        return CastVotePayload(
+            vote=outcome.vote,  # type: ignore[arg-type]
+            service=outcome.service,  # type: ignore[arg-type]
+            approval=ApprovalRoundView(round=outcome.approval_round, all_votes=votes,
+                                       result=outcome.result,
+                                       decision_maker_count=len(setup.decision_makers)),
+            stage_change=outcome.stage_change,  # type: ignore[arg-type]
+        )
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Affirm the delivered outcome of a chartered or live "
+                                     "service, having seen its deviations from the baseline.")
+    async def affirm_service(self, info: Info[Context, None], input: AffirmServiceInput
+                             ) -> AffirmServicePayload:
+        affirmation, errors = await run_mutation(
+            info,
+            lambda session, actor: affirmations.affirm_service(
+                session, actor, node_pk(input.service_id, "Service", "serviceId"),
+                input.comment,
+            ),
+        )
+        return AffirmServicePayload(affirmation=affirmation, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Choose the organisation's approval rules (admins).")
+    async def set_approval_rules(self, info: Info[Context, None], input: SetApprovalRulesInput
+                                 ) -> ApprovalRulesPayload:
+        rules, errors = await run_mutation(
+            info,
+            lambda session, actor: approval_policy.choose_rules(
+                session, actor, info.context.plugins, input.rules),
+        )
+        return ApprovalRulesPayload(rules=list(rules) if rules else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Store the organisation's settings for a plugin (admins).")
+    async def configure_plugin(self, info: Info[Context, None], input: ConfigurePluginInput
+                               ) -> ConfigurePluginPayload:
+        row, errors = await run_mutation(
+            info,
+            lambda session, actor: approval_policy.configure_plugin(
+                session, actor, info.context.plugins, input.plugin,
+                input.settings),  # type: ignore[arg-type]
+        )
+        if row is None:
+            return ConfigurePluginPayload(errors=errors)
+        return ConfigurePluginPayload(plugin=row.plugin, settings=row.settings)  # type: ignore[arg-type]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from spm_api.domain.errors import Problem
+from spm_api.graphql.approval_types import AffirmationNode, ApprovalRoundView, VoteNode
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import UserErrorCode
 from spm_api.graphql.types import (
@@ -68,4 +70,39 @@ class StakeholderInputPayload:
 class TransitionServicePayload:
     service: ServiceNode | None = None
     stage_change: StageChangeNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CastVotePayload:
+    vote: VoteNode | None = None
+    service: ServiceNode | None = None
+    approval: ApprovalRoundView | None = strawberry.field(
+        default=None, description="The round after this vote, with every rule's verdict.")
+    stage_change: StageChangeNode | None = strawberry.field(
+        default=None, description="Set when this vote made the round reject the service.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AffirmServicePayload:
+    affirmation: AffirmationNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field
+    async def service(self, info: Info[Context, None]) -> ServiceNode | None:
+        return await _service_of(info, self.affirmation)
+
+
+@strawberry.type
+class ApprovalRulesPayload:
+    rules: list[str] | None = strawberry.field(
+        default=None, description="The organisation's approval rules now.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ConfigurePluginPayload:
+    plugin: str | None = None
+    settings: JSON | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

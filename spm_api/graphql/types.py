@@ -5,15 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from spm_api import models
+from spm_api.domain import baseline
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import InvestmentCategory, Necessity, Position, Role, Section, Stage
+
+if TYPE_CHECKING:
+    from spm_api.graphql.approval_types import (
+        AffirmationNode,
+        ApprovalRoundView,
+        Baseline,
+        Deviation,
+    )
+
+APPROVAL_TYPES = "spm_api.graphql.approval_types"
 
 
 class LoadedNode(relay.Node):
@@ -151,6 +163,8 @@ class ServiceNode(LoadedNode):
     investment_category: InvestmentCategory
     stage: Stage
     section: Section
+    estimated_cost: Decimal | None = strawberry.field(
+        description="What delivering the service is expected to cost.")
     version: int = strawberry.field(
         description="Bumped on every change; pass it back as expectedVersion."
     )
@@ -175,3 +189,42 @@ class ServiceNode(LoadedNode):
     @strawberry.field(description="The stage history, oldest first.")
     async def stage_changes(self, info: Info[Context, None]) -> list[StageChangeNode]:
         return await info.context.loaders.stage_changes_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The latest approval round; null before APPROVAL.")
+    async def approval(
+        self, info: Info[Context, None]
+    ) -> Annotated[ApprovalRoundView, strawberry.lazy(APPROVAL_TYPES)] | None:
+        from spm_api.graphql.approval_types import approval_of
+
+        return await approval_of(info, self)
+
+    @strawberry.field(description="What was agreed at chartering; null before.")
+    async def baseline(
+        self, info: Info[Context, None]
+    ) -> Annotated[Baseline, strawberry.lazy(APPROVAL_TYPES)] | None:
+        from spm_api.graphql.approval_types import Baseline
+
+        rows = await info.context.loaders.baselines_of_service.load(self.id)
+        return Baseline(row=rows[0]) if rows else None
+
+    @strawberry.field(description="What changed since the baseline, for the stakeholders.")
+    async def deviations(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Deviation, strawberry.lazy(APPROVAL_TYPES)]]:
+        from spm_api.graphql.approval_types import Deviation
+
+        rows = await info.context.loaders.baselines_of_service.load(self.id)
+        if not rows:
+            return []
+        requirements = await info.context.loaders.requirements_of_service.load(self.id)
+        return [
+            Deviation(aspect=d.aspect, kind=d.kind, subject=d.subject, baseline=d.baseline,
+                      current=d.current, description=d.description)
+            for d in baseline.deviations(rows[0].content, self, requirements)  # type: ignore[arg-type]
+        ]
+
+    @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
+    async def affirmations(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[AffirmationNode, strawberry.lazy(APPROVAL_TYPES)]]:
+        return await info.context.loaders.affirmations_of_service.load(self.id)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from strawberry.types import Info
 
+from spm_api.domain import events
 from spm_api.domain.actor import Actor
 from spm_api.domain.errors import DomainError, ErrorCode, Problem
 from spm_api.graphql.context import Context
@@ -35,13 +36,21 @@ async def run_mutation(
             result = await action(session, context.actor)
             await session.commit()
         except DomainError as error:
-            await session.rollback()
+            await _roll_back(session)
             return None, [UserError.from_problem(problem) for problem in error.problems]
         except (StaleDataError, IntegrityError):
-            await session.rollback()
+            await _roll_back(session)
             return None, [UserError.from_problem(CONCURRENT_CHANGE)]
         except BaseException:
-            await session.rollback()
+            await _roll_back(session)
             raise
+        committed = events.take(session)
     context.forget_loaded()
+    for event in committed:
+        context.plugins.announce_stage_changed(event)
     return result, []
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    events.discard(session)
+    await session.rollback()

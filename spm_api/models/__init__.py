@@ -1,18 +1,32 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from spm_api.models.approval import (
+    Affirmation,
+    ApprovalRound,
+    ApprovalRuleChoice,
+    Baseline,
+    PluginSettings,
+    Vote,
+)
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
 from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
 
 __all__ = [
+    "Affirmation",
     "ApiToken",
+    "ApprovalRound",
+    "ApprovalRuleChoice",
+    "Baseline",
     "Customer",
     "MarketSegment",
     "Organisation",
     "Person",
     "PersonRole",
+    "PluginSettings",
     "Requirement",
     "Service",
     "StageChange",
     "StakeholderInput",
+    "Vote",
 ]

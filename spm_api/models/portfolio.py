@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, event, type_coerce
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    event,
+    type_coerce,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
@@ -35,6 +46,8 @@ class Service(Base):
         enum_type(InvestmentCategory)
     )
     stage: Mapped[Stage] = mapped_column(enum_type(Stage), default=Stage.DEFINITION)
+    #: What delivering the service is expected to cost, in the organisation's currency.
+    estimated_cost: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

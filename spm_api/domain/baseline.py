@@ -1,0 +1,97 @@
+"""The baseline frozen at chartering, and the deviations from it reported back to the
+stakeholders who affirm the delivered outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from spm_api.models import Baseline, Requirement, Service, StageChange
+
+
+class DeviationAspect(StrEnum):
+    OBJECTIVES = "OBJECTIVES"
+    SUMMARY = "SUMMARY"
+    ESTIMATED_COST = "ESTIMATED_COST"
+    REQUIREMENT = "REQUIREMENT"
+
+
+class DeviationKind(StrEnum):
+    ADDED = "ADDED"
+    REMOVED = "REMOVED"
+    CHANGED = "CHANGED"
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """One difference between the chartered baseline and the service as it is now."""
+
+    aspect: DeviationAspect
+    kind: DeviationKind
+    subject: str
+    baseline: str | None
+    current: str | None
+    description: str
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def snapshot(service: Service, requirements: Sequence[Requirement]) -> dict[str, Any]:
+    """What chartering agrees to, as JSON. Later issues add budgets and capabilities."""
+    return {
+        "objectives": service.objectives,
+        "summary": service.summary,
+        "estimated_cost": _money(service.estimated_cost),
+        "requirements": [
+            {"id": r.id, "text": r.text, "necessity": r.necessity.value}
+            for r in sorted(requirements, key=lambda r: r.id)
+        ],
+    }
+
+
+def freeze(service: Service, requirements: Sequence[Requirement], change: StageChange
+           ) -> Baseline:
+    return Baseline(organisation_id=service.organisation_id, service_id=service.id,
+                    stage_change_id=change.id, content=snapshot(service, requirements))
+
+
+def deviations(baseline: Mapping[str, Any], service: Service,
+               requirements: Sequence[Requirement]) -> list[Deviation]:
+    """Compare the frozen baseline with the service now, field by field."""
+    now = snapshot(service, requirements)
+    found: list[Deviation] = []
+    for aspect, key, label in (
+        (DeviationAspect.OBJECTIVES, "objectives", "objectives"),
+        (DeviationAspect.SUMMARY, "summary", "summary"),
+        (DeviationAspect.ESTIMATED_COST, "estimated_cost", "estimated cost"),
+    ):
+        before, after = baseline.get(key), now[key]
+        if before != after:
+            found.append(Deviation(aspect, DeviationKind.CHANGED, label, before, after,
+                                   f"the {label} changed since chartering"))
+    before_reqs = {r["id"]: r for r in baseline.get("requirements", [])}
+    after_reqs = {r["id"]: r for r in now["requirements"]}
+    for rid, req in before_reqs.items():
+        if rid not in after_reqs:
+            found.append(Deviation(DeviationAspect.REQUIREMENT, DeviationKind.REMOVED,
+                                   req["text"], req["text"], None,
+                                   "a chartered requirement was dropped"))
+        elif after_reqs[rid] != req:
+            found.append(Deviation(DeviationAspect.REQUIREMENT, DeviationKind.CHANGED,
+                                   req["text"], _describe(req), _describe(after_reqs[rid]),
+                                   "a chartered requirement changed"))
+    for rid, req in after_reqs.items():
+        if rid not in before_reqs:
+            found.append(Deviation(DeviationAspect.REQUIREMENT, DeviationKind.ADDED,
+                                   req["text"], None, req["text"],
+                                   "a requirement was added after chartering"))
+    return found
+
+
+def _describe(requirement: Mapping[str, Any]) -> str:
+    return f"{requirement['text']} ({requirement['necessity']})"

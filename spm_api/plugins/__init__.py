@@ -1,0 +1,48 @@
+"""The plugin API: what a plugin package imports.
+
+A plugin is a module (or object) with ``@hookimpl`` functions named after the specs in
+``spm_api.plugins.hookspecs``, advertised under the ``spm_api`` entry-point group.
+"""
+
+from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.plugins.contracts import (
+    ApprovalRule,
+    Ballot,
+    CastVote,
+    Charge,
+    ChargeableUsage,
+    ChargingModel,
+    ChargingPeriod,
+    ContractorIntegration,
+    EngagementRequest,
+    PluginSettingsError,
+    ServiceFacts,
+    Settings,
+    StageChanged,
+    Verdict,
+    Voter,
+)
+from spm_api.plugins.markers import hookimpl
+
+__all__ = [
+    "ApprovalRule",
+    "ApprovalStatus",
+    "Ballot",
+    "CastVote",
+    "Charge",
+    "ChargeableUsage",
+    "ChargingModel",
+    "ChargingPeriod",
+    "ContractorIntegration",
+    "Decision",
+    "EngagementRequest",
+    "InvestmentCategory",
+    "PluginSettingsError",
+    "Role",
+    "ServiceFacts",
+    "Settings",
+    "StageChanged",
+    "Verdict",
+    "Voter",
+    "hookimpl",
+]

@@ -1,0 +1,82 @@
+"""The hooks a plugin can implement. This module is the plugin API's one contract.
+
+Every hook is prefixed ``spm_``. Registration hooks are called once, when the plugin
+manager is built at start-up; a plugin that returns something other than what the
+spec says stops the start with an error naming it. The objects they register are
+called later, per operation, each call bounded by ``SPM_PLUGIN_TIMEOUT``: one that
+raises, times out or returns the wrong type fails that one operation with the
+``PLUGIN_ERROR`` user error naming the plugin, the transaction is rolled back, and the
+error is logged with its traceback.
+
+Any hook implementation may be a coroutine function; its result is awaited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pluggy
+
+from spm_api.plugins.contracts import (
+    ApprovalRule,
+    ChargingModel,
+    ContractorIntegration,
+    StageChanged,
+)
+
+PROJECT = "spm_api"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def spm_approval_rules() -> Iterable[ApprovalRule]:  # type: ignore[empty-body]
+    """Register approval rules.
+
+    Called once at start-up. Returns the ``ApprovalRule`` objects this plugin offers;
+    rule names are unique across all plugins. An organisation's admin chooses which
+    rules apply (``setApprovalRules``); the round is APPROVED when every chosen rule
+    says APPROVED and REJECTED as soon as one says REJECTED.
+
+    ``rule.evaluate(ballot, settings)`` is then called with the round's ``Ballot`` and
+    the organisation's settings for this plugin whenever the round is read, after each
+    vote (inside the vote's transaction) and when the service is chartered or
+    rejected. It returns a ``Verdict``. Failing, it fails that vote, transition or
+    read with ``PLUGIN_ERROR``.
+    """
+
+
+@hookspec
+def spm_charging_models() -> Iterable[ChargingModel]:  # type: ignore[empty-body]
+    """Register charging models.
+
+    Called once at start-up. Returns the ``ChargingModel`` objects this plugin offers;
+    model names are unique across all plugins. A service's charging policy names one
+    model and its parameters, which ``model.validate_parameters`` checks when the policy
+    is set. ``model.charge(period, parameters, settings)`` is called by a charging run
+    for each service and period and returns the ``Charge`` lines; failing, it fails the
+    run with ``PLUGIN_ERROR`` and nothing is issued.
+    """
+
+
+@hookspec
+def spm_contractor_integrations() -> Iterable[ContractorIntegration]:  # type: ignore[empty-body]
+    """Register contractor integrations.
+
+    Called once at start-up. Returns the ``ContractorIntegration`` objects this plugin
+    offers; names are unique across all plugins. A contractor in the organisation's
+    registry names the integration that reaches it. Its calls are made by the delivery
+    worker after the chartering transaction commits, never inside it; failing, the
+    request stays pending and is retried with backoff under the same idempotency key.
+    """
+
+
+@hookspec
+def spm_stage_changed(event: StageChanged) -> None:
+    """Observe a stage change.
+
+    Called once per change, after the transaction that made it has committed, with the
+    ``StageChanged`` event. The return value is ignored. The change is already
+    recorded, so a failing observer cannot undo it: its error is logged with the
+    traceback and the other observers are still called.
+    """

@@ -1,0 +1,188 @@
+"""The running application's view of its plugins: what they registered, and a guarded
+way to call into them (time limit, type check, errors that name the plugin)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from spm_api.domain.errors import DomainError, ErrorCode, fail
+from spm_api.plugins.contracts import (
+    ApprovalRule,
+    Ballot,
+    ChargingModel,
+    ContractorIntegration,
+    PluginSettingsError,
+    Settings,
+    StageChanged,
+    Verdict,
+)
+from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
+
+logger = logging.getLogger("spm_api.plugins")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Registered(Generic[T]):
+    """Something a plugin registered, and which plugin it was."""
+
+    plugin: str
+    item: T
+
+
+class PluginHost:
+    """Built once per application from a plugin manager."""
+
+    def __init__(self, manager: pluggy.PluginManager, timeout: float = 5.0) -> None:
+        self.manager = manager
+        self.timeout = timeout
+        # Synchronous plugin code runs here, so a plugin that blocks cannot stall the
+        # event loop and its time limit can be enforced.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="spm-plugin")
+        self._announcing: set[asyncio.Task[None]] = set()
+        self.approval_rules: dict[str, Registered[ApprovalRule]] = self._collect(
+            "spm_approval_rules", ApprovalRule)
+        self.charging_models: dict[str, Registered[ChargingModel]] = self._collect(
+            "spm_charging_models", ChargingModel)
+        self.contractor_integrations: dict[str, Registered[ContractorIntegration]] = (
+            self._collect("spm_contractor_integrations", ContractorIntegration))
+
+    @classmethod
+    def load(cls, allowed: frozenset[str] | None = None, timeout: float = 5.0) -> PluginHost:
+        return cls(build_plugin_manager(allowed), timeout)
+
+    def describe(self) -> list[PluginInfo]:
+        return describe(self.manager)
+
+    def plugin_names(self) -> frozenset[str]:
+        return frozenset(name for name, plugin in self.manager.list_name_plugin() if plugin)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- registration -------------------------------------------------------------
+
+    def _collect(self, hook_name: str, kind: type[T]) -> dict[str, Registered[T]]:
+        found: dict[str, Registered[T]] = {}
+        for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+            result = impl.function()
+            if inspect.isawaitable(result):
+                result = _run_to_completion(result)
+            items = list(result) if isinstance(result, Iterable) else [result]
+            for item in items:
+                if not isinstance(item, kind):
+                    raise PluginLoadError(
+                        f"plugin {impl.plugin_name!r}: {hook_name} returned {item!r}, "
+                        f"expected {kind.__name__} objects")
+                name: str = item.name
+                if name in found:
+                    raise PluginLoadError(
+                        f"plugin {impl.plugin_name!r}: {kind.__name__} {name!r} is already "
+                        f"registered by plugin {found[name].plugin!r}")
+                found[name] = Registered(impl.plugin_name, item)
+        return found
+
+    # --- guarded calls ------------------------------------------------------------
+
+    async def call(self, plugin: str, doing: str, function: Callable[..., Any], *args: Any
+                   ) -> Any:
+        """Call plugin code within the time limit; any failure becomes PLUGIN_ERROR."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                if inspect.iscoroutinefunction(function):
+                    result = await function(*args)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await loop.run_in_executor(self._executor, partial(function, *args))
+                    if inspect.isawaitable(result):
+                        result = await result
+        except TimeoutError:
+            raise self._failure(plugin, doing, f"did not answer within {self.timeout:g} s",
+                                None) from None
+        except Exception as error:
+            raise self._failure(plugin, doing, f"raised {type(error).__name__}", error) from error
+        return result
+
+    @staticmethod
+    def _failure(plugin: str, doing: str, what: str, error: BaseException | None
+                 ) -> DomainError:
+        error_id = uuid.uuid4().hex[:12]
+        logger.error("plugin %r %s while %s [error id %s]", plugin, what, doing, error_id,
+                     exc_info=error)
+        return fail(ErrorCode.PLUGIN_ERROR,
+                    f"plugin {plugin!r} {what} while {doing}; the operation was not carried "
+                    f"out (error id {error_id})")
+
+    async def evaluate_rule(self, rule_name: str, ballot: Ballot, settings: Settings
+                            ) -> Verdict:
+        registered = self.approval_rules[rule_name]
+        doing = f"evaluating approval rule {rule_name!r}"
+        verdict = await self.call(registered.plugin, doing, registered.item.evaluate,
+                                  ballot, settings)
+        if not isinstance(verdict, Verdict) or not isinstance(verdict.explanation, str):
+            raise self._failure(registered.plugin, doing,
+                                f"returned {verdict!r} instead of a Verdict", None)
+        return verdict
+
+    def validate_settings(self, plugin: str, settings: Mapping[str, Any]) -> None:
+        """Let everything the plugin registered check the settings; a refusal raises
+        VALIDATION with the plugin's words."""
+        validators = [
+            registered.item.validate_settings
+            for registry in (self.approval_rules, self.contractor_integrations)
+            for registered in registry.values()
+            if registered.plugin == plugin
+        ]
+        for validate in validators:
+            try:
+                validate(settings)
+            except PluginSettingsError as error:
+                raise fail(ErrorCode.VALIDATION, f"plugin {plugin!r}: {error}",
+                           "settings") from error
+            except Exception as error:
+                raise self._failure(plugin, "validating its settings",
+                                    f"raised {type(error).__name__}", error) from error
+
+    def announce_stage_changed(self, event: StageChanged) -> None:
+        """Notify observers in the background: the response does not wait for them."""
+        if not self.manager.hook.spm_stage_changed.get_hookimpls():
+            return
+        task = asyncio.get_running_loop().create_task(self.notify_stage_changed(event))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def drain(self) -> None:
+        """Wait for announcements in flight (at shutdown, and in tests)."""
+        while self._announcing:
+            await asyncio.gather(*self._announcing, return_exceptions=True)
+
+    async def notify_stage_changed(self, event: StageChanged) -> None:
+        """Tell every observer; one failing is logged and does not stop the others."""
+        for impl in self.manager.hook.spm_stage_changed.get_hookimpls():
+            with contextlib.suppress(DomainError):  # ``call`` logged it with its traceback
+                await self.call(impl.plugin_name, "observing a stage change", impl.function,
+                                event)
+
+
+def _run_to_completion(awaitable: Any) -> Any:
+    """Finish an async registration hook from synchronous start-up code, on its own
+    loop in a helper thread, so it works whether or not a loop is already running."""
+
+    async def wait() -> Any:
+        return await awaitable
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future: Future[Any] = pool.submit(asyncio.run, wait())
+        return future.result()
