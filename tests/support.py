@@ -69,7 +69,7 @@ class Org:
 async def add_people(engine: AsyncEngine, org: Org, count: int, roles: list[Role],
                      label: str = "decider") -> list[str]:
     """``count`` more people holding ``roles``; returns their tokens."""
-    tokens = []
+    tokens: list[str] = []
     async with create_session_factory(engine)() as session, session.begin():
         for _ in range(count):
             number = len(org.deciders) + len(tokens) + 1

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import pluggy
 
@@ -31,7 +31,12 @@ from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_ma
 
 logger = logging.getLogger("spm_api.plugins")
 
-T = TypeVar("T")
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+T = TypeVar("T", bound=Named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,7 @@ class PluginHost:
                     raise PluginLoadError(
                         f"plugin {impl.plugin_name!r}: {hook_name} returned {item!r}, "
                         f"expected {kind.__name__} objects")
-                name: str = item.name
+                name = item.name
                 if name in found:
                     raise PluginLoadError(
                         f"plugin {impl.plugin_name!r}: {kind.__name__} {name!r} is already "
