@@ -6,13 +6,16 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SERVICES ?= 40
+# The example plugins are installed beside the API, so their entry points load and
+# `make test` runs their tests with the rest.
+EXAMPLE_PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 
 .PHONY: install run test lint schema migrate clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml $(addsuffix pyproject.toml,$(EXAMPLE_PLUGINS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]' $(addprefix -e ,$(EXAMPLE_PLUGINS))
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -24,12 +27,13 @@ run: $(INSTALLED)
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql (send one of the tokens above as 'Authorization: Bearer <token>')"
 	$(BIN)/spm-api serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite (SQLite always; PostgreSQL when a server answers, required in CI).
+## Run the whole test suite and the example plugins' tests (SQLite always; PostgreSQL when
+## a server answers, required in CI).
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check spm_api tests alembic bench
+	$(BIN)/ruff check spm_api tests alembic bench plugins
 	$(BIN)/mypy
 
 ## Regenerate schema.graphql after changing the GraphQL types.
