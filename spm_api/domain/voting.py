@@ -23,6 +23,9 @@ class VoteOutcome:
     vote: Vote
     service: Service
     approval_round: ApprovalRound
+    #: Every vote of the round and the number of decision makers, as evaluated.
+    votes: list[Vote]
+    decision_maker_count: int
     result: approval.RoundResult
     stage_change: StageChange | None
 
@@ -48,11 +51,14 @@ async def cast_vote(
     )
     session.add(vote)
     await session.flush()
-    result = await approval.round_result(session, plugins, service, approval_round)
+    votes = await approval.votes_of_round(session, approval_round.id)
+    setup = await approval.approval_setup(session, service.organisation_id)
+    result = await approval.result_of(plugins, service, approval_round, votes, setup)
     change = None
     if result.status is ApprovalStatus.REJECTED:
         move = Move(session, plugins, service, Stage.REJECTED,
                     f"rejected by the approval round: {result.explanation()}",
                     approval_round=approval_round, round_result=result)
         _, change = await move_service(move, actor)
-    return VoteOutcome(vote, service, approval_round, result, change)
+    return VoteOutcome(vote, service, approval_round, votes, len(setup.decision_makers),
+                       result, change)

@@ -150,14 +150,12 @@ class Mutation:
         )
         if outcome is None:
             return CastVotePayload(errors=errors)
-        votes = await info.context.loaders.votes_of_round.load(outcome.approval_round.id)
-        setup = await info.context.loaders.approval_setup.load(outcome.service.organisation_id)
         return CastVotePayload(
             vote=outcome.vote,  # type: ignore[arg-type]
             service=outcome.service,  # type: ignore[arg-type]
-            approval=ApprovalRoundView(round=outcome.approval_round, all_votes=votes,
+            approval=ApprovalRoundView(round=outcome.approval_round, all_votes=outcome.votes,
                                        result=outcome.result,
-                                       decision_maker_count=len(setup.decision_makers)),
+                                       decision_maker_count=outcome.decision_maker_count),
             stage_change=outcome.stage_change,  # type: ignore[arg-type]
         )
 

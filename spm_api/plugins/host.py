@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pluggy
 
+from spm_api.domain.enums import ApprovalStatus
 from spm_api.domain.errors import DomainError, ErrorCode, fail
 from spm_api.plugins.contracts import (
     ApprovalRule,
@@ -30,6 +31,9 @@ from spm_api.plugins.contracts import (
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
 
 logger = logging.getLogger("spm_api.plugins")
+
+#: Worker threads for one plugin's synchronous code.
+THREADS_PER_PLUGIN = 4
 
 class Named(Protocol):
     @property
@@ -53,9 +57,10 @@ class PluginHost:
     def __init__(self, manager: pluggy.PluginManager, timeout: float = 5.0) -> None:
         self.manager = manager
         self.timeout = timeout
-        # Synchronous plugin code runs here, so a plugin that blocks cannot stall the
-        # event loop and its time limit can be enforced.
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="spm-plugin")
+        # Synchronous plugin code runs in worker threads, so a plugin that blocks cannot
+        # stall the event loop and its time limit can be enforced. Each plugin has its
+        # own threads: one that hangs uses up only its own.
+        self._executors: dict[str, ThreadPoolExecutor] = {}
         self._announcing: set[asyncio.Task[None]] = set()
         self.approval_rules: dict[str, Registered[ApprovalRule]] = self._collect(
             "spm_approval_rules", ApprovalRule)
@@ -75,16 +80,29 @@ class PluginHost:
         return frozenset(name for name, plugin in self.manager.list_name_plugin() if plugin)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self._executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)
+        self._executors.clear()
+
+    def _executor_of(self, plugin: str) -> ThreadPoolExecutor:
+        if plugin not in self._executors:
+            self._executors[plugin] = ThreadPoolExecutor(
+                max_workers=THREADS_PER_PLUGIN, thread_name_prefix=f"spm-plugin-{plugin}")
+        return self._executors[plugin]
 
     # --- registration -------------------------------------------------------------
 
     def _collect(self, hook_name: str, kind: type[T]) -> dict[str, Registered[T]]:
         found: dict[str, Registered[T]] = {}
         for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
-            result = impl.function()
-            if inspect.isawaitable(result):
-                result = _run_to_completion(result)
+            try:
+                result = impl.function()
+                if inspect.isawaitable(result):
+                    result = _run_to_completion(result)
+            except Exception as error:
+                raise PluginLoadError(
+                    f"plugin {impl.plugin_name!r}: {hook_name} raised "
+                    f"{type(error).__name__}: {error}") from error
             items = list(result) if isinstance(result, Iterable) else [result]
             for item in items:
                 if not isinstance(item, kind):
@@ -110,7 +128,8 @@ class PluginHost:
                     result = await function(*args)
                 else:
                     loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(self._executor, partial(function, *args))
+                    result = await loop.run_in_executor(self._executor_of(plugin),
+                                                        partial(function, *args))
                     if inspect.isawaitable(result):
                         result = await result
         except TimeoutError:
@@ -136,7 +155,8 @@ class PluginHost:
         doing = f"evaluating approval rule {rule_name!r}"
         verdict = await self.call(registered.plugin, doing, registered.item.evaluate,
                                   ballot, settings)
-        if not isinstance(verdict, Verdict) or not isinstance(verdict.explanation, str):
+        if not (isinstance(verdict, Verdict) and isinstance(verdict.status, ApprovalStatus)
+                and isinstance(verdict.explanation, str)):
             raise self._failure(registered.plugin, doing,
                                 f"returned {verdict!r} instead of a Verdict", None)
         return verdict

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
 import pluggy
@@ -41,22 +43,38 @@ def build_plugin_manager(allowed: frozenset[str] | None = None) -> pluggy.Plugin
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name, module in BUILTIN_PLUGINS.items():
-        manager.register(module, name=name)
-    if allowed is None:
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    else:
-        missing = allowed - installed_entry_points()
-        if missing:
-            raise PluginLoadError(
-                f"SPM_PLUGINS names plugins that are not installed: {', '.join(sorted(missing))}"
-            )
-        for name in sorted(allowed):
-            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+        _load(manager, name, partial(manager.register, module, name))
+    installed = installed_entry_points()
+    if allowed is not None and allowed - installed:
+        raise PluginLoadError(
+            f"SPM_PLUGINS names plugins that are not installed: "
+            f"{', '.join(sorted(allowed - installed))}")
+    for name in sorted(installed if allowed is None else allowed):
+        _load(manager, name,
+              partial(manager.load_setuptools_entrypoints, ENTRY_POINT_GROUP, name=name))
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:
-        raise PluginLoadError(f"plugin {error.plugin!r}: {error}") from error
+        raise PluginLoadError(_named(manager, error)) from error
     return manager
+
+
+def _load(manager: pluggy.PluginManager, name: str, load: Callable[[], object]) -> None:
+    """Register one plugin; any failure stops the start with an error naming it."""
+    try:
+        load()
+    except pluggy.PluginValidationError as error:
+        raise PluginLoadError(_named(manager, error, name)) from error
+    except Exception as error:
+        raise PluginLoadError(
+            f"plugin {name!r} could not be loaded: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _named(manager: pluggy.PluginManager, error: pluggy.PluginValidationError,
+           fallback: str | None = None) -> str:
+    name = manager.get_name(error.plugin) or fallback or repr(error.plugin)
+    return f"plugin {name!r}: {error}"
 
 
 def describe(manager: pluggy.PluginManager) -> list[PluginInfo]:
