@@ -303,3 +303,20 @@ async def test_finance_plugin_needs_finance_sign_off_above_the_threshold(
     assert signed["approval"]["status"] == "APPROVED"
     chartered = await portfolio.transition(costly, "CHARTERED", "signed off")
     assert chartered["errors"] == []
+
+
+async def test_everyone_can_see_the_installed_rules_and_which_apply(
+    extended: GraphQLClient, org: Org
+) -> None:
+    query = "{ approvalRules { name plugin chosen title } }"
+    before = (await extended.data(query, token=org.token(Role.VIEWER)))["approvalRules"]
+    assert {r["name"]: (r["plugin"], r["chosen"]) for r in before} == {
+        "finance_approval": ("finance_approval", False),
+        "majority": ("spm_api.majority", True),
+        "supermajority": ("supermajority", False),
+    }
+    await extended.data(SET_RULES, {"rules": ["supermajority", "finance_approval"]},
+                        org.token(Role.ADMIN))
+    after = (await extended.data(query, token=org.token(Role.VIEWER)))["approvalRules"]
+    assert sorted(r["name"] for r in after if r["chosen"]) == ["finance_approval",
+                                                               "supermajority"]

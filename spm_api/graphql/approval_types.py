@@ -162,3 +162,24 @@ class AffirmationNode(LoadedNode):
     @strawberry.field
     async def person(self, info: Info[Context, None]) -> PersonNode | None:
         return await info.context.loaders.person.load(self.person_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description="An approval rule installed on this server.")
+class ApprovalRuleInfo:
+    name: str
+    title: str
+    description: str
+    plugin: str = strawberry.field(description="The plugin that registered it.")
+    chosen: bool = strawberry.field(description="Whether your organisation applies it.")
+
+
+async def approval_rules(info: Info[Context, None]) -> list[ApprovalRuleInfo]:
+    """Every installed rule, and whether the viewer's organisation has chosen it."""
+    assert info.context.actor is not None
+    setup = await info.context.loaders.approval_setup.load(info.context.actor.organisation_id)
+    return [
+        ApprovalRuleInfo(name=name, title=registered.item.title,
+                         description=registered.item.description, plugin=registered.plugin,
+                         chosen=name in setup.rules)
+        for name, registered in sorted(info.context.plugins.approval_rules.items())
+    ]

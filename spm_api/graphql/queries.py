@@ -8,6 +8,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import Info
 
 from spm_api.domain import reads
+from spm_api.graphql.approval_types import ApprovalRuleInfo, approval_rules
 from spm_api.graphql.context import Context
 from spm_api.graphql.inputs import ServiceFilter, ServiceOrder, database_id, parse_global_id
 from spm_api.graphql.pagination import QuerySource, ServiceConnection
@@ -63,3 +64,10 @@ class Query:
         async with info.context.lock:
             counts = await reads.portfolio_counts(info.context.session, info.context.actor)
         return Portfolio.from_counts(counts)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="The approval rules installed, and which your "
+                                  "organisation applies (admins change them with "
+                                  "setApprovalRules).")
+    async def approval_rules(self, info: Info[Context, None]) -> list[ApprovalRuleInfo]:
+        return await approval_rules(info)
