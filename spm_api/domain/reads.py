@@ -114,9 +114,9 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
     return int(await session.scalar(counted) or 0)
 
 
-ServiceChild = TypeVar(
-    "ServiceChild", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
-    Affirmation,
+ChildRow = TypeVar(
+    "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
+    Affirmation, Vote,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation
@@ -125,20 +125,23 @@ TenantRow = TypeVar(
 
 async def children_of(
     session: AsyncSession,
-    model: type[ServiceChild],
+    model: type[ChildRow],
     organisation_id: int,
     ids: Sequence[int],
-) -> list[list[ServiceChild]]:
-    """Rows of ``model`` per service id in ``ids``, oldest first, in one statement."""
+    parent: str = "service_id",
+) -> list[list[ChildRow]]:
+    """Rows of ``model`` per parent id in ``ids`` (by default the service they belong
+    to), oldest first, in one statement."""
+    parent_column = getattr(model, parent)
     rows = await session.scalars(
         select(model)
-        .where(model.organisation_id == organisation_id, model.service_id.in_(set(ids)))
+        .where(model.organisation_id == organisation_id, parent_column.in_(set(ids)))
         .order_by(model.id)
     )
-    grouped: dict[int, list[ServiceChild]] = defaultdict(list)
+    grouped: dict[int, list[ChildRow]] = defaultdict(list)
     for row in rows:
-        grouped[row.service_id].append(row)
-    return [grouped.get(service_id, []) for service_id in ids]
+        grouped[getattr(row, parent)].append(row)
+    return [grouped.get(parent_id, []) for parent_id in ids]
 
 
 async def rows_by_id(
@@ -150,21 +153,6 @@ async def rows_by_id(
     )
     by_id = {row.id: row for row in rows}
     return [by_id.get(key) for key in ids]
-
-
-async def votes_of_rounds(
-    session: AsyncSession, organisation_id: int, ids: Sequence[int]
-) -> list[list[Vote]]:
-    """Every vote cast in each round in ``ids``, oldest first, in one statement."""
-    rows = await session.scalars(
-        select(Vote)
-        .where(Vote.organisation_id == organisation_id, Vote.round_id.in_(set(ids)))
-        .order_by(Vote.id)
-    )
-    grouped: dict[int, list[Vote]] = defaultdict(list)
-    for row in rows:
-        grouped[row.round_id].append(row)
-    return [grouped.get(round_id, []) for round_id in ids]
 
 
 async def roles_of(

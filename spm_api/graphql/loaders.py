@@ -66,7 +66,8 @@ class Loaders:
             partial(reads.children_of, model=Baseline))
         self.affirmations_of_service: DataLoader[int, list[Affirmation]] = self._loader(
             partial(reads.children_of, model=Affirmation))
-        self.votes_of_round: DataLoader[int, list[Vote]] = self._loader(reads.votes_of_rounds)
+        self.votes_of_round: DataLoader[int, list[Vote]] = self._loader(
+            partial(reads.children_of, model=Vote, parent="round_id"))
         self.approval_setup: DataLoader[int, approval.ApprovalSetup] = self._loader(
             self._approval_setups)
 
