@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import Role
 from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.money import currency_code
 from spm_api.domain.validation import required_text
 from spm_api.models import Organisation, Person, PersonRole
 
@@ -59,3 +61,26 @@ async def create_person(
     session.add_all(PersonRole(person_id=person.id, role=role) for role in set(roles))
     await session.flush()
     return person
+
+
+async def update_finance_settings(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    currency: str | None = None,
+    fiscal_year_start_month: int | None = None,
+) -> Organisation:
+    """Set the currency the books are kept in and the month the fiscal year starts."""
+    actor.require(Permission.ADMINISTER)
+    organisation = await session.get(Organisation, actor.organisation_id)
+    if organisation is None:
+        raise fail(ErrorCode.NOT_FOUND, "your organisation no longer exists")
+    if currency is not None:
+        organisation.currency = currency_code(currency, "currency")
+    if fiscal_year_start_month is not None:
+        if not 1 <= fiscal_year_start_month <= 12:
+            raise fail(ErrorCode.VALIDATION, "the fiscal year starts in a month 1-12",
+                       "fiscalYearStartMonth")
+        organisation.fiscal_year_start_month = fiscal_year_start_month
+    await session.flush()
+    return organisation

@@ -154,3 +154,10 @@ class SetApprovalRulesInput:
 class ConfigurePluginInput:
     plugin: str = strawberry.field(description="The plugin's name, as `plugins` lists it.")
     settings: JSON = strawberry.field(description="A JSON object the plugin validates.")
+
+
+@strawberry.input
+class UpdateOrganisationSettingsInput:
+    currency: str | None = strawberry.field(default=None, description="ISO 4217 code.")
+    fiscal_year_start_month: int | None = strawberry.field(
+        default=None, description="1 for January ... 12 for December.")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from spm_api.domain import affirmations, approval_policy, services, transitions, voting
+from spm_api.domain import (
+    affirmations,
+    approval_policy,
+    services,
+    tenancy,
+    transitions,
+    voting,
+)
 from spm_api.graphql.approval_types import ApprovalRoundView
 from spm_api.graphql.context import Context
 from spm_api.graphql.inputs import (
@@ -18,6 +25,7 @@ from spm_api.graphql.inputs import (
     CreateServiceInput,
     SetApprovalRulesInput,
     TransitionServiceInput,
+    UpdateOrganisationSettingsInput,
     UpdateServiceInput,
     node_pk,
 )
@@ -26,6 +34,7 @@ from spm_api.graphql.payloads import (
     ApprovalRulesPayload,
     CastVotePayload,
     ConfigurePluginPayload,
+    OrganisationPayload,
     RequirementPayload,
     ServicePayload,
     StakeholderInputPayload,
@@ -197,3 +206,17 @@ class Mutation:
         if row is None:
             return ConfigurePluginPayload(errors=errors)
         return ConfigurePluginPayload(plugin=row.plugin, settings=row.settings)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Set the organisation's currency and fiscal year start "
+                                     "(admins).")
+    async def update_organisation_settings(
+        self, info: Info[Context, None], input: UpdateOrganisationSettingsInput
+    ) -> OrganisationPayload:
+        organisation, errors = await run_mutation(
+            info,
+            lambda session, actor: tenancy.update_finance_settings(
+                session, actor, currency=input.currency,
+                fiscal_year_start_month=input.fiscal_year_start_month),
+        )
+        return OrganisationPayload(organisation=organisation, errors=errors)  # type: ignore[arg-type]

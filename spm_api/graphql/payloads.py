@@ -13,6 +13,7 @@ from spm_api.graphql.approval_types import AffirmationNode, ApprovalRoundView, V
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import UserErrorCode
 from spm_api.graphql.types import (
+    OrganisationNode,
     RequirementNode,
     ServiceNode,
     StageChangeNode,
@@ -105,4 +106,10 @@ class ApprovalRulesPayload:
 class ConfigurePluginPayload:
     plugin: str | None = None
     settings: JSON | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OrganisationPayload:
+    organisation: OrganisationNode | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -57,6 +57,9 @@ class OrganisationNode(LoadedNode):
     id: relay.NodeID[int]
     name: str
     slug: str
+    currency: str = strawberry.field(description="ISO 4217 code the books are kept in.")
+    fiscal_year_start_month: int = strawberry.field(
+        description="The month (1-12) the fiscal year starts in.")
 
 
 @strawberry.type(name="Person")

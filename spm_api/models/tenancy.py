@@ -18,6 +18,10 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The ISO 4217 currency the organisation keeps its books in.
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    #: The month (1-12) its fiscal year starts in.
+    fiscal_year_start_month: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
