@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import baseline
+from spm_api.domain import baseline, reads
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.services import load_service
@@ -21,8 +21,8 @@ async def deviations_of(session: AsyncSession, service: Service) -> list[baselin
     frozen = await session.scalar(select(Baseline).where(Baseline.service_id == service.id))
     if frozen is None:
         return []
-    requirements = (await session.scalars(
-        select(Requirement).where(Requirement.service_id == service.id))).all()
+    [requirements] = await reads.children_of(session, Requirement, service.organisation_id,
+                                             [service.id])
     return baseline.deviations(frozen.content, service, requirements)
 
 

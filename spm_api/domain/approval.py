@@ -190,11 +190,21 @@ async def result_of(plugins: PluginHost, service: Service, approval_round: Appro
     return await evaluate(plugins, ballot, setup.rules, setup.settings)
 
 
-async def round_result(session: AsyncSession, plugins: PluginHost, service: Service,
-                       approval_round: ApprovalRound) -> RoundResult:
-    return await result_of(plugins, service, approval_round,
-                           await votes_of_round(session, approval_round.id),
-                           await approval_setup(session, service.organisation_id))
+@dataclass(frozen=True, slots=True)
+class RoundEvaluation:
+    """A round's result with the votes and decision makers it was worked out from."""
+
+    votes: list[Vote]
+    setup: ApprovalSetup
+    result: RoundResult
+
+
+async def evaluate_round(session: AsyncSession, plugins: PluginHost, service: Service,
+                         approval_round: ApprovalRound) -> RoundEvaluation:
+    votes = await votes_of_round(session, approval_round.id)
+    setup = await approval_setup(session, service.organisation_id)
+    result = await result_of(plugins, service, approval_round, votes, setup)
+    return RoundEvaluation(votes, setup, result)
 
 
 # --- the round's life ----------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import approval, baseline, events
+from spm_api.domain import approval, baseline, events, reads
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import ApprovalStatus, Necessity
 from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
@@ -77,8 +77,8 @@ def _round_says(wanted: ApprovalStatus) -> Guard:
     async def guard(move: Move) -> list[Problem]:
         if move.approval_round is None or move.round_result is None:
             move.approval_round = await approval.lock_open_round(move.session, move.service)
-            move.round_result = await approval.round_result(
-                move.session, move.plugins, move.service, move.approval_round)
+            move.round_result = (await approval.evaluate_round(
+                move.session, move.plugins, move.service, move.approval_round)).result
         if move.round_result.status is wanted:
             return []
         return [Problem(ErrorCode.APPROVAL_REQUIRED,
@@ -169,7 +169,7 @@ async def _enter_and_leave(move: Move, change: StageChange) -> None:
     if move.to is Stage.APPROVAL:
         approval.open_round(session, service)
     if move.to is Stage.CHARTERED:
-        requirements = (await session.scalars(
-            select(Requirement).where(Requirement.service_id == service.id))).all()
+        [requirements] = await reads.children_of(session, Requirement,
+                                                 service.organisation_id, [service.id])
         session.add(baseline.freeze(service, requirements, change))
     await session.flush()

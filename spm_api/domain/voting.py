@@ -51,14 +51,13 @@ async def cast_vote(
     )
     session.add(vote)
     await session.flush()
-    votes = await approval.votes_of_round(session, approval_round.id)
-    setup = await approval.approval_setup(session, service.organisation_id)
-    result = await approval.result_of(plugins, service, approval_round, votes, setup)
+    evaluation = await approval.evaluate_round(session, plugins, service, approval_round)
+    result = evaluation.result
     change = None
     if result.status is ApprovalStatus.REJECTED:
         move = Move(session, plugins, service, Stage.REJECTED,
                     f"rejected by the approval round: {result.explanation()}",
                     approval_round=approval_round, round_result=result)
         _, change = await move_service(move, actor)
-    return VoteOutcome(vote, service, approval_round, votes, len(setup.decision_makers),
-                       result, change)
+    return VoteOutcome(vote, service, approval_round, evaluation.votes,
+                       len(evaluation.setup.decision_makers), result, change)
