@@ -8,6 +8,17 @@ from spm_api.models.approval import (
     PluginSettings,
     Vote,
 )
+from spm_api.models.finance import (
+    BudgetLine,
+    ChargeAdjustment,
+    ChargingPolicy,
+    ClosedPeriod,
+    CostCategory,
+    CostEntry,
+    Statement,
+    StatementLine,
+    UsageRecord,
+)
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
 from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
@@ -18,6 +29,12 @@ __all__ = [
     "ApprovalRound",
     "ApprovalRuleChoice",
     "Baseline",
+    "BudgetLine",
+    "ChargeAdjustment",
+    "ChargingPolicy",
+    "ClosedPeriod",
+    "CostCategory",
+    "CostEntry",
     "Customer",
     "MarketSegment",
     "Organisation",
@@ -28,5 +45,8 @@ __all__ = [
     "Service",
     "StageChange",
     "StakeholderInput",
+    "Statement",
+    "StatementLine",
+    "UsageRecord",
     "Vote",
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum as PyEnum
+from typing import Any
 
-from sqlalchemy import Enum
+from sqlalchemy import BigInteger, Enum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 
 def enum_type(enum_class: type[PyEnum]) -> Enum:
@@ -17,3 +21,41 @@ def enum_type(enum_class: type[PyEnum]) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+#: Decimal places every money amount and quantity is stored with: enough for any ISO
+#: 4217 minor unit (at most four) and for fractional usage.
+FIXED_SCALE = 4
+_FACTOR = Decimal(10) ** FIXED_SCALE
+
+
+class FixedDecimal(TypeDecorator[Decimal]):
+    """An exact decimal stored as a scaled BIGINT (ten-thousandths).
+
+    SQLite has no exact decimal type (SQLAlchemy's ``Numeric`` goes through floats
+    there), so amounts are stored as integers on every backend: sums in SQL stay
+    exact, and the same bytes mean the same money on SQLite and PostgreSQL.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value) * _FACTOR
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {FIXED_SCALE} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_fixed(value)
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
+
+
+def from_fixed(value: int | Decimal) -> Decimal:
+    """A stored (or SQL-summed) scaled integer as its exact decimal."""
+    return Decimal(int(value)).scaleb(-FIXED_SCALE)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from sqlalchemy import (
     ForeignKey,
     Index,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -24,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from spm_api.db.base import Base, UTCDateTime, utcnow
 from spm_api.domain.enums import InvestmentCategory, Necessity, Position
 from spm_api.domain.stages import SECTION_OF_STAGE, Section, Stage
-from spm_api.models.columns import enum_type
+from spm_api.models.columns import FixedDecimal, enum_type
 
 
 class Service(Base):
@@ -46,8 +45,10 @@ class Service(Base):
         enum_type(InvestmentCategory)
     )
     stage: Mapped[Stage] = mapped_column(enum_type(Stage), default=Stage.DEFINITION)
-    #: What delivering the service is expected to cost, in the organisation's currency.
-    estimated_cost: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), default=None)
+    #: The business case, in the organisation's currency: what delivering the service
+    #: is expected to cost, and what it is expected to bring.
+    estimated_cost: Mapped[Decimal | None] = mapped_column(FixedDecimal(), default=None)
+    expected_benefit: Mapped[Decimal | None] = mapped_column(FixedDecimal(), default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,6 +5,7 @@ A plugin is a module (or object) with ``@hookimpl`` functions named after the sp
 """
 
 from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.domain.money import allocate, minor_unit, rounded
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
@@ -16,9 +17,12 @@ from spm_api.plugins.contracts import (
     ContractorIntegration,
     EngagementRequest,
     PluginSettingsError,
+    Score,
+    ScoringModel,
     ServiceFacts,
     Settings,
     StageChanged,
+    Support,
     Verdict,
     Voter,
 )
@@ -39,10 +43,16 @@ __all__ = [
     "InvestmentCategory",
     "PluginSettingsError",
     "Role",
+    "Score",
+    "ScoringModel",
     "ServiceFacts",
     "Settings",
     "StageChanged",
+    "Support",
     "Verdict",
     "Voter",
+    "allocate",
     "hookimpl",
+    "minor_unit",
+    "rounded",
 ]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.domain.money import allocate, rounded
 from spm_api.domain.stages import Stage
 
 Settings = Mapping[str, Any]
@@ -44,13 +45,22 @@ class CastVote:
 
 @dataclass(frozen=True, slots=True)
 class ServiceFacts:
-    """What a rule may know about the proposal being decided."""
+    """What a rule or a scoring model may know about a proposal. Amounts are in
+    ``currency``, the organisation's.
+
+    ``first_fiscal_year`` is the fiscal year of the service's earliest budget line (None
+    without a budget) and ``first_year_budget`` the budget of that year's twelve months.
+    """
 
     id: int
     organisation_id: int
     name: str
     investment_category: InvestmentCategory
     estimated_cost: Decimal | None
+    currency: str = "EUR"
+    expected_benefit: Decimal | None = None
+    first_fiscal_year: int | None = None
+    first_year_budget: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +132,40 @@ class ChargeableUsage:
 
 @dataclass(frozen=True, slots=True)
 class ChargingPeriod:
-    """What a charging model prices: one service, one period, its cost and its usage."""
+    """What a charging model prices: one service in one month (``2026-11``), the actual
+    cost booked against it and what each customer consumed.
+
+    ``usage`` holds one entry per customer and unit, summed over the month; customers
+    without usage are not charged. Charges must be in the currency's minor unit: use
+    ``round`` for one amount and ``share`` to split a total so the parts add up exactly.
+    """
 
     service_id: int
+    service_name: str
     period: str
     currency: str
     actual_cost: Decimal
     usage: tuple[ChargeableUsage, ...]
-    customer_ids: tuple[int, ...]
+
+    @property
+    def customer_ids(self) -> tuple[int, ...]:
+        """The customers who used the service in the period, in a stable order."""
+        return tuple(sorted({usage.customer_id for usage in self.usage}))
+
+    def quantity_of(self, customer_id: int, unit: str | None = None) -> Decimal:
+        """What a customer consumed, in ``unit`` only when one is given."""
+        return sum((usage.quantity for usage in self.usage
+                    if usage.customer_id == customer_id
+                    and (unit is None or usage.unit == unit)), Decimal(0))
+
+    def round(self, amount: Decimal) -> Decimal:
+        """``amount`` rounded half-up to the currency's minor unit."""
+        return rounded(amount, self.currency)
+
+    def share(self, total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+        """Split ``total`` in proportion to ``weights``, in minor units, the rounding
+        remainder going to the largest fractions so the shares add up to ``total``."""
+        return allocate(total, weights, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +194,47 @@ class ChargingModel:
     charge: Callable[[ChargingPeriod, Settings, Settings],
                      Sequence[Charge] | Awaitable[Sequence[Charge]]]
     billed: bool = True
+    validate_settings: ValidateSettings = accept_any_settings
+
+
+# --- scoring ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """How the stakeholders stand on a proposal: the count of inputs per position."""
+
+    support: int = 0
+    neutral: int = 0
+    concern: int = 0
+    oppose: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.support + self.neutral + self.concern + self.oppose
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A scoring model's number for one service (higher ranks first) and why."""
+
+    value: Decimal
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringModel:
+    """A named way of ranking pipeline services for investment.
+
+    ``score(service, support, settings)`` returns a ``Score``; it may be a coroutine
+    function and must be a pure function of its arguments.
+    """
+
+    name: str
+    title: str
+    description: str
+    score: Callable[[ServiceFacts, Support, Settings], Score | Awaitable[Score]]
+    validate_settings: ValidateSettings = accept_any_settings
 
 
 # --- contractor integrations -----------------------------------------------------

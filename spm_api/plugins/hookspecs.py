@@ -21,6 +21,7 @@ from spm_api.plugins.contracts import (
     ApprovalRule,
     ChargingModel,
     ContractorIntegration,
+    ScoringModel,
     StageChanged,
 )
 
@@ -54,8 +55,25 @@ def spm_charging_models() -> Iterable[ChargingModel]:  # type: ignore[empty-body
     model names are unique across all plugins. A service's charging policy names one
     model and its parameters, which ``model.validate_parameters`` checks when the policy
     is set. ``model.charge(period, parameters, settings)`` is called by a charging run
-    for each service and period and returns the ``Charge`` lines; failing, it fails the
-    run with ``PLUGIN_ERROR`` and nothing is issued.
+    for each charged service with its ``ChargingPeriod``, the policy's parameters and
+    the organisation's settings for the plugin, and returns the ``Charge`` lines: at
+    most one per customer, each for a customer who used the service in the period, each
+    amount in the currency's minor unit. Failing, or returning anything else, it fails
+    the run with ``PLUGIN_ERROR`` and nothing is issued.
+    """
+
+
+@hookspec
+def spm_scoring_models() -> Iterable[ScoringModel]:  # type: ignore[empty-body]
+    """Register scoring models for the investment ranking of pipeline services.
+
+    Called once at start-up. Returns the ``ScoringModel`` objects this plugin offers;
+    names are unique across all plugins. The built-in ``balanced`` model is the
+    default. ``model.score(service, support, settings)`` is called once per pipeline
+    service when the ``pipelineRanking`` report is read, with the service's
+    ``ServiceFacts``, its stakeholders' ``Support`` and the organisation's settings for
+    the plugin; it returns a ``Score``. Failing, it fails that report with
+    ``PLUGIN_ERROR``.
     """
 
 

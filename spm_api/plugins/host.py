@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -21,11 +22,17 @@ from spm_api.domain.errors import DomainError, ErrorCode, fail
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
+    Charge,
     ChargingModel,
+    ChargingPeriod,
     ContractorIntegration,
     PluginSettingsError,
+    Score,
+    ScoringModel,
+    ServiceFacts,
     Settings,
     StageChanged,
+    Support,
     Verdict,
 )
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
@@ -68,6 +75,8 @@ class PluginHost:
             "spm_charging_models", ChargingModel)
         self.contractor_integrations: dict[str, Registered[ContractorIntegration]] = (
             self._collect("spm_contractor_integrations", ContractorIntegration))
+        self.scoring_models: dict[str, Registered[ScoringModel]] = self._collect(
+            "spm_scoring_models", ScoringModel)
 
     @classmethod
     def load(cls, allowed: frozenset[str] | None = None, timeout: float = 5.0) -> PluginHost:
@@ -166,7 +175,7 @@ class PluginHost:
         VALIDATION with the plugin's words."""
         validators = [
             registered.item.validate_settings
-            for registry in (self.approval_rules, self.contractor_integrations)
+            for registry in self._registries()
             for registered in registry.values()
             if registered.plugin == plugin
         ]
@@ -179,6 +188,56 @@ class PluginHost:
             except Exception as error:
                 raise self._failure(plugin, "validating its settings",
                                     f"raised {type(error).__name__}", error) from error
+
+    def _registries(self) -> tuple[Mapping[str, Registered[Any]], ...]:
+        return (self.approval_rules, self.charging_models, self.contractor_integrations,
+                self.scoring_models)
+
+    def validate_parameters(self, model_name: str, parameters: Mapping[str, Any]
+                            ) -> dict[str, Any]:
+        """The charging model's normalised parameters; a refusal raises VALIDATION."""
+        registered = self.charging_models.get(model_name)
+        if registered is None:
+            known = ", ".join(sorted(self.charging_models))
+            raise fail(ErrorCode.VALIDATION,
+                       f"no charging model {model_name!r}; installed: {known}", "model")
+        try:
+            normalised = registered.item.validate_parameters(parameters)
+        except PluginSettingsError as error:
+            raise fail(ErrorCode.VALIDATION, f"charging model {model_name!r}: {error}",
+                       "parameters") from error
+        except Exception as error:
+            raise self._failure(registered.plugin, f"validating parameters of {model_name!r}",
+                                f"raised {type(error).__name__}", error) from error
+        if not isinstance(normalised, Mapping):
+            raise self._failure(registered.plugin, f"validating parameters of {model_name!r}",
+                                f"returned {normalised!r} instead of the parameters", None)
+        return dict(normalised)
+
+    async def charge(self, model_name: str, period: ChargingPeriod,
+                     parameters: Settings, settings: Settings) -> list[Charge]:
+        """The model's charges for one service and period, checked line by line: known
+        customers, one line each, amounts in the currency's minor unit."""
+        registered = self.charging_models[model_name]
+        doing = f"charging {period.service_name!r} for {period.period} with {model_name!r}"
+        result = await self.call(registered.plugin, doing, registered.item.charge,
+                                 period, parameters, settings)
+        problem = _charges_problem(result, period)
+        if problem is not None:
+            raise self._failure(registered.plugin, doing, problem, None)
+        return list(result)
+
+    async def score(self, model_name: str, service: ServiceFacts, support: Support,
+                    settings: Settings) -> Score:
+        registered = self.scoring_models[model_name]
+        doing = f"scoring {service.name!r} with {model_name!r}"
+        result = await self.call(registered.plugin, doing, registered.item.score,
+                                 service, support, settings)
+        if not (isinstance(result, Score) and isinstance(result.value, Decimal)
+                and result.value.is_finite() and isinstance(result.explanation, str)):
+            raise self._failure(registered.plugin, doing,
+                                f"returned {result!r} instead of a Score", None)
+        return result
 
     def announce_stage_changed(self, event: StageChanged) -> None:
         """Notify observers in the background: the response does not wait for them."""
@@ -199,6 +258,27 @@ class PluginHost:
             with contextlib.suppress(DomainError):  # ``call`` logged it with its traceback
                 await self.call(impl.plugin_name, "observing a stage change", impl.function,
                                 event)
+
+
+def _charges_problem(result: Any, period: ChargingPeriod) -> str | None:
+    """What is wrong with a charging model's answer, or None when it is well formed."""
+    if not isinstance(result, (list, tuple)):
+        return f"returned {result!r} instead of a list of Charge"
+    customers = set(period.customer_ids)
+    seen: set[int] = set()
+    for charge in result:
+        if not (isinstance(charge, Charge) and isinstance(charge.amount, Decimal)
+                and charge.amount.is_finite() and isinstance(charge.description, str)):
+            return f"returned {charge!r} instead of a Charge"
+        if charge.customer_id not in customers:
+            return f"charged customer {charge.customer_id}, who did not use the service"
+        if charge.customer_id in seen:
+            return f"charged customer {charge.customer_id} twice"
+        seen.add(charge.customer_id)
+        if charge.amount != period.round(charge.amount):
+            return (f"charged {charge.amount}, which is not in {period.currency}'s "
+                    f"minor unit")
+    return None
 
 
 def _run_to_completion(awaitable: Any) -> Any:
