@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain import services as commands
 from spm_api.domain.actor import Actor
 from spm_api.domain.enums import Decision, InvestmentCategory, Necessity, Position, Role
+from spm_api.domain.money import Money
 from spm_api.domain.stages import Stage
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
@@ -87,7 +88,7 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
         summary=summary,
         objectives=f"Deliver {theme.lower()} to every department at agreed service levels",
         investment_category=list(InvestmentCategory)[number % 3],
-        estimated_cost=Decimal(25_000 + 7_500 * (number % 9)),
+        estimated_cost=Money(Decimal(25_000 + 7_500 * (number % 9)), "EUR"),
     )
     requirements = [
         await commands.add_requirement(session, contributor, service.id, text)

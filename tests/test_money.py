@@ -35,8 +35,9 @@ def test_parse_is_exact_and_refuses_sub_minor_digits() -> None:
 def test_another_currency_is_refused_with_both_named() -> None:
     with pytest.raises(DomainError) as refused:
         Money.parse("5", "USD").require_currency("EUR", "amount")
-    message = refused.value.problems[0].message
-    assert "USD" in message and "EUR" in message
+    [problem] = refused.value.problems
+    assert problem.code.value == "CURRENCY_MISMATCH"
+    assert "USD" in problem.message and "EUR" in problem.message
 
 
 def test_rounding_is_half_up_to_the_minor_unit() -> None:

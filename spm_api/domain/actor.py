@@ -17,6 +17,8 @@ class Permission(StrEnum):
     ADMINISTER = "ADMINISTER"
     VOTE = "VOTE"
     AFFIRM = "AFFIRM"
+    MANAGE_FINANCE = "MANAGE_FINANCE"
+    MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -35,6 +37,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ADMINISTER: frozenset({Role.ADMIN}),
     Permission.VOTE: frozenset({Role.DECISION_MAKER}),
     Permission.AFFIRM: STAKEHOLDERS,
+    #: Budgets, costs, usage, charging policies, statements and period closing.
+    Permission.MANAGE_FINANCE: frozenset({Role.FINANCE, Role.ADMIN}),
+    Permission.MANAGE_CUSTOMERS: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
 }
 
 

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain.enums import ApprovalStatus, Role
 from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import Books, books_of
+from spm_api.domain.finance.business_case import MonthlyBudget, monthly_budgets, service_facts
 from spm_api.domain.stages import Stage
 from spm_api.models import (
     ApprovalRound,
@@ -24,7 +26,7 @@ from spm_api.models import (
     Vote,
 )
 from spm_api.plugins.builtin.majority import RULE_NAME as MAJORITY
-from spm_api.plugins.contracts import Ballot, CastVote, ServiceFacts, Voter
+from spm_api.plugins.contracts import Ballot, CastVote, Voter
 from spm_api.plugins.host import PluginHost
 
 #: The rules of an organisation that has not chosen any.
@@ -131,16 +133,11 @@ def current_votes(votes: Iterable[Vote]) -> list[Vote]:
     return list(latest.values())
 
 
-def build_ballot(service: Service, votes: Iterable[Vote], voters: Sequence[Voter]) -> Ballot:
+def build_ballot(service: Service, votes: Iterable[Vote], voters: Sequence[Voter],
+                 books: Books, budget: MonthlyBudget = ()) -> Ballot:
     by_person = {voter.person_id: voter for voter in voters}
     return Ballot(
-        service=ServiceFacts(
-            id=service.id,
-            organisation_id=service.organisation_id,
-            name=service.name,
-            investment_category=service.investment_category,
-            estimated_cost=service.estimated_cost,
-        ),
+        service=service_facts(service, books, budget),
         decision_makers=tuple(voters),
         votes=tuple(
             CastVote(by_person[vote.voter_id], vote.decision, vote.comment, vote.cast_at)
@@ -173,20 +170,23 @@ class ApprovalSetup:
     decision_makers: tuple[Voter, ...]
     rules: tuple[str, ...]
     settings: Mapping[str, Mapping[str, Any]]
+    books: Books
 
 
 async def approval_setup(session: AsyncSession, organisation_id: int) -> ApprovalSetup:
     return ApprovalSetup(await decision_makers(session, organisation_id),
                          await chosen_rules(session, organisation_id),
-                         await settings_by_plugin(session, organisation_id))
+                         await settings_by_plugin(session, organisation_id),
+                         await books_of(session, organisation_id))
 
 
 async def result_of(plugins: PluginHost, service: Service, approval_round: ApprovalRound,
-                    votes: Iterable[Vote], setup: ApprovalSetup) -> RoundResult:
+                    votes: Iterable[Vote], setup: ApprovalSetup, budget: MonthlyBudget
+                    ) -> RoundResult:
     """The round's result: frozen once closed, evaluated afresh while open."""
     if approval_round.outcome is not None:
         return RoundResult.thawed(approval_round.outcome, approval_round.verdicts or [])
-    ballot = build_ballot(service, votes, setup.decision_makers)
+    ballot = build_ballot(service, votes, setup.decision_makers, setup.books, budget)
     return await evaluate(plugins, ballot, setup.rules, setup.settings)
 
 
@@ -203,7 +203,9 @@ async def evaluate_round(session: AsyncSession, plugins: PluginHost, service: Se
                          approval_round: ApprovalRound) -> RoundEvaluation:
     votes = await votes_of_round(session, approval_round.id)
     setup = await approval_setup(session, service.organisation_id)
-    result = await result_of(plugins, service, approval_round, votes, setup)
+    [budget] = await monthly_budgets(session=session, organisation_id=service.organisation_id,
+                                     ids=[service.id])
+    result = await result_of(plugins, service, approval_round, votes, setup, budget)
     return RoundEvaluation(votes, setup, result)
 
 

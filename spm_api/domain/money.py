@@ -67,7 +67,7 @@ class Money:
     def require_currency(self, expected: str, field: str = "amount") -> Money:
         """Refuse an amount in a currency other than the books are kept in."""
         if self.currency != expected:
-            raise fail(ErrorCode.VALIDATION,
+            raise fail(ErrorCode.CURRENCY_MISMATCH,
                        f"{field} is in {self.currency}, but this organisation keeps its "
                        f"books in {expected}; convert it first", field)
         return self

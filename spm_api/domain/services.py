@@ -7,8 +7,6 @@ holding an older version learns of the change (optimistic locking).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +14,10 @@ from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import InvestmentCategory, Necessity, Position
 from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import books_of
+from spm_api.domain.money import Money
 from spm_api.domain.stages import CLOSED_STAGES, Stage
-from spm_api.domain.validation import amount, optional_text, required_text
+from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
 
 #: Requirements are recorded while the proposal is being defined or analysed.
@@ -92,10 +92,12 @@ async def create_service(
     summary: str = "",
     objectives: str = "",
     owner_id: int | None = None,
-    estimated_cost: Decimal | None = None,
+    estimated_cost: Money | None = None,
+    expected_benefit: Money | None = None,
 ) -> Service:
     """Record a new proposal in DEFINITION, with its first stage-change record."""
     actor.require(Permission.EDIT_SERVICE)
+    books = await books_of(session, actor.organisation_id)
     name = required_text(name, "name", 200)
     await _check_unique_name(session, actor, name)
     owner = actor.person_id if owner_id is None else owner_id
@@ -107,7 +109,8 @@ async def create_service(
         objectives=optional_text(objectives, "objectives", 10_000),
         owner_id=owner,
         investment_category=investment_category,
-        estimated_cost=amount(estimated_cost, "estimatedCost"),
+        estimated_cost=books.optional_cost(estimated_cost, "estimatedCost"),
+        expected_benefit=books.optional_cost(expected_benefit, "expectedBenefit"),
         stage=Stage.DEFINITION,
     )
     session.add(service)
@@ -137,7 +140,8 @@ async def update_service(
     objectives: str | None = None,
     owner_id: int | None = None,
     investment_category: InvestmentCategory | None = None,
-    estimated_cost: Decimal | None = None,
+    estimated_cost: Money | None = None,
+    expected_benefit: Money | None = None,
 ) -> Service:
     """Change the description of a service; fields left as None stay as they are."""
     actor.require(Permission.EDIT_SERVICE)
@@ -157,8 +161,12 @@ async def update_service(
         service.owner_id = owner_id
     if investment_category is not None:
         service.investment_category = investment_category
-    if estimated_cost is not None:
-        service.estimated_cost = amount(estimated_cost, "estimatedCost")
+    if estimated_cost is not None or expected_benefit is not None:
+        books = await books_of(session, actor.organisation_id)
+        if estimated_cost is not None:
+            service.estimated_cost = books.optional_cost(estimated_cost, "estimatedCost")
+        if expected_benefit is not None:
+            service.expected_benefit = books.optional_cost(expected_benefit, "expectedBenefit")
     touch(service)
     await session.flush()
     return service

@@ -94,8 +94,10 @@ async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundV
     latest = rounds[-1]
     votes = await loaders.votes_of_round.load(latest.id)
     setup = await loaders.approval_setup.load(service.organisation_id)
+    budget = [] if latest.outcome else await loaders.monthly_budget_of_service.load(service.id)
     try:
-        result = await approval.result_of(info.context.plugins, service, latest, votes, setup)
+        result = await approval.result_of(info.context.plugins, service, latest, votes, setup,
+                                          budget)
     except DomainError as error:
         problem = error.problems[0]
         raise GraphQLError(problem.message, extensions={"code": problem.code.value}) from error

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
@@ -11,6 +9,7 @@ from strawberry.scalars import JSON
 from spm_api.domain import reads
 from spm_api.domain.enums import Decision
 from spm_api.domain.errors import ErrorCode, fail
+from spm_api.graphql.money import MoneyInput
 from spm_api.graphql.enums import (
     InvestmentCategory,
     Necessity,
@@ -86,7 +85,10 @@ class CreateServiceInput:
     owner_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the person creating the service."
     )
-    estimated_cost: Decimal | None = None
+    estimated_cost: MoneyInput | None = strawberry.field(
+        default=None, description="Business case: what delivering it is expected to cost.")
+    expected_benefit: MoneyInput | None = strawberry.field(
+        default=None, description="Business case: what it is expected to bring.")
 
 
 @strawberry.input
@@ -98,7 +100,8 @@ class UpdateServiceInput:
     objectives: str | None = None
     owner_id: strawberry.ID | None = None
     investment_category: InvestmentCategory | None = None
-    estimated_cost: Decimal | None = None
+    estimated_cost: MoneyInput | None = None
+    expected_benefit: MoneyInput | None = None
 
 
 @strawberry.input

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from spm_api.domain import approval, reads
+from spm_api.domain.finance import business_case
 from spm_api.domain.enums import Role
 from spm_api.models import (
     Affirmation,
@@ -70,6 +72,8 @@ class Loaders:
             partial(reads.children_of, model=Vote, parent="round_id"))
         self.approval_setup: DataLoader[int, approval.ApprovalSetup] = self._loader(
             self._approval_setups)
+        self.monthly_budget_of_service: DataLoader[int, list[tuple[str, Decimal]]] = (
+            self._loader(business_case.monthly_budgets))
 
     def _loader(self, batch: BatchRead[V]) -> DataLoader[int, V]:
         async def load(keys: list[int]) -> Sequence[V]:

@@ -40,6 +40,7 @@ from spm_api.graphql.payloads import (
     StakeholderInputPayload,
     TransitionServicePayload,
 )
+from spm_api.graphql.money import optional_money
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.unit_of_work import run_mutation
 
@@ -60,7 +61,8 @@ class Mutation:
                 summary=input.summary,
                 objectives=input.objectives,
                 owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
-                estimated_cost=input.estimated_cost,
+                estimated_cost=optional_money(input.estimated_cost, "estimatedCost"),
+                expected_benefit=optional_money(input.expected_benefit, "expectedBenefit"),
             ),
         )
         return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
@@ -79,7 +81,8 @@ class Mutation:
                 objectives=input.objectives,
                 owner_id=node_pk(input.owner_id, "Person", "ownerId") if input.owner_id else None,
                 investment_category=input.investment_category,
-                estimated_cost=input.estimated_cost,
+                estimated_cost=optional_money(input.estimated_cost, "estimatedCost"),
+                expected_benefit=optional_money(input.expected_benefit, "expectedBenefit"),
             ),
         )
         return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]

@@ -51,11 +51,13 @@ class QuerySource(Generic[T]):
             return await reads.count_rows(self.context.session, self.query)
 
 
-@strawberry.type(name="ServiceConnection")
-class ServiceConnection(relay.ListConnection[ServiceNode]):
+@strawberry.type
+class CountedConnection(relay.ListConnection[relay.NodeType]):
+    """A Relay connection over a ``QuerySource`` that also counts every match."""
+
     source: strawberry.Private[QuerySource[Any] | None] = None
 
-    @strawberry.field(description="How many services match, across all pages.")
+    @strawberry.field(description="How many match, across all pages.")
     async def total_count(self) -> int:
         assert self.source is not None
         return await self.source.count()
@@ -71,9 +73,14 @@ class ServiceConnection(relay.ListConnection[ServiceNode]):
         # A QuerySource is async-iterable, so Strawberry hands back an awaitable.
         assert inspect.isawaitable(resolved)
 
-        async def with_source() -> ServiceConnection:
-            connection: ServiceConnection = await resolved
+        async def with_source() -> Any:
+            connection = await resolved
             connection.source = nodes
             return connection
 
         return with_source()
+
+
+@strawberry.type(name="ServiceConnection")
+class ServiceConnection(CountedConnection[ServiceNode]):
+    """Services, a page at a time."""

@@ -1,0 +1,79 @@
+"""Accounting: actual cost booked against services, and usage recorded per customer.
+Both are refused for closed months, whose books no longer change."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.customers import load_customer
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
+from spm_api.domain.money import Money
+from spm_api.domain.periods import Period
+from spm_api.domain.services import load_service
+from spm_api.domain.validation import optional_text, required_text
+from spm_api.models import CostEntry, UsageRecord
+
+#: The largest quantity a row may hold.
+MAX_VALUE = MAX_AMOUNT
+
+
+def period_of(day: date) -> Period:
+    return Period(day.year, day.month)
+
+
+def quantity(value: Decimal, field: str = "quantity") -> Decimal:
+    """A usage quantity: finite, not negative, at most four decimals."""
+    if not value.is_finite() or value < 0 or value > MAX_VALUE:
+        raise fail(ErrorCode.VALIDATION, f"{field} must be a number from 0 to {MAX_VALUE}",
+                   field)
+    if value != value.quantize(Decimal("0.0001")):
+        raise fail(ErrorCode.VALIDATION, f"{field} has more than four decimals", field)
+    return value
+
+
+def unit(value: str, field: str = "unit") -> str:
+    return required_text(value, field, 32)
+
+
+async def record_cost(session: AsyncSession, actor: Actor, service_id: int, *,
+                      booked_on: date, category: str, amount: Money, description: str = "",
+                      source: str = "manual") -> CostEntry:
+    """Book an actual cost. A negative amount is a credit (a refund, a credit note)."""
+    actor.require(Permission.MANAGE_FINANCE)
+    books = await books_of(session, actor.organisation_id, lock=True)
+    value = books.amount(amount, "amount")
+    month = period_of(booked_on)
+    await require_open(session, actor.organisation_id, month, "bookedOn")
+    code = await check_category(session, actor.organisation_id, category)
+    service = await load_service(session, actor, service_id)
+    entry = CostEntry(organisation_id=actor.organisation_id, service_id=service.id,
+                      booked_on=booked_on, period=str(month), category=code, amount=value,
+                      description=optional_text(description, "description", 2000),
+                      source=required_text(source, "source", 200))
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
+                       service_id: int, *, period: str, amount: Decimal, unit_name: str,
+                       source: str = "manual") -> UsageRecord:
+    """Record what a customer consumed of a service in a month."""
+    actor.require(Permission.MANAGE_FINANCE)
+    await books_of(session, actor.organisation_id, lock=True)
+    month = Period.parse(period)
+    await require_open(session, actor.organisation_id, month)
+    customer = await load_customer(session, actor.organisation_id, customer_id)
+    service = await load_service(session, actor, service_id)
+    record = UsageRecord(organisation_id=actor.organisation_id, customer_id=customer.id,
+                         service_id=service.id, period=str(month),
+                         quantity=quantity(amount), unit=unit(unit_name),
+                         source=required_text(source, "source", 200))
+    session.add(record)
+    await session.flush()
+    return record

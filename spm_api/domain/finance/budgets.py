@@ -1,0 +1,55 @@
+"""Budgeting: the planned cost of a service per month and cost category."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.db.base import utcnow
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import books_of, check_category
+from spm_api.domain.money import Money
+from spm_api.domain.periods import Period
+from spm_api.domain.services import load_service
+from spm_api.domain.stages import CLOSED_STAGES
+from spm_api.models import BudgetLine
+
+
+async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
+                          period: str, category: str, amount: Money) -> BudgetLine:
+    """Plan ``amount`` for the service in a month and category, replacing what was
+    planned there before."""
+    actor.require(Permission.MANAGE_FINANCE)
+    books = await books_of(session, actor.organisation_id)
+    planned = books.amount(amount, "amount")
+    if planned < 0:
+        raise fail(ErrorCode.VALIDATION, "a budget is not negative", "amount")
+    month = Period.parse(period)
+    code = await check_category(session, actor.organisation_id, category)
+    service = await load_service(session, actor, service_id)
+    if service.stage in CLOSED_STAGES:
+        raise fail(ErrorCode.STAGE_LOCKED,
+                   f"the service is {service.stage.value}; it is not budgeted any more",
+                   "serviceId")
+    line = await session.scalar(select(BudgetLine).where(
+        BudgetLine.service_id == service.id, BudgetLine.period == str(month),
+        BudgetLine.category == code))
+    if line is None:
+        line = BudgetLine(organisation_id=actor.organisation_id, service_id=service.id,
+                          period=str(month), category=code)
+        session.add(line)
+    line.amount = planned
+    line.updated_by_id = actor.person_id
+    line.updated_at = utcnow()
+    await session.flush()
+    return line
+
+
+async def remove_budget_line(session: AsyncSession, actor: Actor, line_id: int) -> int:
+    actor.require(Permission.MANAGE_FINANCE)
+    removed = await session.execute(delete(BudgetLine).where(
+        BudgetLine.id == line_id, BudgetLine.organisation_id == actor.organisation_id))
+    if removed.rowcount != 1:  # type: ignore[attr-defined]
+        raise fail(ErrorCode.NOT_FOUND, "no such budget line", "budgetLineId")
+    return line_id

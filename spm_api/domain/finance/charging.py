@@ -1,0 +1,156 @@
+"""Charging: each service's charging policy, and the charging run that turns a month's
+actual cost and usage into charges per customer and service.
+
+The run aggregates in SQL (one grouped statement each for cost, usage, policies and
+adjustments) and calls each service's charging model once with the sums.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.db.base import utcnow
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.approval import settings_by_plugin
+from spm_api.domain.finance.books import Books, books_of
+from spm_api.domain.periods import Period
+from spm_api.domain.services import load_service
+from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
+from spm_api.plugins.contracts import ChargeableUsage, ChargingPeriod
+from spm_api.plugins.host import PluginHost
+
+#: The model of a service without a policy: a cost centre, never charged.
+DEFAULT_MODEL = "none"
+
+
+async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: PluginHost,
+                              service_id: int, model: str, parameters: Mapping[str, Any]
+                              ) -> ChargingPolicy:
+    """Choose how a service is charged; the model checks and normalises its parameters."""
+    actor.require(Permission.MANAGE_FINANCE)
+    service = await load_service(session, actor, service_id)
+    normalised = plugins.validate_parameters(model.strip(), parameters)
+    policy = await session.get(ChargingPolicy, service.id)
+    if policy is None:
+        policy = ChargingPolicy(service_id=service.id, organisation_id=actor.organisation_id)
+        session.add(policy)
+    policy.model = model.strip()
+    policy.parameters = normalised
+    policy.updated_by_id = actor.person_id
+    policy.updated_at = utcnow()
+    await session.flush()
+    return policy
+
+
+@dataclass(frozen=True, slots=True)
+class RunLine:
+    """One line of a charging run: what a customer owes for one service, or an
+    adjustment correcting a closed month."""
+
+    customer_id: int
+    service_id: int
+    model: str
+    amount: Decimal
+    billed: bool
+    description: str
+    corrects_period: str | None = None
+
+
+@dataclass(slots=True)
+class ChargingRun:
+    period: str
+    currency: str
+    lines: list[RunLine] = field(default_factory=list)
+    #: Actual cost of each charged service in the month.
+    cost_of_service: dict[int, Decimal] = field(default_factory=dict)
+
+    def lines_by_customer(self) -> dict[int, list[RunLine]]:
+        grouped: dict[int, list[RunLine]] = defaultdict(list)
+        for line in self.lines:
+            grouped[line.customer_id].append(line)
+        return dict(sorted(grouped.items()))
+
+
+async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
+                      period: Period) -> ChargingRun:
+    """The charges of every charged service for a month, computed, not saved."""
+    month = str(period)
+    organisation_id = books.organisation_id
+    policies = (await session.execute(
+        select(ChargingPolicy.service_id, ChargingPolicy.model, ChargingPolicy.parameters,
+               Service.name)
+        .join(Service, Service.id == ChargingPolicy.service_id)
+        .where(ChargingPolicy.organisation_id == organisation_id,
+               ChargingPolicy.model != DEFAULT_MODEL))).tuples().all()
+    costs = dict((await session.execute(
+        select(CostEntry.service_id, func.sum(CostEntry.amount))
+        .where(CostEntry.organisation_id == organisation_id, CostEntry.period == month)
+        .group_by(CostEntry.service_id))).tuples().all())
+    usage: dict[int, list[ChargeableUsage]] = defaultdict(list)
+    for service_id, customer_id, unit, total in (await session.execute(
+            select(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit,
+                   func.sum(UsageRecord.quantity))
+            .where(UsageRecord.organisation_id == organisation_id,
+                   UsageRecord.period == month)
+            .group_by(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit)
+            .order_by(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit)
+    )).tuples():
+        usage[service_id].append(ChargeableUsage(customer_id, total, unit))
+    settings = await settings_by_plugin(session, organisation_id)
+
+    run = ChargingRun(month, books.currency)
+    for service_id, model, parameters, name in sorted(policies):
+        registered = plugins.charging_models.get(model)
+        if registered is None:
+            continue  # the model's plugin is not loaded here; see unchargeable()
+        actual = costs.get(service_id, Decimal(0))
+        run.cost_of_service[service_id] = actual
+        charging_period = ChargingPeriod(service_id, name, month, books.currency, actual,
+                                         tuple(usage.get(service_id, ())))
+        if not charging_period.usage:
+            continue
+        charges = await plugins.charge(model, charging_period, parameters,
+                                       settings.get(registered.plugin, {}))
+        run.lines.extend(
+            RunLine(charge.customer_id, service_id, model, charge.amount,
+                    registered.item.billed, charge.description)
+            for charge in charges if charge.amount != 0)
+    run.lines.extend(await _adjustments(session, organisation_id, month))
+    return run
+
+
+async def _adjustments(session: AsyncSession, organisation_id: int, month: str
+                       ) -> list[RunLine]:
+    rows = await session.scalars(
+        select(ChargeAdjustment)
+        .where(ChargeAdjustment.organisation_id == organisation_id,
+               ChargeAdjustment.period == month)
+        .order_by(ChargeAdjustment.id))
+    return [RunLine(row.customer_id, row.service_id, "adjustment", row.amount, True,
+                    f"adjustment for {row.corrects_period}: {row.reason}",
+                    row.corrects_period)
+            for row in rows]
+
+
+async def unchargeable(session: AsyncSession, organisation_id: int, plugins: PluginHost
+                       ) -> list[tuple[int, str]]:
+    """Services whose policy names a model no loaded plugin provides."""
+    rows = (await session.execute(
+        select(ChargingPolicy.service_id, ChargingPolicy.model)
+        .where(ChargingPolicy.organisation_id == organisation_id))).tuples().all()
+    return [(service_id, model) for service_id, model in rows
+            if model not in plugins.charging_models]
+
+
+async def dry_run(session: AsyncSession, actor: Actor, plugins: PluginHost, period: str
+                  ) -> ChargingRun:
+    """What issuing would charge for a month, without saving anything."""
+    books = await books_of(session, actor.organisation_id)
+    return await compute_run(session, books, plugins, Period.parse(period))

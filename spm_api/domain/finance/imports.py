@@ -1,0 +1,188 @@
+"""Bulk import of cost entries and usage from CSV: every bad row is reported with its
+line number, and nothing is imported unless every row is good."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.db.base import utcnow
+from spm_api.domain.errors import DomainError, ErrorCode, Problem
+from spm_api.domain.finance.accounting import period_of, quantity, unit
+from spm_api.domain.finance.books import Books, books_of, closed_periods, cost_categories
+from spm_api.domain.money import Money
+from spm_api.domain.periods import Period
+from spm_api.models import CostEntry, Customer, Service, UsageRecord
+
+COST_COLUMNS = ("service", "date", "category", "amount")
+COST_OPTIONAL = ("currency", "description")
+USAGE_COLUMNS = ("customer", "service", "period", "quantity", "unit")
+
+#: Beyond this many bad rows the rest are counted, not listed.
+MAX_REPORTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+
+class RowError(ValueError):
+    """What is wrong with one value of a row, in words for the person who wrote it."""
+
+
+def read_csv(text: str, required: tuple[str, ...]) -> list[Row]:
+    """The rows of a CSV file with a header line, each with the line it starts on."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise DomainError(Problem(ErrorCode.VALIDATION,
+                                  f"line 1: the header lacks {', '.join(missing)} (it must "
+                                  f"name {', '.join(required)})", "line 1"))
+    reader.fieldnames = header
+    rows = []
+    line = reader.line_num + 1
+    for values in reader:
+        if any((value or "").strip() for value in values.values() if isinstance(value, str)):
+            rows.append(Row(line, {key: value for key, value in values.items()
+                                   if isinstance(key, str) and isinstance(value, str)}))
+        line = reader.line_num + 1
+    return rows
+
+
+def _decimal(text: str, column: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise RowError(f"{column} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise RowError(f"{column} {text!r} is not a number")
+    return value
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RowError(f"date {text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _named(names: dict[str, int], text: str, what: str) -> int:
+    if text not in names:
+        raise RowError(f"no {what} named {text!r}")
+    return names[text]
+
+
+def _domain(call: Callable[[], Any]) -> Any:
+    """A domain check's refusal as a row error."""
+    try:
+        return call()
+    except DomainError as error:
+        raise RowError(error.problems[0].message) from None
+
+
+def _validated(rows: list[Row], convert: Callable[[Row], dict[str, Any]]
+               ) -> list[dict[str, Any]]:
+    """Every row converted, or a DomainError listing each bad row by line."""
+    good: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for row in rows:
+        try:
+            good.append(convert(row))
+        except RowError as error:
+            problems.append(Problem(ErrorCode.VALIDATION, f"line {row.line}: {error}",
+                                    f"line {row.line}"))
+    if not rows:
+        problems.append(Problem(ErrorCode.VALIDATION, "the file has no rows to import"))
+    if problems:
+        shown = problems[:MAX_REPORTED]
+        if len(problems) > MAX_REPORTED:
+            shown.append(Problem(ErrorCode.VALIDATION,
+                                 f"… and {len(problems) - MAX_REPORTED} more bad rows"))
+        raise DomainError(*shown)
+    return good
+
+
+async def _names(session: AsyncSession, model: type[Service] | type[Customer],
+                 organisation_id: int) -> dict[str, int]:
+    rows = await session.execute(select(model.name, model.id)
+                                 .where(model.organisation_id == organisation_id))
+    return dict(rows.tuples().all())
+
+
+async def import_costs(session: AsyncSession, organisation_id: int, text: str,
+                       source: str) -> int:
+    """Import cost entries (columns service, date, category, amount[, currency,
+    description]); returns how many were imported."""
+    books = await books_of(session, organisation_id, lock=True)
+    services = await _names(session, Service, organisation_id)
+    categories = await cost_categories(session, organisation_id)
+    closed = await closed_periods(session, organisation_id)
+    now = utcnow()
+
+    def convert(row: Row) -> dict[str, Any]:
+        service_id = _named(services, row.get("service"), "service")
+        booked_on = _date(row.get("date"))
+        month = str(period_of(booked_on))
+        if month in closed:
+            raise RowError(f"{month} is closed; book corrections in an open month")
+        category = row.get("category").lower()
+        if category not in categories:
+            raise RowError(f"no cost category {row.get('category')!r}")
+        amount = _cost_amount(books, row)
+        return {"organisation_id": organisation_id, "service_id": service_id,
+                "booked_on": booked_on, "period": month, "category": category,
+                "amount": amount, "description": row.get("description")[:2000],
+                "source": f"{source}:{row.line}"[:200], "created_at": now}
+
+    values = _validated(read_csv(text, COST_COLUMNS), convert)
+    await session.execute(insert(CostEntry), values)
+    return len(values)
+
+
+def _cost_amount(books: Books, row: Row) -> Decimal:
+    currency = row.get("currency") or books.currency
+    money = _domain(lambda: Money.parse(row.get("amount"), currency, "amount"))
+    amount: Decimal = _domain(lambda: books.amount(money, "amount"))
+    return amount
+
+
+async def import_usage(session: AsyncSession, organisation_id: int, text: str,
+                       source: str) -> int:
+    """Import usage records (columns customer, service, period, quantity, unit)."""
+    await books_of(session, organisation_id, lock=True)
+    services = await _names(session, Service, organisation_id)
+    customers = await _names(session, Customer, organisation_id)
+    closed = await closed_periods(session, organisation_id)
+    now = utcnow()
+
+    def convert(row: Row) -> dict[str, Any]:
+        customer_id = _named(customers, row.get("customer"), "customer")
+        service_id = _named(services, row.get("service"), "service")
+        month = str(_domain(lambda: Period.parse(row.get("period"))))
+        if month in closed:
+            raise RowError(f"{month} is closed; record usage in an open month")
+        amount = _decimal(row.get("quantity"), "quantity")
+        return {"organisation_id": organisation_id, "customer_id": customer_id,
+                "service_id": service_id, "period": month,
+                "quantity": _domain(lambda: quantity(amount)),
+                "unit": _domain(lambda: unit(row.get("unit"))),
+                "source": f"{source}:{row.line}"[:200], "created_at": now}
+
+    values = _validated(read_csv(text, USAGE_COLUMNS), convert)
+    await session.execute(insert(UsageRecord), values)
+    return len(values)
+

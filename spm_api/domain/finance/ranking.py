@@ -1,0 +1,67 @@
+"""Ranking pipeline services for investment by a scoring model (a plugin hook; the
+built-in default is ``balanced``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor
+from spm_api.domain.approval import settings_by_plugin
+from spm_api.domain.enums import Position
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import books_of
+from spm_api.domain.finance.business_case import monthly_budgets, service_facts
+from spm_api.domain.stages import Section, stages_in
+from spm_api.models import Service, StakeholderInput
+from spm_api.plugins.contracts import Score, Support
+from spm_api.plugins.host import PluginHost
+
+DEFAULT_SCORING_MODEL = "balanced"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    service: Service
+    score: Score
+    support: Support
+
+
+async def pipeline_ranking(session: AsyncSession, actor: Actor, plugins: PluginHost,
+                           scoring_model: str = DEFAULT_SCORING_MODEL) -> list[Ranked]:
+    """Pipeline services, best score first (ties by name)."""
+    registered = plugins.scoring_models.get(scoring_model)
+    if registered is None:
+        known = ", ".join(sorted(plugins.scoring_models))
+        raise fail(ErrorCode.VALIDATION,
+                   f"no scoring model {scoring_model!r}; installed: {known}", "scoringModel")
+    books = await books_of(session, actor.organisation_id)
+    services = list(await session.scalars(
+        select(Service).where(Service.organisation_id == actor.organisation_id,
+                              Service.stage.in_(stages_in(Section.PIPELINE)))
+        .order_by(Service.name)))
+    ids = [service.id for service in services]
+    budgets = await monthly_budgets(session=session, organisation_id=actor.organisation_id,
+                                    ids=ids)
+    positions: dict[int, dict[str, int]] = defaultdict(dict)
+    for service_id, position, count in (await session.execute(
+            select(StakeholderInput.service_id, StakeholderInput.position, func.count())
+            .where(StakeholderInput.organisation_id == actor.organisation_id,
+                   StakeholderInput.service_id.in_(ids))
+            .group_by(StakeholderInput.service_id, StakeholderInput.position))).tuples():
+        positions[service_id][Position(position).value.lower()] = count
+    settings = (await settings_by_plugin(session, actor.organisation_id)).get(
+        registered.plugin, {})
+    scored = []
+    for service, budget in zip(services, budgets, strict=True):
+        support = Support(**positions.get(service.id, {}))
+        score = await plugins.score(scoring_model, service_facts(service, books, budget),
+                                    support, settings)
+        scored.append((service, score, support))
+    scored.sort(key=lambda item: (-item[1].value, item[0].name))
+    return [Ranked(rank, service, score, support)
+            for rank, (service, score, support) in enumerate(scored, start=1)]

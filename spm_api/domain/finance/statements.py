@@ -1,0 +1,113 @@
+"""Statements: issuing a charging run, closing a month, and correcting a closed month
+with adjustment lines in a later one.
+
+Issuing an open month replaces its statements; closing it makes them final. Both take
+the organisation's row lock, so a month cannot close half-way through an issue.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.db.base import utcnow
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.customers import load_customer
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import books_of, require_open
+from spm_api.domain.finance.charging import ChargingRun, compute_run
+from spm_api.domain.money import Money
+from spm_api.domain.periods import Period
+from spm_api.domain.services import load_service
+from spm_api.domain.validation import required_text
+from spm_api.models import ChargeAdjustment, ClosedPeriod, Statement, StatementLine
+from spm_api.plugins.host import PluginHost
+
+
+async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginHost,
+                           period: str) -> tuple[ChargingRun, list[Statement]]:
+    """Run charging for an open month and save one statement per customer charged,
+    replacing the month's earlier statements."""
+    actor.require(Permission.MANAGE_FINANCE)
+    books = await books_of(session, actor.organisation_id, exclusive=True)
+    month = Period.parse(period)
+    await require_open(session, actor.organisation_id, month)
+    run = await compute_run(session, books, plugins, month)
+    await session.execute(delete(StatementLine).where(StatementLine.statement_id.in_(
+        select(Statement.id).where(Statement.organisation_id == actor.organisation_id,
+                                   Statement.period == str(month)))))
+    await session.execute(delete(Statement).where(
+        Statement.organisation_id == actor.organisation_id, Statement.period == str(month)))
+    statements = []
+    for customer_id, lines in run.lines_by_customer().items():
+        statement = Statement(
+            organisation_id=actor.organisation_id, customer_id=customer_id,
+            period=str(month), currency=books.currency,
+            total=sum((line.amount for line in lines if line.billed), Decimal(0)),
+            notional_total=sum((line.amount for line in lines if not line.billed),
+                               Decimal(0)),
+            issued_by_id=actor.person_id)
+        session.add(statement)
+        statements.append((statement, lines))
+    await session.flush()
+    session.add_all(
+        StatementLine(organisation_id=actor.organisation_id, statement_id=statement.id,
+                      service_id=line.service_id, model=line.model, amount=line.amount,
+                      billed=line.billed, description=line.description,
+                      corrects_period=line.corrects_period)
+        for statement, lines in statements for line in lines)
+    await session.flush()
+    return run, [statement for statement, _ in statements]
+
+
+async def close_period(session: AsyncSession, actor: Actor, period: str) -> ClosedPeriod:
+    """Close a month: its statements become final, its costs and usage fixed."""
+    actor.require(Permission.MANAGE_FINANCE)
+    await books_of(session, actor.organisation_id, exclusive=True)
+    month = Period.parse(period)
+    await require_open(session, actor.organisation_id, month)
+    closed = ClosedPeriod(organisation_id=actor.organisation_id, period=str(month),
+                          closed_by_id=actor.person_id, closed_at=utcnow())
+    session.add(closed)
+    await session.execute(
+        update(Statement)
+        .where(Statement.organisation_id == actor.organisation_id,
+               Statement.period == str(month))
+        .values(closed_at=closed.closed_at)
+        .execution_options(synchronize_session=False))
+    await session.flush()
+    return closed
+
+
+async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: int,
+                         service_id: int, corrects_period: str, period: str, amount: Money,
+                         reason: str) -> ChargeAdjustment:
+    """Correct a closed month's charges: the adjustment is billed on the customer's
+    statement of a later, open month (negative for a credit)."""
+    actor.require(Permission.MANAGE_FINANCE)
+    books = await books_of(session, actor.organisation_id, lock=True)
+    value = books.amount(amount, "amount")
+    if value == 0:
+        raise fail(ErrorCode.VALIDATION, "an adjustment of zero corrects nothing", "amount")
+    corrected = Period.parse(corrects_period, "correctsPeriod")
+    carried_in = Period.parse(period)
+    if await session.get(ClosedPeriod, (actor.organisation_id, str(corrected))) is None:
+        raise fail(ErrorCode.VALIDATION,
+                   f"{corrected} is still open: re-issue its statements instead",
+                   "correctsPeriod")
+    if carried_in <= corrected:
+        raise fail(ErrorCode.VALIDATION,
+                   f"the adjustment is billed in a month after {corrected}", "period")
+    await require_open(session, actor.organisation_id, carried_in)
+    customer = await load_customer(session, actor.organisation_id, customer_id)
+    service = await load_service(session, actor, service_id)
+    adjustment = ChargeAdjustment(
+        organisation_id=actor.organisation_id, customer_id=customer.id,
+        service_id=service.id, period=str(carried_in), corrects_period=str(corrected),
+        amount=value, reason=required_text(reason, "reason", 2000),
+        created_by_id=actor.person_id)
+    session.add(adjustment)
+    await session.flush()
+    return adjustment
