@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.enums import Role
 from spm_api.domain.errors import DomainError
-from spm_api.plugins.host import PluginHost
+from spm_api.plugins.host import PluginHost, Registered
 from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
 
@@ -130,10 +130,12 @@ def _plugins_list(args: argparse.Namespace) -> None:
 
 
 def _registered_by(plugins: PluginHost, plugin: str) -> dict[str, list[str]]:
-    registries: dict[str, dict[str, Any]] = {
+    """What ``plugin`` registered, by registry; registries it left empty are omitted."""
+    registries: dict[str, Mapping[str, Registered[Any]]] = {
         "approval rules": plugins.approval_rules,
         "charging models": plugins.charging_models,
         "contractor integrations": plugins.contractor_integrations,
+        "scoring models": plugins.scoring_models,
     }
     found = {kind: sorted(name for name, item in registry.items() if item.plugin == plugin)
              for kind, registry in registries.items()}

@@ -280,7 +280,7 @@ async def test_finance_plugin_needs_finance_sign_off_above_the_threshold(
 
     cheap = await portfolio.in_approval("Cheap")
     await extended.data("""mutation($id: ID!) { updateService(input: {serviceId: $id,
-        estimatedCost: "9999.99"}) { errors { code } } }""", {"id": cheap},
+        estimatedCost: {amount: "9999.99", currency: "EUR"}}) { errors { code } } }""", {"id": cheap},
         org.token(Role.CONTRIBUTOR))
     await portfolio.vote(cheap, "APPROVE", first)
     payload = await portfolio.vote(cheap, "APPROVE", second)
@@ -288,7 +288,7 @@ async def test_finance_plugin_needs_finance_sign_off_above_the_threshold(
 
     costly = await portfolio.in_approval("Costly")
     await extended.data("""mutation($id: ID!) { updateService(input: {serviceId: $id,
-        estimatedCost: "50000"}) { errors { code } } }""", {"id": costly},
+        estimatedCost: {amount: "50000", currency: "EUR"}}) { errors { code } } }""", {"id": costly},
         org.token(Role.CONTRIBUTOR))
     await portfolio.vote(costly, "APPROVE", first)
     payload = await portfolio.vote(costly, "APPROVE", second)
@@ -313,6 +313,7 @@ async def test_everyone_can_see_the_installed_rules_and_which_apply(
     assert {r["name"]: (r["plugin"], r["chosen"]) for r in before} == {
         "finance_approval": ("finance_approval", False),
         "majority": ("spm_api.majority", True),
+        "resources_check": ("spm_api.resources_check", False),
         "supermajority": ("supermajority", False),
     }
     await extended.data(SET_RULES, {"rules": ["supermajority", "finance_approval"]},

@@ -92,7 +92,7 @@ def test_none_never_charges() -> None:
 
 
 def test_cost_recovery_of_100_over_three_equal_users_adds_up_exactly() -> None:
-    # 100.00 / 3 = 33.333… each; floors 33.33 × 3 = 99.99; the one cent left goes to
+    # 100.00 / 3 = 33.333… each; floors 33.33 * 3 = 99.99; the one cent left goes to
     # the largest fraction, all equal, so to the first customer.
     charges = cost_recovery.charge(equal_users("100.00"), {}, {})
     assert amounts(charges) == {1: D("33.34"), 2: D("33.33"), 3: D("33.33")}
@@ -176,7 +176,7 @@ def test_showback_shares_the_cost_without_billing_it() -> None:
 
 
 def test_cost_plus_ten_percent_shared_one_to_two() -> None:
-    # 1000.00 × 1.10 = 1100.00; by 1 : 2 → 366.666…, 733.333…; floors 366.66 + 733.33 =
+    # 1000.00 * 1.10 = 1100.00; by 1 : 2 → 366.666…, 733.333…; floors 366.66 + 733.33 =
     # 1099.99; the larger fraction (0.0067, customer 1) gets the cent.
     charges = cost_plus.charge(period("1000.00", (1, "1", "GB"), (2, "2", "GB")),
                                {"markup_percent": "10"}, {})
@@ -187,14 +187,14 @@ def test_cost_plus_ten_percent_shared_one_to_two() -> None:
 
 
 def test_cost_plus_rounds_the_marked_up_total_once() -> None:
-    # 0.05 × 1.125 = 0.05625 → 0.06 (half-up); by 1 : 1 → 0.03 and 0.03.
+    # 0.05 * 1.125 = 0.05625 → 0.06 (half-up); by 1 : 1 → 0.03 and 0.03.
     charges = cost_plus.charge(period("0.05", (1, "1", "GB"), (2, "1", "GB")),
                                {"markup_percent": "12.5"}, {})
     assert amounts(charges) == {1: D("0.03"), 2: D("0.03")}
 
 
 def test_cost_plus_in_yen() -> None:
-    # 1001 JPY × 1.07 = 1071.07 → 1071; by 1 : 1 → 535.5 each → 536 and 535.
+    # 1001 JPY * 1.07 = 1071.07 → 1071; by 1 : 1 → 535.5 each → 536 and 535.
     charges = cost_plus.charge(period("1001", (1, "1", "h"), (2, "1", "h"), currency="JPY"),
                                {"markup_percent": 7}, {})
     assert amounts(charges) == {1: D("536"), 2: D("535")}
@@ -226,7 +226,7 @@ def test_fixed_price_is_rounded_to_the_currency_when_charged() -> None:
 
 
 def test_price_per_unit_rounds_half_up() -> None:
-    # 1 × 0.125 = 0.125 → 0.13; 3 × 0.125 = 0.375 → 0.38; 2 × 0.125 = 0.25.
+    # 1 * 0.125 = 0.125 → 0.13; 3 * 0.125 = 0.375 → 0.38; 2 * 0.125 = 0.25.
     usage = period("0", (1, "1", "GB"), (2, "3", "GB"), (3, "2", "GB"))
     charges = price_per_unit.charge(usage, {"unit_price": "0.125"}, {})
     assert amounts(charges) == {1: D("0.13"), 2: D("0.38"), 3: D("0.25")}
@@ -234,7 +234,7 @@ def test_price_per_unit_rounds_half_up() -> None:
 
 
 def test_price_per_unit_in_yen_and_dinar() -> None:
-    # 3 × 2.5 = 7.5 → 8 JPY; 5 × 0.1235 = 0.6175 → 0.618 BHD.
+    # 3 * 2.5 = 7.5 → 8 JPY; 5 * 0.1235 = 0.6175 → 0.618 BHD.
     assert amounts(price_per_unit.charge(period("0", (1, "3", "h"), currency="JPY"),
                                          {"unit_price": "2.5"}, {})) == {1: D("8")}
     assert amounts(price_per_unit.charge(period("0", (1, "5", "h"), currency="BHD"),
@@ -242,7 +242,7 @@ def test_price_per_unit_in_yen_and_dinar() -> None:
 
 
 def test_price_per_unit_with_a_unit_filter() -> None:
-    # GB only: 10 × 0.25 = 2.50 and 30 × 0.25 = 7.50; customer 3 used hours only.
+    # GB only: 10 * 0.25 = 2.50 and 30 * 0.25 = 7.50; customer 3 used hours only.
     usage = period("0", (1, "10", "GB"), (1, "5", "h"), (2, "30", "GB"), (3, "8", "h"))
     assert amounts(price_per_unit.charge(usage, {"unit_price": "0.25", "unit": "GB"}, {})) == {
         1: D("2.50"), 2: D("7.50")}
@@ -252,11 +252,11 @@ def test_price_per_unit_with_a_unit_filter() -> None:
 
 
 def test_tiered_prices_each_tier_separately() -> None:
-    # First 100 at 1.00, 100–500 at 0.80, above 500 at 0.50:
-    #   50  → 50 × 1.00                                = 50.00
-    #   100 → 100 × 1.00                               = 100.00
-    #   150 → 100 × 1.00 + 50 × 0.80                   = 140.00
-    #   600 → 100 × 1.00 + 400 × 0.80 + 100 × 0.50     = 470.00
+    # First 100 at 1.00, 100-500 at 0.80, above 500 at 0.50:
+    #   50  → 50 * 1.00                                = 50.00
+    #   100 → 100 * 1.00                               = 100.00
+    #   150 → 100 * 1.00 + 50 * 0.80                   = 140.00
+    #   600 → 100 * 1.00 + 400 * 0.80 + 100 * 0.50     = 470.00
     usage = period("0", (1, "50", "GB"), (2, "100", "GB"), (3, "150", "GB"), (4, "600", "GB"))
     charges = tiered.charge(usage, {"tiers": TIERS}, {})
     assert amounts(charges) == {1: D("50.00"), 2: D("100.00"), 3: D("140.00"),
@@ -266,21 +266,21 @@ def test_tiered_prices_each_tier_separately() -> None:
 
 
 def test_tiered_with_fractional_quantities_and_a_unit_filter() -> None:
-    # GB only: 100.5 → 100 × 1.00 + 0.5 × 0.80 = 100.40; the hours do not count.
+    # GB only: 100.5 → 100 * 1.00 + 0.5 * 0.80 = 100.40; the hours do not count.
     usage = period("0", (1, "100.5", "GB"), (1, "1000", "h"))
     assert amounts(tiered.charge(usage, {"tiers": TIERS, "unit": "GB"}, {})) == {
         1: D("100.40")}
 
 
 def test_tiered_rounds_the_customer_total_once() -> None:
-    # 2 units: 1 × 0.005 + 1 × 0.005 = 0.010 → 0.01 (rounding each tier would say 0.02).
+    # 2 units: 1 * 0.005 + 1 * 0.005 = 0.010 → 0.01 (rounding each tier would say 0.02).
     tiers = [{"up_to": "1", "unit_price": "0.005"}, {"up_to": None, "unit_price": "0.005"}]
     assert amounts(tiered.charge(period("0", (1, "2", "u")), {"tiers": tiers}, {})) == {
         1: D("0.01")}
 
 
 def test_a_single_open_tier_is_a_unit_price() -> None:
-    # 7 × 3 = 21 JPY.
+    # 7 * 3 = 21 JPY.
     tiers = [{"up_to": None, "unit_price": 3}]
     assert amounts(tiered.charge(period("0", (1, "7", "h"), currency="JPY"),
                                  {"tiers": tiers}, {})) == {1: D("21")}
@@ -356,7 +356,7 @@ def test_bad_parameters_are_refused_in_words(model: Any, parameters: Any, messag
 @pytest.mark.parametrize(("model", "parameters", "expected"), [
     # 100.00 / 3 → 33.34, 33.33, 33.33.
     ("cost_recovery", {}, {1: D("33.34"), 2: D("33.33"), 3: D("33.33")}),
-    # 100.00 × 1.10 = 110.00 / 3 → 36.67, 36.67, 36.66 (36.6666…: floors 36.66 × 3 =
+    # 100.00 * 1.10 = 110.00 / 3 → 36.67, 36.67, 36.66 (36.6666…: floors 36.66 * 3 =
     # 109.98, two cents left, to the first two of three equal fractions).
     ("cost_plus", {"markup_percent": "10"}, {1: D("36.67"), 2: D("36.67"), 3: D("36.66")}),
     ("fixed_price", {"price": "9.999"}, {1: D("10.00"), 2: D("10.00"), 3: D("10.00")}),

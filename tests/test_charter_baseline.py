@@ -11,8 +11,9 @@ from tests.support import Org, Portfolio
 BASELINE = """
 query($id: ID!) {
   node(id: $id) { ... on Service {
-    stage objectives estimatedCost
-    baseline { frozenAt objectives summary estimatedCost requirements { text necessity } }
+    stage objectives estimatedCost { amount currency }
+    baseline { frozenAt objectives summary estimatedCost { amount currency }
+               requirements { text necessity } }
     deviations { aspect kind subject baseline current description }
     affirmations { comment deviationCount person { name } }
   } }
@@ -55,7 +56,7 @@ async def test_no_baseline_before_chartering(portfolio: Portfolio) -> None:
 
 async def test_chartering_freezes_what_was_agreed(portfolio: Portfolio) -> None:
     service = await portfolio.create("Payroll", "Pay everyone on time",
-                                     estimatedCost="120000.50")
+                                     estimatedCost={"amount": "120000.50", "currency": "EUR"})
     service_id = service["id"]
     for text in ("Monthly run", "Expense claims"):
         await portfolio.add_requirement(service_id, text)
@@ -75,7 +76,7 @@ async def test_chartering_freezes_what_was_agreed(portfolio: Portfolio) -> None:
     read = await _read(portfolio, service_id)
     baseline = read["baseline"]
     assert baseline["objectives"] == "Pay everyone on time"
-    assert baseline["estimatedCost"] == "120000.50"
+    assert baseline["estimatedCost"] == {"amount": "120000.50", "currency": "EUR"}
     assert baseline["requirements"] == [
         {"text": "Monthly run", "necessity": "NECESSARY"},
         {"text": "Expense claims", "necessity": "NOT_NECESSARY"},
@@ -87,7 +88,7 @@ async def test_deviations_report_what_changed_since_the_baseline(portfolio: Port
                                                                  ) -> None:
     service_id = await portfolio.chartered()
     await _update(portfolio, service_id, objectives="Resolve incidents and requests",
-                  estimatedCost="80000")
+                  estimatedCost={"amount": "80000", "currency": "EUR"})
     await portfolio.add_requirement(service_id, "Chat channel")
     read = await _read(portfolio, service_id)
     deviations = {(d["aspect"], d["kind"]): d for d in read["deviations"]}
@@ -144,8 +145,14 @@ async def test_affirming_needs_a_stakeholder_and_a_charter(portfolio: Portfolio,
 
 async def test_estimated_cost_is_validated(portfolio: Portfolio, org: Org) -> None:
     service = await portfolio.create()
-    for bad in ("-1", "10.001", "1e20"):
+    for bad in ("-1", "10.001", "1e20", "ten"):
         data = await portfolio.api.data(UPDATE, {"input": {
-            "serviceId": service["id"], "estimatedCost": bad}}, org.token(Role.CONTRIBUTOR))
+            "serviceId": service["id"], "estimatedCost": {"amount": bad, "currency": "EUR"}}},
+            org.token(Role.CONTRIBUTOR))
         [error] = data["updateService"]["errors"]
         assert (error["code"], error["field"]) == ("VALIDATION", "estimatedCost")
+    data = await portfolio.api.data(UPDATE, {"input": {
+        "serviceId": service["id"], "estimatedCost": {"amount": "10", "currency": "USD"}}},
+        org.token(Role.CONTRIBUTOR))
+    [error] = data["updateService"]["errors"]
+    assert (error["code"], error["field"]) == ("CURRENCY_MISMATCH", "estimatedCost")

@@ -31,13 +31,44 @@ from spm_api.plugins import (
 )
 from spm_api.plugins import manager as manager_module
 from spm_api.plugins.builtin import BUILTIN_PLUGINS, majority
-from spm_api.plugins.host import PluginHost
+from spm_api.plugins.host import PluginHost, Registered
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
 
-BUILTIN = "spm_api.majority"
-EXAMPLES = {"supermajority", "finance_approval"}
-EXAMPLE_DISTRIBUTIONS = {"supermajority": "spm-supermajority",
-                         "finance_approval": "spm-finance-approval"}
+#: The built-in plugins, in the order ``describe`` and ``plugins list`` show them.
+BUILTINS = sorted(BUILTIN_PLUGINS)
+#: The built-in that registers the ``majority`` rule.
+MAJORITY = "spm_api.majority"
+#: The charging models that ship with SPM API, each from ``spm_api.charging.<model>``.
+BUILTIN_CHARGING_MODELS = {"none", "showback", "cost_recovery", "cost_plus", "fixed_price",
+                           "price_per_unit", "tiered"}
+
+#: Registry (as ``plugins list`` names it) → the hook that fills it.
+HOOK_OF = {"approval rules": "spm_approval_rules",
+           "charging models": "spm_charging_models",
+           "contractor integrations": "spm_contractor_integrations",
+           "scoring models": "spm_scoring_models"}
+
+#: What each built-in registers, as ``plugins list --json`` shows it.
+BUILTIN_REGISTERS: dict[str, dict[str, list[str]]] = {
+    MAJORITY: {"approval rules": ["majority"]},
+    "spm_api.resources_check": {"approval rules": ["resources_check"]},
+    "spm_api.balanced_score": {"scoring models": ["balanced"]},
+    **{f"spm_api.charging.{model}": {"charging models": [model]}
+       for model in BUILTIN_CHARGING_MODELS},
+}
+
+#: The example plugins installed from plugins/: entry point → distribution.
+EXAMPLE_DISTRIBUTIONS = {"finance_approval": "spm-finance-approval",
+                         "market_rate": "spm-market-rate",
+                         "supermajority": "spm-supermajority"}
+#: The examples that register an approval rule named after themselves.
+RULE_EXAMPLES = {"finance_approval", "supermajority"}
+EXAMPLES = set(EXAMPLE_DISTRIBUTIONS)
+#: What each example registers, as ``plugins list --json`` shows it.
+EXAMPLE_REGISTERS: dict[str, dict[str, list[str]]] = {
+    **{example: {"approval rules": [example]} for example in RULE_EXAMPLES},
+    "market_rate": {"charging models": ["market_rate"]},
+}
 
 
 def rule(name: str) -> ApprovalRule:
@@ -113,6 +144,16 @@ class Everything:
         """Listens, says nothing."""
 
 
+def hooks_of(registers: dict[str, list[str]]) -> list[str]:
+    """The hooks a plugin implements to register ``registers`` (and nothing else)."""
+    return sorted(HOOK_OF[kind] for kind in registers)
+
+
+def registered(registry: dict[str, Registered[Any]]) -> dict[str, str]:
+    """Registered name → the plugin that registered it."""
+    return {name: entry.plugin for name, entry in registry.items()}
+
+
 def empty_ballot() -> Ballot:
     facts = ServiceFacts(id=1, organisation_id=1, name="Service Desk",
                          investment_category=InvestmentCategory.RUN,
@@ -129,15 +170,27 @@ def test_example_plugins_are_installed() -> None:
         f"the example plugins must be installed (make install): only {sorted(installed)}")
 
 
+def test_the_table_of_builtins_covers_every_builtin() -> None:
+    """The expectations below are read from BUILTIN_REGISTERS: a built-in added to
+    BUILTIN_PLUGINS must be added there too, with what it registers."""
+    assert set(BUILTIN_REGISTERS) == set(BUILTIN_PLUGINS)
+    assert MAJORITY in BUILTIN_PLUGINS
+
+
 def test_no_allowed_plugins_loads_only_the_builtins() -> None:
     manager = build_plugin_manager(frozenset())
-    assert plugin_names(manager) == {BUILTIN}
-    assert manager.get_plugin(BUILTIN) is majority
+    assert plugin_names(manager) == set(BUILTIN_PLUGINS)
+    for name, module in BUILTIN_PLUGINS.items():
+        assert manager.get_plugin(name) is module
+    assert manager.get_plugin(MAJORITY) is majority
     host = PluginHost(manager)
     try:
-        assert {name: r.plugin for name, r in host.approval_rules.items()} == {
-            "majority": BUILTIN}
-        assert host.charging_models == {}
+        assert registered(host.approval_rules) == {
+            "majority": MAJORITY, "resources_check": "spm_api.resources_check"}
+        assert set(host.charging_models) == BUILTIN_CHARGING_MODELS
+        assert registered(host.charging_models) == {
+            model: f"spm_api.charging.{model}" for model in BUILTIN_CHARGING_MODELS}
+        assert registered(host.scoring_models) == {"balanced": "spm_api.balanced_score"}
         assert host.contractor_integrations == {}
     finally:
         host.close()
@@ -145,20 +198,24 @@ def test_no_allowed_plugins_loads_only_the_builtins() -> None:
 
 def test_unrestricted_loads_every_installed_plugin() -> None:
     manager = build_plugin_manager(None)
-    assert plugin_names(manager) >= {BUILTIN, *EXAMPLES}
+    assert plugin_names(manager) >= set(BUILTIN_PLUGINS) | EXAMPLES
     host = PluginHost(manager)
     try:
-        assert {"majority", *EXAMPLES} <= set(host.approval_rules)
-        assert host.approval_rules["majority"].plugin == BUILTIN
-        for example in EXAMPLES:  # each example registers a rule named after itself
+        assert host.approval_rules["majority"].plugin == MAJORITY
+        for example in RULE_EXAMPLES:  # each registers a rule named after itself
             assert host.approval_rules[example].plugin == example
+        assert host.charging_models["market_rate"].plugin == "market_rate"
+        assert set(host.charging_models) >= BUILTIN_CHARGING_MODELS | {"market_rate"}
+        assert host.scoring_models["balanced"].plugin == "spm_api.balanced_score"
     finally:
         host.close()
 
 
 def test_allowed_plugins_load_with_the_builtins_and_no_others() -> None:
     assert plugin_names(build_plugin_manager(frozenset({"supermajority"}))) == {
-        BUILTIN, "supermajority"}
+        *BUILTIN_PLUGINS, "supermajority"}
+    assert plugin_names(build_plugin_manager(frozenset({"market_rate", "supermajority"}))) == {
+        *BUILTIN_PLUGINS, "market_rate", "supermajority"}
 
 
 @pytest.mark.parametrize("allowed", [{"no_such_plugin"}, {"supermajority", "no_such_plugin"}])
@@ -230,7 +287,7 @@ def test_a_rule_name_taken_by_the_builtins_is_refused() -> None:
     message = str(refused.value)
     assert "'copycat'" in message
     assert "'majority'" in message
-    assert f"{BUILTIN!r}" in message
+    assert f"{MAJORITY!r}" in message
 
 
 def test_a_rule_name_taken_by_another_plugin_is_refused() -> None:
@@ -278,13 +335,20 @@ def test_describe_lists_name_version_origin_and_hooks() -> None:
     infos = describe(manager)
 
     by_name = {info.name: info for info in infos}
-    assert infos[0] == PluginInfo(BUILTIN, own, True, ("spm_approval_rules",))
+    builtins = infos[:len(BUILTINS)]
+    assert builtins == [PluginInfo(name, own, True, tuple(hooks_of(BUILTIN_REGISTERS[name])))
+                        for name in BUILTINS]
+    assert by_name[MAJORITY].hooks == ("spm_approval_rules",)
+    assert by_name["spm_api.charging.tiered"].hooks == ("spm_charging_models",)
+    assert by_name["spm_api.balanced_score"].hooks == ("spm_scoring_models",)
     for example, distribution in EXAMPLE_DISTRIBUTIONS.items():
-        assert by_name[example] == PluginInfo(example, version(distribution), False,
-                                              ("spm_approval_rules",))
+        assert by_name[example] == PluginInfo(
+            example, version(distribution), False,
+            tuple(hooks_of(EXAMPLE_REGISTERS[example])))
     assert by_name["everything"].builtin is False
     assert by_name["everything"].hooks == ("spm_approval_rules", "spm_stage_changed")
-    assert [info.name for info in infos[1:]] == sorted(info.name for info in infos[1:])
+    others = [info.name for info in infos[len(BUILTINS):]]
+    assert others == sorted({*EXAMPLES, "everything"})
     host = PluginHost(manager)
     try:
         assert host.describe() == infos
@@ -313,43 +377,63 @@ def listed(tmp_path: Path, plugins: str | None = None) -> list[dict[str, Any]]:
     return entries
 
 
-def test_plugins_list_shows_the_builtin_and_the_installed_plugins(tmp_path: Path) -> None:
+def block(name: str, plugin_version: str, origin: str, registers: dict[str, list[str]]
+          ) -> list[str]:
+    """The lines ``plugins list`` prints for one plugin."""
+    return [f"{name} {plugin_version} ({origin})",
+            f"  hooks: {', '.join(hooks_of(registers))}",
+            *(f"  {kind}: {', '.join(names)}" for kind, names in registers.items())]
+
+
+def test_plugins_list_shows_the_builtins_and_the_installed_plugins(tmp_path: Path) -> None:
     result = spm_api(tmp_path, "plugins", "list")
     assert result.returncode == 0, result.stderr
     own = version("spm-api")
-    assert result.stdout.splitlines() == [
-        f"{BUILTIN} {own} (built-in)",
-        "  hooks: spm_approval_rules",
-        "  approval rules: majority",
-        f"finance_approval {version('spm-finance-approval')} (installed)",
-        "  hooks: spm_approval_rules",
-        "  approval rules: finance_approval",
-        f"supermajority {version('spm-supermajority')} (installed)",
-        "  hooks: spm_approval_rules",
-        "  approval rules: supermajority",
-    ]
+    expected = [line for name in BUILTINS
+                for line in block(name, own, "built-in", BUILTIN_REGISTERS[name])]
+    expected += [line for name in sorted(EXAMPLES)
+                 for line in block(name, version(EXAMPLE_DISTRIBUTIONS[name]), "installed",
+                                   EXAMPLE_REGISTERS[name])]
+    assert result.stdout.splitlines() == expected
+    assert block("market_rate", version("spm-market-rate"), "installed",
+                 {"charging models": ["market_rate"]}) == expected[-6:-3]
+
+
+def test_plugins_list_shows_the_scoring_models(tmp_path: Path) -> None:
+    result = spm_api(tmp_path, "plugins", "list", plugins="")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index(f"spm_api.balanced_score {version('spm-api')} (built-in)")
+    assert lines[start + 1:start + 3] == ["  hooks: spm_scoring_models",
+                                          "  scoring models: balanced"]
 
 
 def test_plugins_list_json(tmp_path: Path) -> None:
     entries = listed(tmp_path)
-    assert [entry["name"] for entry in entries] == [BUILTIN, "finance_approval", "supermajority"]
-    assert entries[0] == {"name": BUILTIN, "version": version("spm-api"), "builtin": True,
-                          "hooks": ["spm_approval_rules"],
-                          "registers": {"approval rules": ["majority"]}}
-    for entry in entries[1:]:
+    assert [entry["name"] for entry in entries] == [*BUILTINS, *sorted(EXAMPLES)]
+    own = version("spm-api")
+    for entry in entries[:len(BUILTINS)]:
+        registers = BUILTIN_REGISTERS[entry["name"]]
+        assert entry == {"name": entry["name"], "version": own, "builtin": True,
+                         "hooks": hooks_of(registers), "registers": registers}
+    for entry in entries[len(BUILTINS):]:
+        registers = EXAMPLE_REGISTERS[entry["name"]]
         assert entry == {"name": entry["name"],
                          "version": version(EXAMPLE_DISTRIBUTIONS[entry["name"]]),
-                         "builtin": False, "hooks": ["spm_approval_rules"],
-                         "registers": {"approval rules": [entry["name"]]}}
+                         "builtin": False, "hooks": hooks_of(registers),
+                         "registers": registers}
+    by_name = {entry["name"]: entry for entry in entries}
+    assert by_name["spm_api.balanced_score"]["registers"] == {"scoring models": ["balanced"]}
+    assert by_name["market_rate"]["registers"] == {"charging models": ["market_rate"]}
 
 
-def test_plugins_list_with_none_allowed_shows_only_the_builtin(tmp_path: Path) -> None:
-    assert [entry["name"] for entry in listed(tmp_path, plugins="")] == [BUILTIN]
+def test_plugins_list_with_none_allowed_shows_only_the_builtins(tmp_path: Path) -> None:
+    assert [entry["name"] for entry in listed(tmp_path, plugins="")] == BUILTINS
 
 
 def test_plugins_list_with_one_allowed(tmp_path: Path) -> None:
     names = [entry["name"] for entry in listed(tmp_path, plugins=" supermajority ")]
-    assert names == [BUILTIN, "supermajority"]
+    assert names == [*BUILTINS, "supermajority"]
 
 
 def test_plugins_list_with_an_unknown_plugin_fails_clearly(tmp_path: Path) -> None:

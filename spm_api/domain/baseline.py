@@ -38,7 +38,18 @@ class Deviation:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    """An amount as text with at least cents and no stored padding: 120000.50."""
+    if value is None:
+        return None
+    cents = value.quantize(Decimal("0.01"))
+    return str(cents if cents == value else value.normalize())
+
+
+def _same_amount(before: Any, after: Any) -> bool:
+    """Equal as numbers, so 80000.00 and 80000 do not differ."""
+    if isinstance(before, str) and isinstance(after, str):
+        return Decimal(before) == Decimal(after)
+    return bool(before == after)
 
 
 def snapshot(service: Service, requirements: Sequence[Requirement]) -> dict[str, Any]:
@@ -71,7 +82,7 @@ def deviations(baseline: Mapping[str, Any], service: Service,
         (DeviationAspect.ESTIMATED_COST, "estimated_cost", "estimated cost"),
     ):
         before, after = baseline.get(key), now[key]
-        if before != after:
+        if not (_same_amount(before, after) if key == "estimated_cost" else before == after):
             found.append(Deviation(aspect, DeviationKind.CHANGED, label, before, after,
                                    f"the {label} changed since chartering"))
     before_reqs = {r["id"]: r for r in baseline.get("requirements", [])}

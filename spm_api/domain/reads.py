@@ -22,12 +22,17 @@ from spm_api.models import (
     Affirmation,
     ApprovalRound,
     Baseline,
+    BudgetLine,
+    CostEntry,
+    Customer,
     Person,
     PersonRole,
     Requirement,
     Service,
     StageChange,
     StakeholderInput,
+    Statement,
+    StatementLine,
     Vote,
 )
 
@@ -116,10 +121,11 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
 
 ChildRow = TypeVar(
     "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
-    Affirmation, Vote,
+    Affirmation, Vote, BudgetLine, StatementLine,
 )
 TenantRow = TypeVar(
-    "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation
+    "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
+    Customer, Statement, BudgetLine, CostEntry,
 )
 
 

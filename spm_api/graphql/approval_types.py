@@ -17,6 +17,7 @@ from spm_api.domain.baseline import DeviationAspect, DeviationKind
 from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.domain.errors import DomainError
 from spm_api.graphql.context import Context
+from spm_api.graphql.money import Money, money_of
 from spm_api.graphql.types import LoadedNode, PersonNode
 
 strawberry.enum(Decision, description="A decision maker's vote.")
@@ -138,9 +139,9 @@ class Baseline:
         return str(self.row.content.get("summary", ""))
 
     @strawberry.field
-    def estimated_cost(self) -> Decimal | None:
+    async def estimated_cost(self, info: Info[Context, None]) -> Money | None:
         cost = self.row.content.get("estimated_cost")
-        return None if cost is None else Decimal(cost)
+        return await money_of(info, None if cost is None else Decimal(cost))
 
     @strawberry.field
     def requirements(self) -> list[BaselineRequirement]:

@@ -9,7 +9,6 @@ from strawberry.scalars import JSON
 from spm_api.domain import reads
 from spm_api.domain.enums import Decision
 from spm_api.domain.errors import ErrorCode, fail
-from spm_api.graphql.money import MoneyInput
 from spm_api.graphql.enums import (
     InvestmentCategory,
     Necessity,
@@ -19,6 +18,7 @@ from spm_api.graphql.enums import (
     SortDirection,
     Stage,
 )
+from spm_api.graphql.money import MoneyInput
 
 
 def parse_global_id(raw: str) -> relay.GlobalID | None:

@@ -12,18 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from spm_api.domain import approval, reads
-from spm_api.domain.finance import business_case
 from spm_api.domain.enums import Role
+from spm_api.domain.finance import business_case, charging
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
     Baseline,
+    BudgetLine,
+    ChargingPolicy,
+    CostEntry,
+    Customer,
     Organisation,
     Person,
     Requirement,
     Service,
     StageChange,
     StakeholderInput,
+    Statement,
+    StatementLine,
     Vote,
 )
 
@@ -72,6 +78,20 @@ class Loaders:
             partial(reads.children_of, model=Vote, parent="round_id"))
         self.approval_setup: DataLoader[int, approval.ApprovalSetup] = self._loader(
             self._approval_setups)
+        self.customer: DataLoader[int, Customer | None] = self._loader(
+            partial(reads.rows_by_id, model=Customer))
+        self.statement: DataLoader[int, Statement | None] = self._loader(
+            partial(reads.rows_by_id, model=Statement))
+        self.budget_line: DataLoader[int, BudgetLine | None] = self._loader(
+            partial(reads.rows_by_id, model=BudgetLine))
+        self.cost_entry: DataLoader[int, CostEntry | None] = self._loader(
+            partial(reads.rows_by_id, model=CostEntry))
+        self.budget_lines_of_service: DataLoader[int, list[BudgetLine]] = self._loader(
+            partial(reads.children_of, model=BudgetLine))
+        self.lines_of_statement: DataLoader[int, list[StatementLine]] = self._loader(
+            partial(reads.children_of, model=StatementLine, parent="statement_id"))
+        self.charging_policy_of_service: DataLoader[int, ChargingPolicy | None] = (
+            self._loader(charging.policies_of))
         self.monthly_budget_of_service: DataLoader[int, list[tuple[str, Decimal]]] = (
             self._loader(business_case.monthly_budgets))
 

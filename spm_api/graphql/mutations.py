@@ -15,6 +15,7 @@ from spm_api.domain import (
 )
 from spm_api.graphql.approval_types import ApprovalRoundView
 from spm_api.graphql.context import Context
+from spm_api.graphql.finance_mutations import FinanceMutation
 from spm_api.graphql.inputs import (
     AddRequirementInput,
     AddStakeholderInputInput,
@@ -29,6 +30,7 @@ from spm_api.graphql.inputs import (
     UpdateServiceInput,
     node_pk,
 )
+from spm_api.graphql.money import optional_money
 from spm_api.graphql.payloads import (
     AffirmServicePayload,
     ApprovalRulesPayload,
@@ -40,13 +42,12 @@ from spm_api.graphql.payloads import (
     StakeholderInputPayload,
     TransitionServicePayload,
 )
-from spm_api.graphql.money import optional_money
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.unit_of_work import run_mutation
 
 
 @strawberry.type
-class Mutation:
+class Mutation(FinanceMutation):
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Propose a service; it starts in DEFINITION.")
     async def create_service(

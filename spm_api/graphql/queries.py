@@ -10,6 +10,7 @@ from strawberry.types import Info
 from spm_api.domain import reads
 from spm_api.graphql.approval_types import ApprovalRuleInfo, approval_rules
 from spm_api.graphql.context import Context
+from spm_api.graphql.finance_queries import FinanceQuery
 from spm_api.graphql.inputs import ServiceFilter, ServiceOrder, database_id, parse_global_id
 from spm_api.graphql.pagination import QuerySource, ServiceConnection
 from spm_api.graphql.permissions import AUTHENTICATED
@@ -18,7 +19,7 @@ from spm_api.graphql.types import PersonNode, ServiceNode
 
 
 @strawberry.type
-class Query:
+class Query(FinanceQuery):
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Any object by its global id; null when not visible to you.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:

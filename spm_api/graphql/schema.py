@@ -7,6 +7,12 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 
 from spm_api.graphql.extensions import CloseSession, MaskUnexpectedErrors
+from spm_api.graphql.finance_types import (
+    BudgetLineNode,
+    CostEntryNode,
+    CustomerNode,
+    StatementNode,
+)
 from spm_api.graphql.mutations import Mutation
 from spm_api.graphql.queries import Query
 from spm_api.graphql.types import (
@@ -20,6 +26,10 @@ from spm_api.graphql.types import (
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
+    CustomerNode,
+    BudgetLineNode,
+    CostEntryNode,
+    StatementNode,
     OrganisationNode,
     PersonNode,
     ServiceNode,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
@@ -16,6 +15,7 @@ from spm_api import models
 from spm_api.domain import baseline
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import InvestmentCategory, Necessity, Position, Role, Section, Stage
+from spm_api.graphql.money import Money, money_of
 
 if TYPE_CHECKING:
     from spm_api.graphql.approval_types import (
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
         Baseline,
         Deviation,
     )
+    from spm_api.graphql.finance_types import BudgetLineNode, ChargingPolicy
 
 APPROVAL_TYPES = "spm_api.graphql.approval_types"
+FINANCE_TYPES = "spm_api.graphql.finance_types"
 
 
 class LoadedNode(relay.Node):
@@ -166,14 +168,34 @@ class ServiceNode(LoadedNode):
     investment_category: InvestmentCategory
     stage: Stage
     section: Section
-    estimated_cost: Decimal | None = strawberry.field(
-        description="What delivering the service is expected to cost.")
     version: int = strawberry.field(
         description="Bumped on every change; pass it back as expectedVersion."
     )
     created_at: datetime
     updated_at: datetime
     owner_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Business case: what delivering it is expected to cost.")
+    async def estimated_cost(self, info: Info[Context, None], root: strawberry.Parent[Any]
+                             ) -> Money | None:
+        return await money_of(info, root.estimated_cost)
+
+    @strawberry.field(description="Business case: what it is expected to bring.")
+    async def expected_benefit(self, info: Info[Context, None], root: strawberry.Parent[Any]
+                               ) -> Money | None:
+        return await money_of(info, root.expected_benefit)
+
+    @strawberry.field(description="Planned cost per month and category, oldest first.")
+    async def budget_lines(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[BudgetLineNode, strawberry.lazy(FINANCE_TYPES)]]:
+        return await info.context.loaders.budget_lines_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="How the service is charged; null for a cost centre.")
+    async def charging_policy(
+        self, info: Info[Context, None]
+    ) -> Annotated[ChargingPolicy, strawberry.lazy(FINANCE_TYPES)] | None:
+        return await info.context.loaders.charging_policy_of_service.load(self.id)  # type: ignore[return-value]
 
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> PersonNode | None:

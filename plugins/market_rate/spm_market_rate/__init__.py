@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from spm_api.plugins import (
@@ -202,8 +202,11 @@ def charge(period: ChargingPeriod, parameters: Settings, settings: Settings) -> 
                 if (quantity := period.quantity_of(customer_id, unit)) != 0]
         if not used:
             continue
-        subtotal = sum((quantity * card.rates[unit] for unit, quantity in used), Decimal(0))
-        amount = period.round(subtotal * (_HUNDRED - discount) / _HUNDRED)
+        # Enough digits that no product or sum is ever rounded before period.round.
+        with localcontext(prec=80):
+            subtotal = sum((quantity * card.rates[unit] for unit, quantity in used),
+                           Decimal(0))
+            amount = period.round(subtotal * (_HUNDRED - discount) / _HUNDRED)
         terms = " + ".join(f"{_plain(quantity)} {unit} {TIMES} {_plain(card.rates[unit])}"
                            for unit, quantity in used)
         less = f", less {_plain(discount)} %" if discount else ""

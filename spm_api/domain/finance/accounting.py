@@ -4,7 +4,7 @@ Both are refused for closed months, whose books no longer change."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,15 @@ def quantity(value: Decimal, field: str = "quantity") -> Decimal:
     return value
 
 
+def parse_quantity(text: str, field: str = "quantity") -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        raise fail(ErrorCode.VALIDATION, f"{field} must be a number, not {text!r}",
+                   field) from None
+    return quantity(value, field)
+
+
 def unit(value: str, field: str = "unit") -> str:
     return required_text(value, field, 32)
 
@@ -61,7 +70,7 @@ async def record_cost(session: AsyncSession, actor: Actor, service_id: int, *,
 
 
 async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
-                       service_id: int, *, period: str, amount: Decimal, unit_name: str,
+                       service_id: int, *, period: str, amount: str, unit_name: str,
                        source: str = "manual") -> UsageRecord:
     """Record what a customer consumed of a service in a month."""
     actor.require(Permission.MANAGE_FINANCE)
@@ -72,7 +81,7 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
     service = await load_service(session, actor, service_id)
     record = UsageRecord(organisation_id=actor.organisation_id, customer_id=customer.id,
                          service_id=service.id, period=str(month),
-                         quantity=quantity(amount), unit=unit(unit_name),
+                         quantity=parse_quantity(amount), unit=unit(unit_name),
                          source=required_text(source, "source", 200))
     session.add(record)
     await session.flush()

@@ -82,7 +82,7 @@ async def cost_categories(session: AsyncSession, organisation_id: int) -> dict[s
         select(CostCategory.code, CostCategory.title)
         .where(CostCategory.organisation_id == organisation_id)
         .order_by(CostCategory.code))
-    return {**STANDARD_CATEGORIES, **{code: title for code, title in rows.tuples()}}
+    return {**STANDARD_CATEGORIES, **{code: title for code, title in rows}}
 
 
 async def check_category(session: AsyncSession, organisation_id: int, category: str,

@@ -30,7 +30,7 @@ async def monthly_budgets(*, session: AsyncSession, organisation_id: int,
                BudgetLine.service_id.in_(service_ids))
         .group_by(BudgetLine.service_id, BudgetLine.period)
         .order_by(BudgetLine.service_id, BudgetLine.period))
-    for service_id, period, total in rows.tuples():
+    for service_id, period, total in rows:
         found[service_id].append((period, total))
     return [found.get(service_id, []) for service_id in service_ids]
 

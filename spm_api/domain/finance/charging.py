@@ -8,7 +8,7 @@ adjustments) and calls each service's charging model once with the sums.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -88,11 +88,11 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
                Service.name)
         .join(Service, Service.id == ChargingPolicy.service_id)
         .where(ChargingPolicy.organisation_id == organisation_id,
-               ChargingPolicy.model != DEFAULT_MODEL))).tuples().all()
+               ChargingPolicy.model != DEFAULT_MODEL))).all()
     costs = dict((await session.execute(
         select(CostEntry.service_id, func.sum(CostEntry.amount))
         .where(CostEntry.organisation_id == organisation_id, CostEntry.period == month)
-        .group_by(CostEntry.service_id))).tuples().all())
+        .group_by(CostEntry.service_id))).all())
     usage: dict[int, list[ChargeableUsage]] = defaultdict(list)
     for service_id, customer_id, unit, total in (await session.execute(
             select(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit,
@@ -101,7 +101,7 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
                    UsageRecord.period == month)
             .group_by(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit)
             .order_by(UsageRecord.service_id, UsageRecord.customer_id, UsageRecord.unit)
-    )).tuples():
+    )):
         usage[service_id].append(ChargeableUsage(customer_id, total, unit))
     settings = await settings_by_plugin(session, organisation_id)
 
@@ -144,7 +144,7 @@ async def unchargeable(session: AsyncSession, organisation_id: int, plugins: Plu
     """Services whose policy names a model no loaded plugin provides."""
     rows = (await session.execute(
         select(ChargingPolicy.service_id, ChargingPolicy.model)
-        .where(ChargingPolicy.organisation_id == organisation_id))).tuples().all()
+        .where(ChargingPolicy.organisation_id == organisation_id))).all()
     return [(service_id, model) for service_id, model in rows
             if model not in plugins.charging_models]
 
@@ -154,3 +154,13 @@ async def dry_run(session: AsyncSession, actor: Actor, plugins: PluginHost, peri
     """What issuing would charge for a month, without saving anything."""
     books = await books_of(session, actor.organisation_id)
     return await compute_run(session, books, plugins, Period.parse(period))
+
+
+async def policies_of(*, session: AsyncSession, organisation_id: int, ids: Sequence[int]
+                      ) -> list[ChargingPolicy | None]:
+    """Each service's charging policy (None: a cost centre), in one statement."""
+    rows = await session.scalars(select(ChargingPolicy).where(
+        ChargingPolicy.organisation_id == organisation_id,
+        ChargingPolicy.service_id.in_(set(ids))))
+    by_service = {row.service_id: row for row in rows}
+    return [by_service.get(service_id) for service_id in ids]

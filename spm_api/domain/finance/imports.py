@@ -120,7 +120,7 @@ async def _names(session: AsyncSession, model: type[Service] | type[Customer],
                  organisation_id: int) -> dict[str, int]:
     rows = await session.execute(select(model.name, model.id)
                                  .where(model.organisation_id == organisation_id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def import_costs(session: AsyncSession, organisation_id: int, text: str,

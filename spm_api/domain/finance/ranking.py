@@ -52,7 +52,7 @@ async def pipeline_ranking(session: AsyncSession, actor: Actor, plugins: PluginH
             select(StakeholderInput.service_id, StakeholderInput.position, func.count())
             .where(StakeholderInput.organisation_id == actor.organisation_id,
                    StakeholderInput.service_id.in_(ids))
-            .group_by(StakeholderInput.service_id, StakeholderInput.position))).tuples():
+            .group_by(StakeholderInput.service_id, StakeholderInput.position))):
         positions[service_id][Position(position).value.lower()] = count
     settings = (await settings_by_plugin(session, actor.organisation_id)).get(
         registered.plugin, {})

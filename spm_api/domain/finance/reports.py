@@ -120,7 +120,7 @@ async def investment(session: AsyncSession, actor: Actor, fiscal_year: int,
         for category, section, count, cost, benefit in (await session.execute(
             select(*group, func.count(Service.id), func.sum(Service.estimated_cost),
                    func.sum(Service.expected_benefit))
-            .where(mine).group_by(*group))).tuples()
+            .where(mine).group_by(*group)))
     }
 
     async def spent(model: type[BudgetLine] | type[CostEntry]
@@ -130,7 +130,7 @@ async def investment(session: AsyncSession, actor: Actor, fiscal_year: int,
             .join(Service, Service.id == model.service_id)
             .where(mine, in_year.where(model.period)).group_by(*group))
         return {(category, section): total or ZERO
-                for category, section, total in rows.tuples()}
+                for category, section, total in rows}
 
     budget, actual = await spent(BudgetLine), await spent(CostEntry)
     return [
@@ -160,7 +160,7 @@ async def charges_per_customer(session: AsyncSession, actor: Actor, months: Mont
                months.where(Statement.period))
         .group_by(Statement.customer_id))
     found = [CustomerCharges(customer, billed or ZERO, notional or ZERO, count)
-             for customer, billed, notional, count in rows.tuples()]
+             for customer, billed, notional, count in rows]
     return sorted(found, key=lambda row: (-row.billed, row.customer_id))
 
 
@@ -185,13 +185,13 @@ async def cost_recovery(session: AsyncSession, actor: Actor, months: Months
         select(CostEntry.service_id, func.sum(CostEntry.amount))
         .where(CostEntry.organisation_id == actor.organisation_id,
                months.where(CostEntry.period))
-        .group_by(CostEntry.service_id))).tuples().all())
+        .group_by(CostEntry.service_id))).all())
     charged = dict((await session.execute(
         select(StatementLine.service_id, func.sum(StatementLine.amount))
         .join(Statement, Statement.id == StatementLine.statement_id)
         .where(StatementLine.organisation_id == actor.organisation_id,
                StatementLine.billed.is_(True), months.where(Statement.period))
-        .group_by(StatementLine.service_id))).tuples().all())
+        .group_by(StatementLine.service_id))).all())
     totals: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for service_id, total in actual.items():
         totals[service_id][0] = total or ZERO

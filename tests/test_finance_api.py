@@ -1,0 +1,400 @@
+"""Finance over GraphQL: budgets, costs, usage, charging runs (dry run and issue),
+closed months, adjustments, currency refusal, roles and the reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from spm_api.domain.enums import Role
+from tests.support import GraphQLClient, Org, Portfolio
+
+pytestmark = pytest.mark.asyncio
+
+CREATE_CUSTOMER = """
+mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) { customer { id name kind } errors { code field message } }
+}"""
+SET_BUDGET = """
+mutation($input: SetBudgetLineInput!) {
+  setBudgetLine(input: $input) {
+    budgetLine { id period category amount { amount currency } }
+    errors { code field message }
+  }
+}"""
+RECORD_COST = """
+mutation($input: RecordCostInput!) {
+  recordCost(input: $input) {
+    costEntry { id period category amount { amount currency } source }
+    errors { code field message }
+  }
+}"""
+RECORD_USAGE = """
+mutation($input: RecordUsageInput!) {
+  recordUsage(input: $input) { usageRecord { quantity unit } errors { code field message } }
+}"""
+SET_POLICY = """
+mutation($input: SetChargingPolicyInput!) {
+  setChargingPolicy(input: $input) {
+    chargingPolicy { model parameters } errors { code field message }
+  }
+}"""
+RUN_FIELDS = """
+  period issued total { amount currency } notionalTotal { amount } actualCost { amount }
+  statements { customer { name } total { amount } notionalTotal { amount }
+               lines { model amount { amount } billed description correctsPeriod
+                       service { name } } }
+"""
+DRY_RUN = "query($period: String!) { chargingRun(period: $period) {" + RUN_FIELDS + "} }"
+ISSUE = """
+mutation($period: String!) {
+  issueStatements(input: {period: $period}) {
+    run {""" + RUN_FIELDS + """}
+    statements { id period closedAt customer { name } total { amount } }
+    errors { code field message }
+  }
+}"""
+STATEMENTS = """
+query($period: String!) {
+  statements(period: $period) {
+    id closedAt customer { name } total { amount currency }
+    lines { model amount { amount } billed correctsPeriod }
+  }
+}"""
+CLOSE = """
+mutation($period: String!) {
+  closePeriod(input: {period: $period}) { period closedAt errors { code field message } }
+}"""
+ADJUST = """
+mutation($input: AddChargeAdjustmentInput!) {
+  addChargeAdjustment(input: $input) {
+    adjustment { amount { amount } correctsPeriod } errors { code field message }
+  }
+}"""
+
+
+def eur(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+class Books:
+    """A finance person's moves over GraphQL."""
+
+    def __init__(self, api: GraphQLClient, org: Org) -> None:
+        self.api = api
+        self.org = org
+        self.token = org.token(Role.FINANCE)
+
+    async def call(self, query: str, variables: dict[str, Any], field: str,
+                   token: str | None = None) -> dict[str, Any]:
+        data = await self.api.data(query, variables, token or self.token)
+        payload: dict[str, Any] = data[field]
+        return payload
+
+    async def ok(self, query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
+        payload = await self.call(query, variables, field)
+        assert payload["errors"] == [], payload["errors"]
+        return payload
+
+    async def customer(self, name: str) -> str:
+        payload = await self.ok(CREATE_CUSTOMER, {"input": {
+            "name": name, "kind": "INTERNAL_DEPARTMENT"}}, "createCustomer")
+        customer_id: str = payload["customer"]["id"]
+        return customer_id
+
+    async def cost(self, service_id: str, day: str, amount: str,
+                   category: str = "labour") -> dict[str, Any]:
+        return await self.ok(RECORD_COST, {"input": {
+            "serviceId": service_id, "bookedOn": day, "category": category,
+            "amount": eur(amount), "description": "invoice"}}, "recordCost")
+
+    async def usage(self, customer_id: str, service_id: str, period: str, quantity: str,
+                    unit: str = "GB") -> None:
+        await self.ok(RECORD_USAGE, {"input": {
+            "customerId": customer_id, "serviceId": service_id, "period": period,
+            "quantity": quantity, "unit": unit}}, "recordUsage")
+
+    async def policy(self, service_id: str, model: str, parameters: dict[str, Any]
+                     ) -> dict[str, Any]:
+        return await self.call(SET_POLICY, {"input": {
+            "serviceId": service_id, "model": model, "parameters": parameters}},
+            "setChargingPolicy")
+
+
+@pytest.fixture
+def books(api: GraphQLClient, org: Org) -> Books:
+    return Books(api, org)
+
+
+async def _recovered_service(portfolio: Portfolio, books: Books) -> tuple[str, list[str]]:
+    """A service costing 100.00 EUR in 2026-03, used equally by three departments and
+    charged by cost recovery."""
+    service_id = (await portfolio.create("Hosting"))["id"]
+    customers = [await books.customer(name) for name in ("Sales", "Legal", "Ops")]
+    await books.cost(service_id, "2026-03-05", "60.00")
+    await books.cost(service_id, "2026-03-20", "40.00", "hardware")
+    for customer_id in customers:
+        await books.usage(customer_id, service_id, "2026-03", "10")
+    assert (await books.policy(service_id, "cost_recovery", {}))["errors"] == []
+    return service_id, customers
+
+
+async def test_dry_run_computes_without_saving_and_issue_saves(
+        portfolio: Portfolio, books: Books, org: Org) -> None:
+    await _recovered_service(portfolio, books)
+    dry = (await books.api.data(DRY_RUN, {"period": "2026-03"},
+                                org.token(Role.VIEWER)))["chargingRun"]
+    assert dry["issued"] is False
+    assert dry["total"] == {"amount": "100.00", "currency": "EUR"}
+    assert dry["actualCost"] == {"amount": "100.00"}
+    amounts = sorted(s["total"]["amount"] for s in dry["statements"])
+    # 100.00 / 3 = 33.333…: one customer takes the remaining cent, the sum is exact.
+    assert amounts == ["33.33", "33.33", "33.34"]
+    listed = await books.api.data(STATEMENTS, {"period": "2026-03"}, books.token)
+    assert listed["statements"] == []
+
+    issued = await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    assert issued["run"]["issued"] is True
+    assert issued["run"]["statements"] == dry["statements"]
+    saved = (await books.api.data(STATEMENTS, {"period": "2026-03"},
+                                  org.token(Role.VIEWER)))["statements"]
+    assert sorted(s["customer"]["name"] for s in saved) == ["Legal", "Ops", "Sales"]
+    assert sum(float(s["total"]["amount"]) for s in saved) == pytest.approx(100.00)
+    assert all(s["closedAt"] is None for s in saved)
+    assert all(line["model"] == "cost_recovery" for s in saved for line in s["lines"])
+
+
+async def test_reissuing_an_open_month_replaces_its_statements(
+        portfolio: Portfolio, books: Books) -> None:
+    service_id, customers = await _recovered_service(portfolio, books)
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    await books.cost(service_id, "2026-03-28", "50.00")
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    saved = (await books.api.data(STATEMENTS, {"period": "2026-03"},
+                                  books.token))["statements"]
+    assert len(saved) == 3
+    assert sorted(s["total"]["amount"] for s in saved) == ["50.00", "50.00", "50.00"]
+
+
+async def test_a_closed_month_never_changes_and_is_corrected_later(
+        portfolio: Portfolio, books: Books) -> None:
+    service_id, customers = await _recovered_service(portfolio, books)
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    closed = await books.ok(CLOSE, {"period": "2026-03"}, "closePeriod")
+    assert closed["period"] == "2026-03" and closed["closedAt"]
+    before = (await books.api.data(STATEMENTS, {"period": "2026-03"},
+                                   books.token))["statements"]
+    assert all(s["closedAt"] for s in before)
+
+    refused = await books.call(ISSUE, {"period": "2026-03"}, "issueStatements")
+    assert [e["code"] for e in refused["errors"]] == ["PERIOD_CLOSED"]
+    late_cost = await books.call(RECORD_COST, {"input": {
+        "serviceId": service_id, "bookedOn": "2026-03-30", "category": "labour",
+        "amount": eur("10.00")}}, "recordCost")
+    assert [(e["code"], e["field"]) for e in late_cost["errors"]] == [
+        ("PERIOD_CLOSED", "bookedOn")]
+    late_usage = await books.call(RECORD_USAGE, {"input": {
+        "customerId": customers[0], "serviceId": service_id, "period": "2026-03",
+        "quantity": "1", "unit": "GB"}}, "recordUsage")
+    assert [e["code"] for e in late_usage["errors"]] == ["PERIOD_CLOSED"]
+    again = await books.call(CLOSE, {"period": "2026-03"}, "closePeriod")
+    assert [e["code"] for e in again["errors"]] == ["PERIOD_CLOSED"]
+    after = (await books.api.data(STATEMENTS, {"period": "2026-03"},
+                                  books.token))["statements"]
+    assert after == before
+
+    # The correction is an adjustment line on a later, open month's statement.
+    into_closed = await books.call(ADJUST, {"input": {
+        "customerId": customers[0], "serviceId": service_id, "correctsPeriod": "2026-03",
+        "period": "2026-03", "amount": eur("-5.00"), "reason": "overcharged"}},
+        "addChargeAdjustment")
+    assert [e["field"] for e in into_closed["errors"]] == ["period"]
+    adjusted = await books.ok(ADJUST, {"input": {
+        "customerId": customers[0], "serviceId": service_id, "correctsPeriod": "2026-03",
+        "period": "2026-04", "amount": eur("-5.00"), "reason": "overcharged"}},
+        "addChargeAdjustment")
+    assert adjusted["adjustment"] == {"amount": {"amount": "-5.00"},
+                                      "correctsPeriod": "2026-03"}
+    april = await books.ok(ISSUE, {"period": "2026-04"}, "issueStatements")
+    [statement] = april["run"]["statements"]
+    assert statement["total"] == {"amount": "-5.00"}
+    [line] = statement["lines"]
+    assert (line["model"], line["correctsPeriod"]) == ("adjustment", "2026-03")
+    assert (await books.api.data(STATEMENTS, {"period": "2026-03"},
+                                 books.token))["statements"] == before
+
+
+async def test_an_open_month_cannot_be_adjusted(portfolio: Portfolio, books: Books) -> None:
+    service_id, customers = await _recovered_service(portfolio, books)
+    refused = await books.call(ADJUST, {"input": {
+        "customerId": customers[0], "serviceId": service_id, "correctsPeriod": "2026-03",
+        "period": "2026-04", "amount": eur("1.00"), "reason": "x"}}, "addChargeAdjustment")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("VALIDATION", "correctsPeriod")]
+
+
+async def test_amounts_in_another_currency_are_refused(portfolio: Portfolio,
+                                                       books: Books) -> None:
+    service_id = (await portfolio.create("Hosting"))["id"]
+    budget = await books.call(SET_BUDGET, {"input": {
+        "serviceId": service_id, "period": "2026-01", "category": "software",
+        "amount": {"amount": "100", "currency": "USD"}}}, "setBudgetLine")
+    [error] = budget["errors"]
+    assert (error["code"], error["field"]) == ("CURRENCY_MISMATCH", "amount")
+    assert "USD" in error["message"] and "EUR" in error["message"]
+    cost = await books.call(RECORD_COST, {"input": {
+        "serviceId": service_id, "bookedOn": "2026-01-02", "category": "labour",
+        "amount": {"amount": "5", "currency": "gbp"}}}, "recordCost")
+    assert [e["code"] for e in cost["errors"]] == ["CURRENCY_MISMATCH"]
+    bogus = await books.call(RECORD_COST, {"input": {
+        "serviceId": service_id, "bookedOn": "2026-01-02", "category": "labour",
+        "amount": {"amount": "5", "currency": "EURO"}}}, "recordCost")
+    assert [(e["code"], e["field"]) for e in bogus["errors"]] == [
+        ("VALIDATION", "amount.currency")]
+    read = await books.api.data(
+        "query($id: ID!) { service(id: $id) { budgetLines { id } } }", {"id": service_id},
+        books.token)
+    assert read["service"]["budgetLines"] == []
+
+
+async def test_only_finance_and_admin_change_the_books(portfolio: Portfolio, books: Books,
+                                                       org: Org) -> None:
+    service_id = (await portfolio.create("Hosting"))["id"]
+    variables = {"input": {"serviceId": service_id, "period": "2026-01",
+                           "category": "software", "amount": eur("100.00")}}
+    for role in (Role.VIEWER, Role.CONTRIBUTOR, Role.DECISION_MAKER,
+                 Role.PORTFOLIO_MANAGER):
+        refused = await books.call(SET_BUDGET, variables, "setBudgetLine", org.token(role))
+        assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"], role
+        issued = await books.call(ISSUE, {"period": "2026-01"}, "issueStatements",
+                                  org.token(role))
+        assert [e["code"] for e in issued["errors"]] == ["FORBIDDEN"], role
+    for role in (Role.FINANCE, Role.ADMIN):
+        done = await books.call(SET_BUDGET, variables, "setBudgetLine", org.token(role))
+        assert done["errors"] == [], role
+        assert done["budgetLine"]["amount"] == {"amount": "100.00", "currency": "EUR"}
+    report = await books.api.data(
+        """{ reports { budgetVsActual(fromPeriod: "2026-01", toPeriod: "2026-12",
+             groupBy: [SERVICE]) { rows { service { name } budget { amount } } } } }""",
+        token=org.token(Role.VIEWER))
+    assert report["reports"]["budgetVsActual"]["rows"] == [
+        {"service": {"name": "Hosting"}, "budget": {"amount": "100.00"}}]
+
+
+async def test_a_policy_is_validated_by_its_model(portfolio: Portfolio, books: Books) -> None:
+    service_id = (await portfolio.create("Hosting"))["id"]
+    unknown = await books.policy(service_id, "pay_what_you_want", {})
+    assert [(e["code"], e["field"]) for e in unknown["errors"]] == [("VALIDATION", "model")]
+    bad = await books.policy(service_id, "cost_plus", {"markup_percent": "lots"})
+    [error] = bad["errors"]
+    assert (error["code"], error["field"]) == ("VALIDATION", "parameters")
+    assert "markup_percent" in error["message"]
+    good = await books.policy(service_id, "cost_plus", {"markup_percent": 10})
+    assert good["chargingPolicy"] == {"model": "cost_plus",
+                                      "parameters": {"markup_percent": "10"}}
+
+
+async def test_budget_vs_actual_reports_variance_per_service_category_and_month(
+        portfolio: Portfolio, books: Books) -> None:
+    service_id = (await portfolio.create("Hosting"))["id"]
+    for period, amount in (("2026-01", "1000.00"), ("2026-02", "1000.00")):
+        await books.ok(SET_BUDGET, {"input": {
+            "serviceId": service_id, "period": period, "category": "labour",
+            "amount": eur(amount)}}, "setBudgetLine")
+    await books.cost(service_id, "2026-01-10", "1200.50")
+    await books.cost(service_id, "2026-02-10", "300.00", "software")
+    report = (await books.api.data("""{ reports { budgetVsActual(
+        fromPeriod: "2026-01", toPeriod: "2026-02") {
+          rows { service { name } category period budget { amount } actual { amount }
+                 variance { amount } variancePercent }
+          total { budget { amount } actual { amount } variance { amount } } } } }""",
+        token=books.token))["reports"]["budgetVsActual"]
+    rows = {(r["category"], r["period"]): r for r in report["rows"]}
+    assert set(rows) == {("labour", "2026-01"), ("labour", "2026-02"),
+                         ("software", "2026-02")}
+    january = rows["labour", "2026-01"]
+    assert (january["budget"]["amount"], january["actual"]["amount"],
+            january["variance"]["amount"], january["variancePercent"]) == (
+        "1000.00", "1200.50", "-200.50", "-20.05")
+    assert rows["software", "2026-02"]["variancePercent"] is None
+    assert report["total"] == {"budget": {"amount": "2000.00"},
+                               "actual": {"amount": "1500.50"},
+                               "variance": {"amount": "499.50"}}
+
+
+async def test_cost_recovery_and_charges_per_customer(portfolio: Portfolio,
+                                                      books: Books) -> None:
+    await _recovered_service(portfolio, books)
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    reports = (await books.api.data("""{ reports {
+        costRecovery(fromPeriod: "2026-01", toPeriod: "2026-12") {
+          service { name } actualCost { amount } charged { amount } rate }
+        chargesPerCustomer(fromPeriod: "2026-03", toPeriod: "2026-03") {
+          customer { name } billed { amount } statements } } }""",
+        token=books.token))["reports"]
+    assert reports["costRecovery"] == [{"service": {"name": "Hosting"},
+                                        "actualCost": {"amount": "100.00"},
+                                        "charged": {"amount": "100.00"}, "rate": "1.0000"}]
+    charges = reports["chargesPerCustomer"]
+    assert [c["billed"]["amount"] for c in charges] == ["33.34", "33.33", "33.33"]
+    assert all(c["statements"] == 1 for c in charges)
+
+
+async def test_a_bad_report_range_is_a_coded_error(books: Books) -> None:
+    body = await books.api.execute("""{ reports { budgetVsActual(
+        fromPeriod: "2026-05", toPeriod: "2026-01") { total { budget { amount } } } } }""",
+        token=books.token)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "VALIDATION"
+
+
+RESOURCES = {"rules": ["majority", "resources_check"]}
+SET_RULES = """
+mutation($rules: [String!]!) { setApprovalRules(input: {rules: $rules}) {
+  rules errors { code } } }"""
+
+
+async def test_the_resources_check_holds_approval_until_the_budget_covers_the_cost(
+        portfolio: Portfolio, books: Books, org: Org) -> None:
+    chosen = await books.api.data(SET_RULES, RESOURCES, org.token(Role.ADMIN))
+    assert chosen["setApprovalRules"]["errors"] == []
+    service_id = await portfolio.in_approval()
+    await portfolio.api.data("""mutation($id: ID!) { updateService(input: {serviceId: $id,
+        estimatedCost: {amount: "10000.00", currency: "EUR"}}) { errors { code } } }""",
+                             {"id": service_id}, org.token(Role.CONTRIBUTOR))
+    await books.ok(SET_BUDGET, {"input": {"serviceId": service_id, "period": "2026-01",
+                                          "category": "labour", "amount": eur("8000.00")}},
+                   "setBudgetLine")
+    voted = await portfolio.vote(service_id, "APPROVE", org.token(Role.DECISION_MAKER))
+    assert voted["approval"]["status"] == "PENDING"
+    verdict = {v["rule"]: v for v in voted["approval"]["verdicts"]}["resources_check"]
+    assert verdict["status"] == "PENDING"
+    assert "2000.00 EUR short" in verdict["explanation"]
+    refused = await portfolio.transition(service_id, "CHARTERED", "go")
+    assert [e["code"] for e in refused["errors"]] == ["APPROVAL_REQUIRED"]
+
+    # Budget in the same fiscal year (FY2026) closes the gap.
+    await books.ok(SET_BUDGET, {"input": {"serviceId": service_id, "period": "2026-07",
+                                          "category": "hardware", "amount": eur("2000.00")}},
+                   "setBudgetLine")
+    approval = (await portfolio.approval(service_id))["approval"]
+    assert approval["status"] == "APPROVED", approval["verdicts"]
+    assert (await portfolio.transition(service_id, "CHARTERED", "go"))["errors"] == []
+
+
+async def test_pipeline_ranking_scores_by_the_business_case(portfolio: Portfolio,
+                                                            books: Books) -> None:
+    strong = (await portfolio.create("Analytics", expectedBenefit=eur("300000"),
+                                     estimatedCost=eur("100000")))["id"]
+    await portfolio.create("Printing", expectedBenefit=eur("1000"),
+                           estimatedCost=eur("100000"))
+    ranking = (await books.api.data("""{ reports { pipelineRanking {
+        rank score explanation service { id name } } } }""",
+        token=books.token))["reports"]["pipelineRanking"]
+    assert [row["service"]["name"] for row in ranking] == ["Analytics", "Printing"]
+    assert ranking[0]["service"]["id"] == strong
+    assert ranking[0]["rank"] == 1 and float(ranking[0]["score"]) > float(ranking[1]["score"])
+    body = await books.api.execute('{ reports { pipelineRanking(scoringModel: "nope") '
+                                   '{ rank } } }', token=books.token)
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
