@@ -42,3 +42,21 @@ async def test_bad_settings_and_non_admins_are_refused(api: GraphQLClient, org: 
     await api.data(UPDATE, {"input": {"currency": "JPY"}}, other_org.token(Role.ADMIN))
     mine = await api.data(READ, token=org.token(Role.VIEWER))
     assert mine["viewer"]["organisation"]["currency"] == "EUR"
+
+
+async def test_the_currency_is_fixed_once_amounts_are_recorded(
+        api: GraphQLClient, org: Org) -> None:
+    admin = org.token(Role.ADMIN)
+    created = await api.data("""mutation { createService(input: {name: "Hosting",
+        investmentCategory: RUN, estimatedCost: {amount: "1000", currency: "EUR"}}) {
+        errors { code } } }""", token=org.token(Role.CONTRIBUTOR))
+    assert created["createService"]["errors"] == []
+    refused = await api.data(UPDATE, {"input": {"currency": "USD"}}, admin)
+    [error] = refused["updateOrganisationSettings"]["errors"]
+    assert (error["code"], error["field"]) == ("CONFLICT", "currency")
+    assert "EUR" in error["message"]
+    same = await api.data(UPDATE, {"input": {"currency": "eur", "fiscalYearStartMonth": 7}},
+                          admin)
+    assert same["updateOrganisationSettings"]["errors"] == []
+    after = await api.data(READ, token=org.token(Role.VIEWER))
+    assert after["viewer"]["organisation"] == {"currency": "EUR", "fiscalYearStartMonth": 7}

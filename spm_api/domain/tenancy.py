@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
@@ -13,7 +13,16 @@ from spm_api.domain.enums import Role
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.money import currency_code
 from spm_api.domain.validation import required_text
-from spm_api.models import Organisation, Person, PersonRole
+from spm_api.models import (
+    BudgetLine,
+    ChargeAdjustment,
+    CostEntry,
+    Organisation,
+    Person,
+    PersonRole,
+    Service,
+    Statement,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -76,7 +85,12 @@ async def update_finance_settings(
     if organisation is None:
         raise fail(ErrorCode.NOT_FOUND, "your organisation no longer exists")
     if currency is not None:
-        organisation.currency = currency_code(currency, "currency")
+        code = currency_code(currency, "currency")
+        if code != organisation.currency and await _keeps_amounts(session, organisation.id):
+            raise fail(ErrorCode.CONFLICT,
+                       f"amounts are already recorded in {organisation.currency}; changing "
+                       f"the currency would misread them", "currency")
+        organisation.currency = code
     if fiscal_year_start_month is not None:
         if not 1 <= fiscal_year_start_month <= 12:
             raise fail(ErrorCode.VALIDATION, "the fiscal year starts in a month 1-12",
@@ -84,3 +98,17 @@ async def update_finance_settings(
         organisation.fiscal_year_start_month = fiscal_year_start_month
     await session.flush()
     return organisation
+
+
+async def _keeps_amounts(session: AsyncSession, organisation_id: int) -> bool:
+    """Whether any amount is recorded in the organisation's currency."""
+    for model in (BudgetLine, CostEntry, Statement, ChargeAdjustment):
+        found = await session.scalar(
+            select(model.id).where(model.organisation_id == organisation_id).limit(1))
+        if found is not None:
+            return True
+    costed = await session.scalar(select(Service.id).where(
+        Service.organisation_id == organisation_id,
+        or_(Service.estimated_cost.is_not(None), Service.expected_benefit.is_not(None)))
+        .limit(1))
+    return costed is not None
