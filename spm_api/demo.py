@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.demo_finance import seed_finance
 from spm_api.domain import services as commands
 from spm_api.domain.actor import Actor
 from spm_api.domain.enums import Decision, InvestmentCategory, Necessity, Position, Role
@@ -22,7 +23,7 @@ from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
 from spm_api.domain.transitions import transition_service
 from spm_api.domain.voting import cast_vote
-from spm_api.models import Organisation, Person, PersonRole
+from spm_api.models import Organisation, Person, PersonRole, Service
 from spm_api.plugins.host import PluginHost
 
 DEMO_SLUG = "demo"
@@ -80,7 +81,7 @@ async def _tokens_for_everyone(session: AsyncSession, organisation: Organisation
 
 async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
                         target: Stage, contributor: Actor, manager: Actor,
-                        deciders: list[Actor]) -> None:
+                        deciders: list[Actor]) -> Service:
     theme, summary = THEMES[number % len(THEMES)]
     service = await commands.create_service(
         session, contributor,
@@ -89,6 +90,7 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
         objectives=f"Deliver {theme.lower()} to every department at agreed service levels",
         investment_category=list(InvestmentCategory)[number % 3],
         estimated_cost=Money(Decimal(25_000 + 7_500 * (number % 9)), "EUR"),
+        expected_benefit=Money(Decimal(20_000 + 12_500 * (number % 7)), "EUR"),
     )
     requirements = [
         await commands.add_requirement(session, contributor, service.id, text)
@@ -97,7 +99,7 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
                      f"{theme} usable in English and French")
     ]
     if target is Stage.DEFINITION:
-        return
+        return service
     await transition_service(session, manager, plugins, service.id, Stage.ANALYSIS,
                              reason="scope is clear")
     for index, requirement in enumerate(requirements):
@@ -108,18 +110,18 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
         await commands.add_stakeholder_input(session, decider, service.id, position,
                                              f"{position.value.lower()}: see workshop notes")
     if target is Stage.ANALYSIS:
-        return
+        return service
     await transition_service(session, manager, plugins, service.id, Stage.APPROVAL,
                              reason="analysis complete")
     first, second, third = deciders
     if target is Stage.APPROVAL:
         await cast_vote(session, first, plugins, service.id, Decision.APPROVE, "good value")
-        return
+        return service
     if target is Stage.REJECTED:
         await cast_vote(session, first, plugins, service.id, Decision.REJECT, "too costly")
         await cast_vote(session, second, plugins, service.id, Decision.REJECT,
                         "duplicates an existing service")
-        return
+        return service
     await cast_vote(session, first, plugins, service.id, Decision.APPROVE, "good value")
     await cast_vote(session, third, plugins, service.id, Decision.ABSTAIN, "no view")
     await cast_vote(session, second, plugins, service.id, Decision.APPROVE, "needed")
@@ -127,6 +129,7 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
                              reason="approved by the decision makers")
     for stage, reason in AFTER_CHARTER[target]:
         await transition_service(session, manager, plugins, service.id, stage, reason=reason)
+    return service
 
 
 async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 40,
@@ -149,9 +152,12 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
     contributor = actors["contributor@demo.example"]
     manager = actors["portfolio@demo.example"]
     deciders = [actors[e] for e in ("dana@demo.example", "dev@demo.example", "dora@demo.example")]
-    for number in range(services):
+    seeded = [
         await _seed_service(session, plugins, number, STAGE_CYCLE[number % len(STAGE_CYCLE)],
                             contributor, manager, deciders)
+        for number in range(services)
+    ]
+    await seed_finance(session, plugins, actors["finance@demo.example"], seeded)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "organisation": {"name": organisation.name, "slug": organisation.slug},
