@@ -280,7 +280,8 @@ async def test_finance_plugin_needs_finance_sign_off_above_the_threshold(
 
     cheap = await portfolio.in_approval("Cheap")
     await extended.data("""mutation($id: ID!) { updateService(input: {serviceId: $id,
-        estimatedCost: {amount: "9999.99", currency: "EUR"}}) { errors { code } } }""", {"id": cheap},
+        estimatedCost: {amount: "9999.99", currency: "EUR"}}) { errors { code } } }""",
+        {"id": cheap},
         org.token(Role.CONTRIBUTOR))
     await portfolio.vote(cheap, "APPROVE", first)
     payload = await portfolio.vote(cheap, "APPROVE", second)
@@ -288,7 +289,8 @@ async def test_finance_plugin_needs_finance_sign_off_above_the_threshold(
 
     costly = await portfolio.in_approval("Costly")
     await extended.data("""mutation($id: ID!) { updateService(input: {serviceId: $id,
-        estimatedCost: {amount: "50000", currency: "EUR"}}) { errors { code } } }""", {"id": costly},
+        estimatedCost: {amount: "50000", currency: "EUR"}}) { errors { code } } }""",
+        {"id": costly},
         org.token(Role.CONTRIBUTOR))
     await portfolio.vote(costly, "APPROVE", first)
     payload = await portfolio.vote(costly, "APPROVE", second)

@@ -167,7 +167,7 @@ async def test_dry_run_computes_without_saving_and_issue_saves(
 
 async def test_reissuing_an_open_month_replaces_its_statements(
         portfolio: Portfolio, books: Books) -> None:
-    service_id, customers = await _recovered_service(portfolio, books)
+    service_id, _ = await _recovered_service(portfolio, books)
     await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
     await books.cost(service_id, "2026-03-28", "50.00")
     await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
