@@ -398,3 +398,33 @@ async def test_pipeline_ranking_scores_by_the_business_case(portfolio: Portfolio
     body = await books.api.execute('{ reports { pipelineRanking(scoringModel: "nope") '
                                    '{ rank } } }', token=books.token)
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
+
+
+COST_ENTRIES = """
+query($service: ID, $from: String, $to: String) {
+  costEntries(first: 10, serviceId: $service, fromPeriod: $from, toPeriod: $to) {
+    totalCount edges { node { bookedOn amount { amount } service { name } } }
+  }
+}"""
+
+
+async def test_cost_entries_page_by_service_and_months(portfolio: Portfolio,
+                                                      books: Books, org: Org) -> None:
+    hosting = (await portfolio.create("Hosting"))["id"]
+    payroll = (await portfolio.create("Payroll"))["id"]
+    await books.cost(hosting, "2026-01-31", "10.00")
+    await books.cost(hosting, "2026-02-01", "20.00")
+    await books.cost(payroll, "2026-02-15", "30.00")
+    viewer = org.token(Role.VIEWER)
+    everything = (await books.api.data(COST_ENTRIES, {}, viewer))["costEntries"]
+    assert everything["totalCount"] == 3
+    assert [e["node"]["bookedOn"] for e in everything["edges"]] == [
+        "2026-02-15", "2026-02-01", "2026-01-31"]
+    february = (await books.api.data(COST_ENTRIES, {"service": hosting, "from": "2026-02"},
+                                     viewer))["costEntries"]
+    assert [e["node"]["amount"]["amount"] for e in february["edges"]] == ["20.00"]
+    foreign = (await books.api.data(COST_ENTRIES, {"service": "bm90LWFuLWlk"},
+                                    viewer))["costEntries"]
+    assert foreign["totalCount"] == 0
+    bad = await books.api.execute(COST_ENTRIES, {"to": "2026-13"}, viewer)
+    assert bad["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "toPeriod"}

@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
 
 from spm_api.domain.actor import Actor
+from spm_api.domain.errors import DomainError
 from spm_api.domain.finance import books, charging
 from spm_api.domain.finance.reports import Months
+from spm_api.domain.periods import Period
 from spm_api.graphql.context import Context
 from spm_api.graphql.finance_types import (
     ChargingModelInfo,
@@ -23,7 +26,7 @@ from spm_api.graphql.finance_types import (
     CustomerNode,
     StatementNode,
 )
-from spm_api.graphql.inputs import node_pk
+from spm_api.graphql.inputs import database_id, node_pk
 from spm_api.graphql.pagination import CountedConnection, QuerySource
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.report_types import Reports, read
@@ -103,11 +106,20 @@ class FinanceQuery:
         query = (select(CostEntry).where(CostEntry.organisation_id == actor.organisation_id)
                  .order_by(CostEntry.booked_on.desc(), CostEntry.id.desc()))
         if service_id is not None:
-            query = query.where(CostEntry.service_id == (
-                node_pk(service_id, "Service", "serviceId") if service_id else -1))
-        if from_period is not None or to_period is not None:
-            months = Months.parse(from_period or "1900-01", to_period or "9999-12")
-            query = query.where(months.where(CostEntry.period))
+            # An id that is not a service's matches nothing, like node() returns null.
+            query = query.where(CostEntry.service_id == (database_id(service_id, "Service")
+                                                         or -1))
+        try:
+            if from_period is not None:
+                query = query.where(CostEntry.period >= str(Period.parse(from_period,
+                                                                         "fromPeriod")))
+            if to_period is not None:
+                query = query.where(CostEntry.period <= str(Period.parse(to_period,
+                                                                         "toPeriod")))
+        except DomainError as error:
+            problem = error.problems[0]
+            raise GraphQLError(problem.message, extensions={
+                "code": problem.code.value, "field": problem.field}) from error
         return QuerySource(info.context, query)  # type: ignore[arg-type]
 
     @strawberry.field(permission_classes=AUTHENTICATED,
