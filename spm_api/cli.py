@@ -153,6 +153,55 @@ def _export_schema(args: argparse.Namespace) -> None:
         print(f"schema written to {args.output}")
 
 
+def _read_import_file(file: str) -> str:
+    """The text of ``file`` (``-`` is stdin): UTF-8, a byte-order mark tolerated, and
+    any line ending read as a newline so line numbers count physical lines."""
+    import io
+
+    if file == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig").read()
+    return Path(file).read_text(encoding="utf-8-sig")
+
+
+def _import(args: argparse.Namespace) -> None:
+    """Import cost entries or usage records from a CSV file, all or nothing."""
+    import csv
+
+    from spm_api.domain.finance.imports import import_costs, import_usage
+    from spm_api.domain.tenancy import find_organisation
+
+    importer, what = ((import_costs, "cost entries") if args.import_command == "costs"
+                      else (import_usage, "usage records"))
+    shown = "stdin" if args.file == "-" else args.file
+    try:
+        text = _read_import_file(args.file)
+    except OSError as error:
+        print(f"error [VALIDATION]: cannot read {shown}: {error.strerror or error}",
+              file=sys.stderr)
+        raise SystemExit(1) from None
+    except UnicodeDecodeError as error:
+        print(f"error [VALIDATION]: {shown} is not UTF-8 text (byte {error.start + 1} is "
+              f"{error.object[error.start]:#04x})", file=sys.stderr)
+        raise SystemExit(1) from None
+    source = "csv:stdin" if args.file == "-" else f"csv:{Path(args.file).name}"
+
+    async def work(session: Any) -> int:
+        organisation = await find_organisation(session, args.org)
+        count: int = await importer(session, organisation.id, text, source)
+        return count
+
+    try:
+        count = _run_in_session(work)  # one transaction: rolled back on any error
+    except DomainError as error:
+        for problem in error.problems:
+            print(f"error [{problem.code.value}]: {problem.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except csv.Error as error:
+        print(f"error [VALIDATION]: {shown} is not readable as CSV: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"imported {count} {what} from {shown}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spm-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="each loaded plugin, its version, its hooks and what it registers")
     plugins_list.add_argument("--json", action="store_true")
     plugins_list.set_defaults(handler=_plugins_list)
+
+    imports = commands.add_parser(
+        "import", help="import cost entries or usage from CSV").add_subparsers(
+        dest="import_command", required=True
+    )
+    for kind, columns in (("costs", "service,date,category,amount[,currency,description]"),
+                          ("usage", "customer,service,period,quantity,unit")):
+        command = imports.add_parser(
+            kind, help=f"import {kind} from a CSV file with the columns {columns}; "
+                       "every row is checked and nothing is imported unless all are good")
+        command.add_argument("file", metavar="FILE", help="a UTF-8 CSV file; - reads stdin")
+        command.add_argument("--org", required=True, help="organisation slug")
+        command.set_defaults(handler=_import)
 
     export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="-")

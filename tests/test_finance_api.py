@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spm_api.db.engine import create_session_factory
 from spm_api.domain.enums import Role
+from spm_api.models import Statement
+from spm_api.models.portfolio import ImmutableRecordError
 from tests.support import GraphQLClient, Org, Portfolio
 
 pytestmark = pytest.mark.asyncio
@@ -428,3 +433,27 @@ async def test_cost_entries_page_by_service_and_months(portfolio: Portfolio,
     assert foreign["totalCount"] == 0
     bad = await books.api.execute(COST_ENTRIES, {"to": "2026-13"}, viewer)
     assert bad["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "toPeriod"}
+
+
+async def test_the_database_layer_refuses_to_change_a_closed_statement(
+        portfolio: Portfolio, books: Books, db: AsyncEngine) -> None:
+    await _recovered_service(portfolio, books)
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    async with create_session_factory(db)() as session:
+        statement = await session.scalar(select(Statement).limit(1))
+        assert statement is not None
+        statement.total += 1  # an open month's statement may still be replaced
+        await session.rollback()
+    await books.ok(CLOSE, {"period": "2026-03"}, "closePeriod")
+    async with create_session_factory(db)() as session:
+        statement = await session.scalar(select(Statement).limit(1))
+        assert statement is not None and statement.closed_at is not None
+        statement.total += 1
+        with pytest.raises(ImmutableRecordError):
+            await session.flush()
+        await session.rollback()
+        statement = await session.scalar(select(Statement).limit(1))
+        assert statement is not None
+        await session.delete(statement)
+        with pytest.raises(ImmutableRecordError):
+            await session.flush()

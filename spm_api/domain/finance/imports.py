@@ -26,6 +26,9 @@ COST_COLUMNS = ("service", "date", "category", "amount")
 COST_OPTIONAL = ("currency", "description")
 USAGE_COLUMNS = ("customer", "service", "period", "quantity", "unit")
 
+#: Characters no field may hold; tab, newline and carriage return are allowed.
+CONTROL_CHARACTERS = frozenset(chr(code) for code in range(32) if chr(code) not in "\t\n\r")
+
 #: Beyond this many bad rows the rest are counted, not listed.
 MAX_REPORTED = 100
 
@@ -44,23 +47,44 @@ class RowError(ValueError):
 
 
 def read_csv(text: str, required: tuple[str, ...]) -> list[Row]:
-    """The rows of a CSV file with a header line, each with the line it starts on."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    """The rows of a CSV file with a header line, each with the physical line it starts
+    on (blank lines and multi-line quoted fields counted)."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    rows: list[Row] = []
+    header: list[str] | None = None
+    line = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = [name.strip().lower() for name in record]
+                _check_header(header, required)
+            elif any(value.strip() for value in record):
+                _check_text(record, line)
+                rows.append(Row(line, dict(zip(header, record, strict=False))))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise DomainError(Problem(ErrorCode.VALIDATION,
+                                  f"line {reader.line_num}: the file is not valid CSV "
+                                  f"({error})", f"line {reader.line_num}")) from None
+    if header is None:
+        _check_header([], required)
+    return rows
+
+
+def _check_header(header: list[str], required: tuple[str, ...]) -> None:
     missing = [column for column in required if column not in header]
     if missing:
         raise DomainError(Problem(ErrorCode.VALIDATION,
                                   f"line 1: the header lacks {', '.join(missing)} (it must "
                                   f"name {', '.join(required)})", "line 1"))
-    reader.fieldnames = header
-    rows = []
-    line = reader.line_num + 1
-    for values in reader:
-        if any((value or "").strip() for value in values.values() if isinstance(value, str)):
-            rows.append(Row(line, {key: value for key, value in values.items()
-                                   if isinstance(key, str) and isinstance(value, str)}))
-        line = reader.line_num + 1
-    return rows
+
+
+def _check_text(record: list[str], line: int) -> None:
+    """Control characters (a NUL above all) are refused: no database stores them all."""
+    if any(char in value for value in record for char in CONTROL_CHARACTERS):
+        raise DomainError(Problem(ErrorCode.VALIDATION,
+                                  f"line {line}: contains a control character",
+                                  f"line {line}"))
 
 
 def _decimal(text: str, column: str) -> Decimal:
@@ -75,9 +99,18 @@ def _decimal(text: str, column: str) -> Decimal:
 
 def _date(text: str) -> date:
     try:
+        if len(text) != 10:
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise RowError(f"date {text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _description(row: Row) -> str:
+    description = row.get("description")
+    if len(description) > 2000:
+        raise RowError("description is longer than 2000 characters")
+    return description
 
 
 def _named(names: dict[str, int], text: str, what: str) -> int:
@@ -145,12 +178,18 @@ async def import_costs(session: AsyncSession, organisation_id: int, text: str,
         amount = _cost_amount(books, row)
         return {"organisation_id": organisation_id, "service_id": service_id,
                 "booked_on": booked_on, "period": month, "category": category,
-                "amount": amount, "description": row.get("description")[:2000],
-                "source": f"{source}:{row.line}"[:200], "created_at": now}
+                "amount": amount, "description": _description(row),
+                "source": _source(source, row), "created_at": now}
 
     values = _validated(read_csv(text, COST_COLUMNS), convert)
     await session.execute(insert(CostEntry), values)
     return len(values)
+
+
+def _source(source: str, row: Row) -> str:
+    """Where a row came from; a long file name is shortened, never the line number."""
+    suffix = f":{row.line}"
+    return source[:200 - len(suffix)] + suffix
 
 
 def _cost_amount(books: Books, row: Row) -> Decimal:
@@ -180,7 +219,7 @@ async def import_usage(session: AsyncSession, organisation_id: int, text: str,
                 "service_id": service_id, "period": month,
                 "quantity": _domain(lambda: quantity(amount)),
                 "unit": _domain(lambda: unit(row.get("unit"))),
-                "source": f"{source}:{row.line}"[:200], "created_at": now}
+                "source": _source(source, row), "created_at": now}
 
     values = _validated(read_csv(text, USAGE_COLUMNS), convert)
     await session.execute(insert(UsageRecord), values)
