@@ -457,3 +457,32 @@ async def test_the_database_layer_refuses_to_change_a_closed_statement(
         await session.delete(statement)
         with pytest.raises(ImmutableRecordError):
             await session.flush()
+
+
+async def test_investment_per_category_and_section_in_a_fiscal_year(
+        portfolio: Portfolio, books: Books, org: Org) -> None:
+    settings = await books.api.data("""mutation { updateOrganisationSettings(input:
+        {fiscalYearStartMonth: 4}) { errors { code } } }""", token=org.token(Role.ADMIN))
+    assert settings["updateOrganisationSettings"]["errors"] == []
+    run = (await portfolio.create("Hosting", estimatedCost=eur("5000"),
+                                  expectedBenefit=eur("7000")))["id"]
+    grow = (await portfolio.create("Analytics", investmentCategory="GROW",
+                                   estimatedCost=eur("9000")))["id"]
+    # FY2027 runs from 2026-04 to 2027-03: March 2026 belongs to FY2026.
+    for service_id, period, amount in ((run, "2026-03", "100.00"), (run, "2026-04", "200.00"),
+                                       (run, "2027-03", "300.00"), (grow, "2026-12", "50.00")):
+        await books.ok(SET_BUDGET, {"input": {"serviceId": service_id, "period": period,
+                                              "category": "labour", "amount": eur(amount)}},
+                       "setBudgetLine")
+    await books.cost(run, "2026-05-01", "120.00")
+    rows = (await books.api.data("""{ reports { investment(fiscalYear: 2027) {
+        investmentCategory section services estimatedCost { amount } expectedBenefit { amount }
+        budget { amount } actual { amount } } } }""", token=org.token(Role.VIEWER)))
+    assert rows["reports"]["investment"] == [
+        {"investmentCategory": "RUN", "section": "PIPELINE", "services": 1,
+         "estimatedCost": {"amount": "5000.00"}, "expectedBenefit": {"amount": "7000.00"},
+         "budget": {"amount": "500.00"}, "actual": {"amount": "120.00"}},
+        {"investmentCategory": "GROW", "section": "PIPELINE", "services": 1,
+         "estimatedCost": {"amount": "9000.00"}, "expectedBenefit": {"amount": "0.00"},
+         "budget": {"amount": "50.00"}, "actual": {"amount": "0.00"}},
+    ]
