@@ -310,7 +310,7 @@ async def test_budget_vs_actual_reports_variance_per_service_category_and_month(
     await books.cost(service_id, "2026-01-10", "1200.50")
     await books.cost(service_id, "2026-02-10", "300.00", "software")
     report = (await books.api.data("""{ reports { budgetVsActual(
-        fromPeriod: "2026-01", toPeriod: "2026-02") {
+        fromPeriod: "2026-01", toPeriod: "2026-02", groupBy: [SERVICE, CATEGORY, PERIOD]) {
           rows { service { name } category period budget { amount } actual { amount }
                  variance { amount } variancePercent }
           total { budget { amount } actual { amount } variance { amount } } } } }""",
@@ -486,3 +486,17 @@ async def test_investment_per_category_and_section_in_a_fiscal_year(
          "estimatedCost": {"amount": "9000.00"}, "expectedBenefit": {"amount": "0.00"},
          "budget": {"amount": "50.00"}, "actual": {"amount": "0.00"}},
     ]
+
+
+async def test_budget_vs_actual_lists_services_in_id_order_by_default(
+        portfolio: Portfolio, books: Books) -> None:
+    created = [(await portfolio.create(f"Service {n:02d}"))["id"] for n in range(1, 12)]
+    for service_id in reversed(created):
+        await books.ok(SET_BUDGET, {"input": {"serviceId": service_id, "period": "2026-01",
+                                              "category": "labour", "amount": eur("1.00")}},
+                       "setBudgetLine")
+    rows = (await books.api.data("""{ reports { budgetVsActual(fromPeriod: "2026-01",
+        toPeriod: "2026-01") { rows { service { id } category period } } } }""",
+        token=books.token))["reports"]["budgetVsActual"]["rows"]
+    assert [row["service"]["id"] for row in rows] == created  # 1, 2, …, 10, 11: not 1, 10, 11
+    assert all(row["category"] is None and row["period"] is None for row in rows)

@@ -133,7 +133,8 @@ class RankedService:
 @strawberry.type(description="Finance reports of your organisation.")
 class Reports:
     @strawberry.field(description="Budget vs actual cost between two months (inclusive), "
-                                  "grouped by the dimensions asked for.")
+                                  "grouped by the dimensions asked for (by default per "
+                                  "service; an empty list gives the total only).")
     async def budget_vs_actual(
         self, info: Info[Context, None], from_period: str, to_period: str,
         group_by: list[ReportDimension] | None = None,  # type: ignore[valid-type]
@@ -142,7 +143,7 @@ class Reports:
         from spm_api.graphql.inputs import node_pk
 
         currency = await books_currency(info)
-        dimensions = list(reports.Dimension) if group_by is None else list(group_by)
+        dimensions = [reports.Dimension.SERVICE] if group_by is None else list(group_by)
 
         async def query(session: AsyncSession, actor: Actor) -> list[reports.VarianceRow]:
             months = reports.Months.parse(from_period, to_period)

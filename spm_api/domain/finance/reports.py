@@ -88,7 +88,7 @@ async def budget_vs_actual(session: AsyncSession, actor: Actor, months: Months,
 
     budget, actual = await sums(BudgetLine), await sums(CostEntry)
     rows = []
-    for key in sorted(budget.keys() | actual.keys(), key=lambda k: tuple(map(str, k))):
+    for key in sorted(budget.keys() | actual.keys()):
         named = dict(zip(dimensions, key, strict=True))
         rows.append(VarianceRow(named.get(Dimension.SERVICE), named.get(Dimension.CATEGORY),
                                 named.get(Dimension.PERIOD), budget.get(key, ZERO),

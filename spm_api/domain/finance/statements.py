@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
@@ -52,13 +52,15 @@ async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginH
         session.add(statement)
         statements.append((statement, lines))
     await session.flush()
-    session.add_all(
-        StatementLine(organisation_id=actor.organisation_id, statement_id=statement.id,
-                      service_id=line.service_id, model=line.model, amount=line.amount,
-                      billed=line.billed, description=line.description,
-                      corrects_period=line.corrects_period)
-        for statement, lines in statements for line in lines)
-    await session.flush()
+    # Lines are written in one bulk INSERT: nothing reads their ids back.
+    line_rows = [
+        {"organisation_id": actor.organisation_id, "statement_id": statement.id,
+         "service_id": line.service_id, "model": line.model, "amount": line.amount,
+         "billed": line.billed, "description": line.description,
+         "corrects_period": line.corrects_period}
+        for statement, lines in statements for line in lines]
+    if line_rows:
+        await session.execute(insert(StatementLine), line_rows)
     return run, [statement for statement, _ in statements]
 
 
