@@ -41,16 +41,10 @@ class CustomerNode(LoadedNode):
     kind: CustomerKindEnum  # type: ignore[valid-type]
 
 
-@strawberry.type(name="BudgetLine", description="Planned cost of a service in one month "
-                                                "and cost category.")
-class BudgetLineNode(LoadedNode):
-    model = models.BudgetLine
-    loader_name = "budget_line"
+@strawberry.type
+class ServiceAmountNode(LoadedNode):
+    """A row holding an amount of the organisation's money for one service."""
 
-    id: relay.NodeID[int]
-    period: str = strawberry.field(description="The month, YYYY-MM.")
-    category: str
-    updated_at: datetime
     service_id: strawberry.Private[int]
 
     @strawberry.field
@@ -64,8 +58,21 @@ class BudgetLineNode(LoadedNode):
         return await _service(info, self.service_id)
 
 
+@strawberry.type(name="BudgetLine", description="Planned cost of a service in one month "
+                                                "and cost category.")
+class BudgetLineNode(ServiceAmountNode):
+    model = models.BudgetLine
+    loader_name = "budget_line"
+
+    id: relay.NodeID[int]
+    period: str = strawberry.field(description="The month, YYYY-MM.")
+    category: str
+    updated_at: datetime
+    service_id: strawberry.Private[int]
+
+
 @strawberry.type(name="CostEntry", description="Actual cost booked against a service.")
-class CostEntryNode(LoadedNode):
+class CostEntryNode(ServiceAmountNode):
     model = models.CostEntry
     loader_name = "cost_entry"
 
@@ -77,16 +84,6 @@ class CostEntryNode(LoadedNode):
     source: str = strawberry.field(description="manual, csv:<file>:<line>, …")
     created_at: datetime
     service_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def amount(self, info: Info[Context, None], root: strawberry.Parent[Any]) -> Money:
-        found = await money_of(info, root.amount)
-        assert found is not None
-        return found
-
-    @strawberry.field
-    async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await _service(info, self.service_id)
 
 
 @strawberry.type(description="How much of a service a customer consumed in a month.")

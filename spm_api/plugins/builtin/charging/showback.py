@@ -3,30 +3,17 @@ month's actual cost shared in proportion to usage) without being billed for it."
 
 from __future__ import annotations
 
-from typing import Any
-
-from spm_api.plugins.builtin.charging.parameters import checked, optional_unit, with_unit
-from spm_api.plugins.builtin.charging.usage import money_text, shared
-from spm_api.plugins.contracts import Charge, ChargingModel, ChargingPeriod, Settings
+from spm_api.plugins.builtin.charging.cost_sharing import CostSharing
+from spm_api.plugins.contracts import ChargingModel
 from spm_api.plugins.markers import hookimpl
 
 MODEL_NAME = "showback"
 
 
-def parse(parameters: Settings) -> str | None:
-    """The unit whose usage counts, or None for all usage."""
-    return optional_unit(checked(parameters, MODEL_NAME, ("unit",)))
-
-
-def validate_parameters(parameters: Settings) -> dict[str, Any]:
-    return with_unit({}, parse(parameters))
-
-
-def charge(period: ChargingPeriod, parameters: Settings, _settings: Settings
-           ) -> list[Charge]:
-    total = money_text(period.actual_cost, period)
-    return shared(period, period.actual_cost, parse(parameters),
-                  lambda used: f"showback (not billed): {used}, share of {total}")
+SHARING = CostSharing(MODEL_NAME, "showback (not billed)")
+parse = SHARING.parse
+validate_parameters = SHARING.validate_parameters
+charge = SHARING.charge
 
 
 @hookimpl
