@@ -3,7 +3,6 @@ category and stakeholder support, weighted; weights from the organisation's sett
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -34,18 +33,9 @@ WORKED = facts("10000", "20000")
 WORKED_SUPPORT = Support(support=3, concern=1)
 
 
-@pytest.fixture
-def host() -> Iterator[PluginHost]:
-    plugins = PluginHost.load(frozenset(), timeout=2.0)
-    try:
-        yield plugins
-    finally:
-        plugins.close()
-
-
-def test_registered_as_its_own_builtin_plugin(host: PluginHost) -> None:
+def test_registered_as_its_own_builtin_plugin(plugins: PluginHost) -> None:
     assert BUILTIN_PLUGINS["spm_api.balanced_score"] is balanced_score
-    assert host.scoring_models["balanced"].plugin == "spm_api.balanced_score"
+    assert plugins.scoring_models["balanced"].plugin == "spm_api.balanced_score"
 
 
 def test_a_worked_score() -> None:
@@ -117,15 +107,15 @@ def test_bad_settings_are_refused(settings: dict[str, Any], message: str) -> Non
     assert message in str(refused.value)
 
 
-def test_bad_settings_through_the_host_are_a_validation_error(host: PluginHost) -> None:
-    host.validate_settings("spm_api.balanced_score", {"weights": {"benefit": "0.6"}})
+def test_bad_settings_through_the_host_are_a_validation_error(plugins: PluginHost) -> None:
+    plugins.validate_settings("spm_api.balanced_score", {"weights": {"benefit": "0.6"}})
     with pytest.raises(DomainError) as refused:
-        host.validate_settings("spm_api.balanced_score", {"weights": {"benefit": "-1"}})
+        plugins.validate_settings("spm_api.balanced_score", {"weights": {"benefit": "-1"}})
     [problem] = refused.value.problems
     assert problem.code is ErrorCode.VALIDATION
     assert "the benefit weight must be zero or more" in problem.message
 
 
-async def test_through_the_host(host: PluginHost) -> None:
-    result = await host.score("balanced", WORKED, WORKED_SUPPORT, {})
+async def test_through_the_host(plugins: PluginHost) -> None:
+    result = await plugins.score("balanced", WORKED, WORKED_SUPPORT, {})
     assert result.value == D("71.71")

@@ -4,7 +4,6 @@ PluginHost too, so its checks (known customers, one line each, minor units) hold
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -55,24 +54,15 @@ def equal_users(cost: str, currency: str = "EUR") -> ChargingPeriod:
     return period(cost, (1, "1", "GB"), (2, "1", "GB"), (3, "1", "GB"), currency=currency)
 
 
-@pytest.fixture
-def host() -> Iterator[PluginHost]:
-    plugins = PluginHost.load(frozenset(), timeout=2.0)
-    try:
-        yield plugins
-    finally:
-        plugins.close()
-
-
 # --- registration --------------------------------------------------------------------
 
 
-def test_each_model_is_its_own_builtin_plugin(host: PluginHost) -> None:
-    assert {name: registered.plugin for name, registered in host.charging_models.items()} == {
+def test_each_model_is_its_own_builtin_plugin(plugins: PluginHost) -> None:
+    assert {name: registered.plugin for name, registered in plugins.charging_models.items()} == {
         name: f"spm_api.charging.{name}" for name in MODELS}
     for name in MODELS:
         assert f"spm_api.charging.{name}" in BUILTIN_PLUGINS
-        model = host.charging_models[name].item
+        model = plugins.charging_models[name].item
         assert isinstance(model, ChargingModel)
         assert model.billed is (name != "showback")
         assert model.title and model.description
@@ -366,24 +356,24 @@ def test_bad_parameters_are_refused_in_words(model: Any, parameters: Any, messag
     ("none", {}, {}),
 ])
 async def test_every_model_passes_the_hosts_checks(
-    host: PluginHost, model: str, parameters: dict[str, Any], expected: dict[int, Decimal],
+    plugins: PluginHost, model: str, parameters: dict[str, Any], expected: dict[int, Decimal],
 ) -> None:
-    stored = host.validate_parameters(model, parameters)
-    charges = await host.charge(model, equal_users("100.00"), stored, {})
+    stored = plugins.validate_parameters(model, parameters)
+    charges = await plugins.charge(model, equal_users("100.00"), stored, {})
     assert amounts(charges) == expected
 
 
-async def test_yen_and_dinar_through_the_host(host: PluginHost) -> None:
+async def test_yen_and_dinar_through_the_host(plugins: PluginHost) -> None:
     # 100 JPY / 3 → 34, 33, 33; 1.000 BHD / 3 → 0.334, 0.333, 0.333.
-    yen = await host.charge("cost_recovery", equal_users("100", "JPY"), {}, {})
+    yen = await plugins.charge("cost_recovery", equal_users("100", "JPY"), {}, {})
     assert amounts(yen) == {1: D("34"), 2: D("33"), 3: D("33")}
-    dinar = await host.charge("cost_recovery", equal_users("1.000", "BHD"), {}, {})
+    dinar = await plugins.charge("cost_recovery", equal_users("1.000", "BHD"), {}, {})
     assert amounts(dinar) == {1: D("0.334"), 2: D("0.333"), 3: D("0.333")}
 
 
-def test_bad_parameters_through_the_host_are_a_validation_error(host: PluginHost) -> None:
+def test_bad_parameters_through_the_host_are_a_validation_error(plugins: PluginHost) -> None:
     with pytest.raises(DomainError) as refused:
-        host.validate_parameters("cost_plus", {"markup_percent": "abc"})
+        plugins.validate_parameters("cost_plus", {"markup_percent": "abc"})
     [problem] = refused.value.problems
     assert problem.code is ErrorCode.VALIDATION
     assert problem.field == "parameters"
@@ -391,9 +381,9 @@ def test_bad_parameters_through_the_host_are_a_validation_error(host: PluginHost
         "charging model 'cost_plus': markup_percent must be a number, not 'abc'")
 
 
-async def test_parameters_broken_after_they_were_stored_fail_the_run(host: PluginHost) -> None:
+async def test_parameters_broken_after_they_were_stored_fail_the_run(plugins: PluginHost) -> None:
     with pytest.raises(DomainError) as failed:
-        await host.charge("fixed_price", equal_users("0"), {"price": "lots"}, {})
+        await plugins.charge("fixed_price", equal_users("0"), {"price": "lots"}, {})
     [problem] = failed.value.problems
     assert problem.code is ErrorCode.PLUGIN_ERROR
     assert "spm_api.charging.fixed_price" in problem.message
@@ -401,11 +391,11 @@ async def test_parameters_broken_after_they_were_stored_fail_the_run(host: Plugi
 
 @pytest.mark.parametrize("currency", ["EUR", "JPY", "BHD"])
 @pytest.mark.parametrize("cost", ["1000.00", "0.07", "-12.34", "99999.99"])
-async def test_shares_always_add_up_to_the_cost(host: PluginHost, currency: str, cost: str
+async def test_shares_always_add_up_to_the_cost(plugins: PluginHost, currency: str, cost: str
                                                 ) -> None:
     usage = period(cost, (1, "3", "GB"), (2, "7.25", "GB"), (3, "0.5", "GB"), (4, "11", "GB"),
                    currency=currency)
-    recovered = await host.charge("cost_recovery", usage, {}, {})
+    recovered = await plugins.charge("cost_recovery", usage, {}, {})
     assert sum(amounts(recovered).values()) == usage.round(D(cost))
-    marked_up = await host.charge("cost_plus", usage, {"markup_percent": "3.5"}, {})
+    marked_up = await plugins.charge("cost_plus", usage, {"markup_percent": "3.5"}, {})
     assert sum(amounts(marked_up).values()) == usage.round(D(cost) * D("1.035"))

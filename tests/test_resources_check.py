@@ -3,7 +3,6 @@ estimated cost. A shortfall keeps the round PENDING, never REJECTED."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -30,18 +29,9 @@ def ballot(cost: str | None, budget: str | None, year: int = 2027,
     return Ballot(service=facts, decision_makers=(), votes=())
 
 
-@pytest.fixture
-def host() -> Iterator[PluginHost]:
-    plugins = PluginHost.load(frozenset(), timeout=2.0)
-    try:
-        yield plugins
-    finally:
-        plugins.close()
-
-
-def test_registered_as_its_own_builtin_plugin(host: PluginHost) -> None:
+def test_registered_as_its_own_builtin_plugin(plugins: PluginHost) -> None:
     assert BUILTIN_PLUGINS["spm_api.resources_check"] is resources_check
-    assert host.approval_rules["resources_check"].plugin == "spm_api.resources_check"
+    assert plugins.approval_rules["resources_check"].plugin == "spm_api.resources_check"
 
 
 def test_a_budget_that_covers_the_cost_approves() -> None:
@@ -92,7 +82,7 @@ def test_never_rejects(cost: str | None, budget: str | None) -> None:
         ApprovalStatus.REJECTED)
 
 
-async def test_through_the_host(host: PluginHost) -> None:
-    verdict = await host.evaluate_rule("resources_check", ballot("10000", "8000"), {})
+async def test_through_the_host(plugins: PluginHost) -> None:
+    verdict = await plugins.evaluate_rule("resources_check", ballot("10000", "8000"), {})
     assert verdict.status is PENDING
     assert "2000.00 EUR short" in verdict.explanation
