@@ -500,3 +500,34 @@ async def test_budget_vs_actual_lists_services_in_id_order_by_default(
         token=books.token))["reports"]["budgetVsActual"]["rows"]
     assert [row["service"]["id"] for row in rows] == created  # 1, 2, …, 10, 11: not 1, 10, 11
     assert all(row["category"] is None and row["period"] is None for row in rows)
+
+
+async def test_budget_vs_actual_by_fiscal_quarter_and_year(portfolio: Portfolio,
+                                                          books: Books, org: Org) -> None:
+    await books.api.data("""mutation { updateOrganisationSettings(input:
+        {fiscalYearStartMonth: 4}) { errors { code } } }""", token=org.token(Role.ADMIN))
+    service_id = (await portfolio.create("Hosting"))["id"]
+    # With an April start, 2026-03 ends FY2026; 2026-04..06 is FY2027 Q1; 2026-07 is Q2.
+    for period, amount in (("2026-03", "1.00"), ("2026-04", "10.00"), ("2026-06", "20.00"),
+                           ("2026-07", "40.00")):
+        await books.ok(SET_BUDGET, {"input": {"serviceId": service_id, "period": period,
+                                              "category": "labour", "amount": eur(amount)}},
+                       "setBudgetLine")
+    await books.cost(service_id, "2026-05-31", "25.00")
+
+    async def grouped(grain: str) -> list[tuple[str, str, str]]:
+        rows = (await books.api.data("""query($grain: ReportDimension!) { reports {
+            budgetVsActual(fromPeriod: "2026-01", toPeriod: "2026-12", groupBy: [$grain]) {
+              rows { period budget { amount } actual { amount } } } } }""",
+            {"grain": grain}, org.token(Role.VIEWER)))["reports"]["budgetVsActual"]["rows"]
+        return [(r["period"], r["budget"]["amount"], r["actual"]["amount"]) for r in rows]
+
+    assert await grouped("FISCAL_QUARTER") == [("FY2026-Q4", "1.00", "0.00"),
+                                               ("FY2027-Q1", "30.00", "25.00"),
+                                               ("FY2027-Q2", "40.00", "0.00")]
+    assert await grouped("FISCAL_YEAR") == [("FY2026", "1.00", "0.00"),
+                                            ("FY2027", "70.00", "25.00")]
+    both = await books.api.execute("""{ reports { budgetVsActual(fromPeriod: "2026-01",
+        toPeriod: "2026-12", groupBy: [PERIOD, FISCAL_YEAR]) { total { budget { amount } } }
+        } }""", token=books.token)
+    assert both["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "groupBy"}

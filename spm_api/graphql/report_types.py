@@ -50,7 +50,10 @@ async def _service(info: Info[Context, None], service_id: int | None) -> Service
                              "actual (negative: over budget).")
 class VarianceRow:
     category: str | None
-    period: str | None
+    period: str | None = strawberry.field(description="The month (2026-11), fiscal quarter "
+                                                      "(FY2027-Q3) or fiscal year (FY2027) "
+                                                      "grouped by; null when not grouped by "
+                                                      "time.")
     budget: Money
     actual: Money
     variance: Money
@@ -148,7 +151,9 @@ class Reports:
         async def query(session: AsyncSession, actor: Actor) -> list[reports.VarianceRow]:
             months = reports.Months.parse(from_period, to_period)
             ids = [node_pk(raw, "Service", "serviceIds") for raw in service_ids or ()]
-            return await reports.budget_vs_actual(session, actor, months, dimensions, ids)
+            books = await finance_books.books_of(session, actor.organisation_id)
+            return await reports.budget_vs_actual(session, actor, months, dimensions, ids,
+                                                  books.fiscal_year_start_month)
 
         rows = await read(info, query)
         total = reports.VarianceRow(None, None, None,

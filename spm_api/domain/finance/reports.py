@@ -26,7 +26,24 @@ ZERO = Decimal(0)
 class Dimension(StrEnum):
     SERVICE = "SERVICE"
     CATEGORY = "CATEGORY"
+    #: Time, at one of three grains: the month, its fiscal quarter or its fiscal year.
     PERIOD = "PERIOD"
+    FISCAL_QUARTER = "FISCAL_QUARTER"
+    FISCAL_YEAR = "FISCAL_YEAR"
+
+
+TIME_DIMENSIONS = (Dimension.PERIOD, Dimension.FISCAL_QUARTER, Dimension.FISCAL_YEAR)
+
+
+def time_label(period: str, grain: Dimension, fiscal_year_start_month: int) -> str:
+    """``2026-11``, ``FY2027-Q3`` or ``FY2027``: the bucket a month falls in."""
+    if grain is Dimension.PERIOD:
+        return period
+    month = Period.parse(period)
+    year = f"FY{month.fiscal_year(fiscal_year_start_month)}"
+    if grain is Dimension.FISCAL_YEAR:
+        return year
+    return f"{year}-Q{month.fiscal_quarter(fiscal_year_start_month)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +82,21 @@ class VarianceRow:
 
 
 async def budget_vs_actual(session: AsyncSession, actor: Actor, months: Months,
-                           group_by: Sequence[Dimension], service_ids: Sequence[int] = ()
-                           ) -> list[VarianceRow]:
-    """Budget and actual cost summed per the chosen dimensions (none: one total row)."""
+                           group_by: Sequence[Dimension], service_ids: Sequence[int] = (),
+                           fiscal_year_start_month: int = 1) -> list[VarianceRow]:
+    """Budget and actual cost summed per the chosen dimensions (none: one total row).
+    SQL sums per month; fiscal quarters and years add those monthly sums up."""
     dimensions = list(dict.fromkeys(group_by))
+    grains = [dimension for dimension in dimensions if dimension in TIME_DIMENSIONS]
+    if len(grains) > 1:
+        raise fail(ErrorCode.VALIDATION, "group by one of PERIOD, FISCAL_QUARTER and "
+                   "FISCAL_YEAR at a time", "groupBy")
+    grain = grains[0] if grains else None
 
     async def sums(model: type[BudgetLine] | type[CostEntry]) -> dict[tuple[Any, ...], Decimal]:
         columns = {Dimension.SERVICE: model.service_id, Dimension.CATEGORY: model.category,
-                   Dimension.PERIOD: model.period}
+                   Dimension.PERIOD: model.period, Dimension.FISCAL_QUARTER: model.period,
+                   Dimension.FISCAL_YEAR: model.period}
         keys = [columns[dimension] for dimension in dimensions]
         query = (select(*keys, func.sum(model.amount))
                  .where(model.organisation_id == actor.organisation_id,
@@ -81,9 +105,14 @@ async def budget_vs_actual(session: AsyncSession, actor: Actor, months: Months,
             query = query.where(model.service_id.in_(set(service_ids)))
         if keys:
             query = query.group_by(*keys)
-        found: dict[tuple[Any, ...], Decimal] = {}
+        found: dict[tuple[Any, ...], Decimal] = defaultdict(lambda: ZERO)
         for row in await session.execute(query):
-            found[tuple(row[:-1])] = row[-1] or ZERO  # type: ignore[assignment]
+            *values, total = row
+            key = tuple(
+                time_label(str(value), grain, fiscal_year_start_month)
+                if grain is not None and dimension is grain else value
+                for dimension, value in zip(dimensions, values, strict=True))
+            found[key] += total or ZERO
         return found
 
     budget, actual = await sums(BudgetLine), await sums(CostEntry)
@@ -91,8 +120,8 @@ async def budget_vs_actual(session: AsyncSession, actor: Actor, months: Months,
     for key in sorted(budget.keys() | actual.keys()):
         named = dict(zip(dimensions, key, strict=True))
         rows.append(VarianceRow(named.get(Dimension.SERVICE), named.get(Dimension.CATEGORY),
-                                named.get(Dimension.PERIOD), budget.get(key, ZERO),
-                                actual.get(key, ZERO)))
+                                None if grain is None else named[grain],
+                                budget.get(key, ZERO), actual.get(key, ZERO)))
     return rows
 
 
