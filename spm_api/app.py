@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -11,44 +12,72 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.graphql.context import Context
 from spm_api.graphql.schema import build_schema
+from spm_api.graphql.websocket import TransportWSHandler, authenticate_connection
 from spm_api.plugins.host import PluginHost
+from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context: a session and the token's actor."""
+    """Strawberry's ASGI app with our context: a session, the token's actor and the
+    event bus; subscriptions over graphql-transport-ws (and graphql-ws if enabled)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
-                 settings: Settings) -> None:
+                 bus: EventBus, settings: Settings) -> None:
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        if settings.graphql_ws_legacy:
+            protocols.append(GRAPHQL_WS_PROTOCOL)
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=protocols,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            keep_alive=True,
+            keep_alive_interval=settings.ws_keep_alive_seconds,
+            connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.session_factory = session_factory
         self.plugins = plugins
+        self.bus = bus
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(self.session_factory, self.plugins, request=request,
+        context = Context(self.session_factory, self.plugins, self.bus, request=request,
                           response=response)
+        # A WebSocket may also authenticate in connection_init (browsers cannot set
+        # headers on one).
         await context.authenticate(request.headers.get("authorization"))
         return context
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The legacy graphql-ws protocol's authentication (graphql-transport-ws
+        connections were authenticated by ``TransportWSHandler`` already)."""
+        if not await authenticate_connection(context, context.connection_params):
+            raise ConnectionRejectionError({"message": "a valid API token is required"})
+        return UNSET  # type: ignore[no-any-return]
+
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None,
-               plugins: PluginHost | None = None) -> Starlette:
+               plugins: PluginHost | None = None, bus: EventBus | None = None) -> Starlette:
     """The application; its plugins are loaded once, here, and fail the start loudly."""
     settings = settings or get_settings()
     plugins = plugins or PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql)
     session_factory = create_session_factory(engine)
-    graphql = GraphQLApp(session_factory, plugins, settings)
+    own_bus = bus is None
+    bus = bus or EventBus(settings.event_bus_url())
+    graphql = GraphQLApp(session_factory, plugins, bus, settings)
 
     async def health(_request: Request) -> Response:
         try:
@@ -60,15 +89,20 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if own_bus:
+            await bus.connect()  # fail the start, not the first event, when it is down
         yield
         await plugins.drain()
         plugins.close()
+        if own_bus:
+            await bus.disconnect()
         if own_engine:
             await engine.dispose()
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/health", health, methods=["GET"]),
         ],
         lifespan=lifespan,
@@ -76,4 +110,5 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.plugins = plugins
+    app.state.bus = bus
     return app

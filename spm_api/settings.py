@@ -34,11 +34,47 @@ class Settings(BaseSettings):
     #: Seconds a plugin call may take before the operation fails with PLUGIN_ERROR.
     plugin_timeout: float = 5.0
 
+    #: Where stage changes, votes and statements are published for subscriptions:
+    #: ``memory`` (one process; the default with SQLite), ``postgres`` (LISTEN/NOTIFY on
+    #: the database; the default with PostgreSQL), ``redis`` (pub/sub at ``redis_url``),
+    #: or a ``memory://``, ``postgresql://`` or ``redis://`` URL.
+    event_bus: str | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Also accept the legacy ``graphql-ws`` subscription protocol.
+    graphql_ws_legacy: bool = False
+    #: Operations one WebSocket connection may run at once.
+    max_subscriptions_per_connection: int = 20
+    #: Seconds between the server's keep-alive pings on a subscription connection.
+    ws_keep_alive_seconds: float = 15.0
+
+    def event_bus_url(self) -> str:
+        """The event bus as a URL broadcaster understands."""
+        choice = self.event_bus or ("memory" if self.database_url.startswith("sqlite")
+                                    else "postgres")
+        if choice == "memory":
+            return "memory://"
+        if choice == "redis":
+            return self.redis_url
+        if choice == "postgres":
+            return plain_postgres_url(self.database_url)
+        if "://" in choice:
+            return plain_postgres_url(choice) if choice.startswith("postgres") else choice
+        raise ValueError(f"SPM_EVENT_BUS must be memory, postgres, redis or a URL, "
+                         f"not {choice!r}")
+
     def allowed_plugins(self) -> frozenset[str] | None:
         """The names ``SPM_PLUGINS`` allows, or None when it does not restrict."""
         if self.plugins is None:
             return None
         return frozenset(name.strip() for name in self.plugins.split(",") if name.strip())
+
+
+def plain_postgres_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL (``postgresql+asyncpg://``) as libpq spells it."""
+    if not url.startswith("postgres"):
+        raise ValueError(f"the postgres event bus needs a PostgreSQL database, not {url!r}")
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}" if "+" in scheme else url
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from spm_api.db import migrations
 from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
 from spm_api.plugins.host import PluginHost
+from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
 from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
 
@@ -121,8 +122,9 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """Built-in plugins only, whatever happens to be installed, so outcomes are known."""
-    return Settings(database_url=database_url, debug=False, plugins="")
+    """Built-in plugins only, whatever happens to be installed, so outcomes are known;
+    an in-process event bus (the subscription tests choose theirs)."""
+    return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory")
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +138,10 @@ def plugins() -> Iterator[PluginHost]:
 @pytest.fixture
 async def api(db: AsyncEngine, settings: Settings, plugins: PluginHost
               ) -> AsyncIterator[GraphQLClient]:
-    async with serve_api(create_app(settings, engine=db, plugins=plugins)) as client:
+    bus = EventBus("memory://")
+    async with serve_api(create_app(settings, engine=db, plugins=plugins, bus=bus)) as client:
         yield client
+    await bus.disconnect()
 
 
 @pytest.fixture

@@ -348,6 +348,7 @@ async def test_failing_observer_does_not_undo_the_change(
         portfolio = Portfolio(client, org)
         service = await portfolio.create()
         await portfolio.add_requirement(service["id"])
+        await host.drain()  # the proposal's creation is a stage change too
 
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="spm_api.plugins"):
@@ -365,9 +366,9 @@ async def test_failing_observer_does_not_undo_the_change(
         assert "observing a stage change" in record.getMessage()
         assert record.exc_info is not None
         assert isinstance(record.exc_info[1], RuntimeError)
-        # The other observer still heard of the change.
+        # The other observer still heard of each change, the creation included.
         assert [(e.from_stage, e.to_stage) for e in recorder.events] == [
-            (Stage.DEFINITION, Stage.ANALYSIS)]
+            (None, Stage.DEFINITION), (Stage.DEFINITION, Stage.ANALYSIS)]
 
 
 async def test_async_observer_hears_of_each_committed_change_after_the_commit(
@@ -388,13 +389,15 @@ async def test_async_observer_hears_of_each_committed_change_after_the_commit(
         gate.set()
         await host.drain()
 
-        [event] = recorder.events
+        # The creation's and the move's observers ran concurrently once the gate opened.
+        created, event = sorted(recorder.events, key=lambda e: e.change_id)
+        assert (created.from_stage, created.to_stage) == (None, Stage.DEFINITION)
         assert (event.from_stage, event.to_stage) == (Stage.DEFINITION, Stage.ANALYSIS)
         assert event.organisation_id == org.id
         assert event.service_name == "Service Desk"
         assert event.actor_id == org.person_ids[Role.PORTFOLIO_MANAGER]
         assert event.reason == "ready"
-        assert recorder.stage_seen == [Stage.ANALYSIS]  # already committed when told
+        assert recorder.stage_seen == [Stage.ANALYSIS, Stage.ANALYSIS]  # committed when told
         async with db.connect() as connection:
             change = (await connection.execute(
                 select(StageChange.id, StageChange.service_id)
@@ -410,13 +413,15 @@ async def test_async_observer_hears_of_each_committed_change_after_the_commit(
         assert voted["stageChange"]["toStage"] == "REJECTED"
         await host.drain()
 
-        assert [(e.from_stage, e.to_stage) for e in recorder.events] == [
-            (Stage.DEFINITION, Stage.ANALYSIS),
-            (Stage.ANALYSIS, Stage.APPROVAL),
-            (Stage.APPROVAL, Stage.REJECTED),
+        heard = sorted(zip(recorder.events, recorder.stage_seen, strict=True),
+                       key=lambda pair: pair[0].change_id)
+        assert [(e.from_stage, e.to_stage, seen) for e, seen in heard] == [
+            (None, Stage.DEFINITION, Stage.ANALYSIS),
+            (Stage.DEFINITION, Stage.ANALYSIS, Stage.ANALYSIS),
+            (Stage.ANALYSIS, Stage.APPROVAL, Stage.APPROVAL),
+            (Stage.APPROVAL, Stage.REJECTED, Stage.REJECTED),
         ]
-        assert recorder.events[-1].actor_id == org.person_ids[Role.DECISION_MAKER]
-        assert recorder.stage_seen == [Stage.ANALYSIS, Stage.APPROVAL, Stage.REJECTED]
+        assert heard[-1][0].actor_id == org.person_ids[Role.DECISION_MAKER]
 
 
 async def test_failed_mutation_announces_nothing(
@@ -426,6 +431,10 @@ async def test_failed_mutation_announces_nothing(
     async with serve_with(db, settings, {"recorder": recorder}) as (client, host):
         portfolio = Portfolio(client, org)
         service = await portfolio.create()
+        await host.drain()
+        assert [(e.from_stage, e.to_stage) for e in recorder.events] == [
+            (None, Stage.DEFINITION)]
+        recorder.events.clear()
 
         refused = await portfolio.transition(service["id"], "ANALYSIS")  # no requirement yet
         assert [e["code"] for e in refused["errors"]] == ["GUARD_FAILED"]

@@ -1,10 +1,13 @@
 """Events a command produces, held on its session until the transaction commits.
 
 Nothing is announced for work that is rolled back: the unit of work takes the events
-only after a successful commit and drops them on rollback.
+only after a successful commit and drops them on rollback. Subscribers get them over
+the event bus, plugins through the stage-changed hook.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,13 +16,31 @@ from spm_api.plugins.contracts import StageChanged
 _PENDING = "spm_pending_events"
 
 
-def record(session: AsyncSession, event: StageChanged) -> None:
+@dataclass(frozen=True, slots=True)
+class VoteCast:
+    organisation_id: int
+    vote_id: int
+    round_id: int
+    service_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementsIssued:
+    organisation_id: int
+    period: str
+    statement_ids: tuple[int, ...]
+
+
+DomainEvent = StageChanged | VoteCast | StatementsIssued
+
+
+def record(session: AsyncSession, event: DomainEvent) -> None:
     session.info.setdefault(_PENDING, []).append(event)
 
 
-def take(session: AsyncSession) -> list[StageChanged]:
+def take(session: AsyncSession) -> list[DomainEvent]:
     """The events of the work just committed, removed from the session."""
-    events: list[StageChanged] = session.info.pop(_PENDING, [])
+    events: list[DomainEvent] = session.info.pop(_PENDING, [])
     return events
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import InvestmentCategory, Necessity, Position
 from spm_api.domain.errors import ErrorCode, fail
@@ -19,6 +20,7 @@ from spm_api.domain.money import Money
 from spm_api.domain.stages import CLOSED_STAGES, Stage
 from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
+from spm_api.plugins.contracts import StageChanged
 
 #: Requirements are recorded while the proposal is being defined or analysed.
 #: Requirements are gathered in DEFINITION and ANALYSIS; after chartering a new one is a
@@ -115,17 +117,20 @@ async def create_service(
     )
     session.add(service)
     await session.flush()
-    session.add(
-        StageChange(
-            organisation_id=actor.organisation_id,
-            service_id=service.id,
-            from_stage=None,
-            to_stage=Stage.DEFINITION,
-            actor_id=actor.person_id,
-            reason="proposed",
-        )
+    change = StageChange(
+        organisation_id=actor.organisation_id,
+        service_id=service.id,
+        from_stage=None,
+        to_stage=Stage.DEFINITION,
+        actor_id=actor.person_id,
+        reason="proposed",
     )
+    session.add(change)
     await session.flush()
+    events.record(session, StageChanged(
+        change_id=change.id, organisation_id=service.organisation_id, service_id=service.id,
+        service_name=service.name, from_stage=None, to_stage=Stage.DEFINITION,
+        actor_id=actor.person_id, reason=change.reason, at=change.at))
     return service
 
 

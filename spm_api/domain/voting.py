@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import approval
+from spm_api.domain import approval, events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.domain.services import load_service
@@ -51,6 +51,8 @@ async def cast_vote(
     )
     session.add(vote)
     await session.flush()
+    events.record(session, events.VoteCast(actor.organisation_id, vote.id, approval_round.id,
+                                           service.id))
     evaluation = await approval.evaluate_round(session, plugins, service, approval_round)
     result = evaluation.result
     change = None

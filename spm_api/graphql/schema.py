@@ -15,6 +15,7 @@ from spm_api.graphql.finance_types import (
 )
 from spm_api.graphql.mutations import Mutation
 from spm_api.graphql.queries import Query
+from spm_api.graphql.subscriptions import Subscription
 from spm_api.graphql.types import (
     OrganisationNode,
     PersonNode,
@@ -52,6 +53,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(relay_max_results=settings.max_page_size),

@@ -15,6 +15,7 @@ from spm_api.domain.actor import Actor
 from spm_api.domain.errors import DomainError, ErrorCode, Problem
 from spm_api.graphql.context import Context
 from spm_api.graphql.payloads import UserError
+from spm_api.realtime.announce import announce_committed
 
 T = TypeVar("T")
 
@@ -46,8 +47,7 @@ async def run_mutation(
             raise
         committed = events.take(session)
     context.forget_loaded()
-    for event in committed:
-        context.plugins.announce_stage_changed(event)
+    await announce_committed(context.bus, context.plugins, committed)
     return result, []
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.customers import load_customer
 from spm_api.domain.errors import ErrorCode, fail
@@ -61,6 +62,8 @@ async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginH
         for statement, lines in statements for line in lines]
     if line_rows:
         await session.execute(insert(StatementLine), line_rows)
+    events.record(session, events.StatementsIssued(
+        actor.organisation_id, str(month), tuple(statement.id for statement, _ in statements)))
     return run, [statement for statement, _ in statements]
 
 

@@ -1,0 +1,203 @@
+"""Root subscription fields: the organisation's stage changes, votes and statements,
+live from the event bus, each event read fresh with the subscriber's own permissions.
+
+The bus carries ids and stages only. Filters on those are applied before anything is
+read; what passes is loaded in an event scope (a session of its own, the token checked
+again) and dropped when it is not the subscriber's to see.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncGenerator
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import select
+from strawberry.types import Info
+
+from spm_api.domain.stages import SECTION_OF_STAGE, Stage
+from spm_api.graphql.approval_types import VoteNode
+from spm_api.graphql.context import Context
+from spm_api.graphql.enums import Section
+from spm_api.graphql.enums import Stage as StageEnum
+from spm_api.graphql.finance_types import StatementNode
+from spm_api.graphql.inputs import node_pk
+from spm_api.graphql.permissions import AUTHENTICATED
+from spm_api.graphql.types import ServiceNode, StageChangeNode
+from spm_api.models import StageChange
+from spm_api.realtime.messages import (
+    StageChangedMessage,
+    StatementsIssuedMessage,
+    VoteCastMessage,
+)
+
+M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage)
+
+#: Stage changes replayed per read when a subscription resumes.
+REPLAY_BATCH = 200
+_CURSOR_PREFIX = "stage-change:"
+
+
+def cursor_of(change_id: int) -> str:
+    return base64.b64encode(f"{_CURSOR_PREFIX}{change_id}".encode()).decode()
+
+
+def change_id_of(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        text = ""
+    number = text.removeprefix(_CURSOR_PREFIX)
+    if not text.startswith(_CURSOR_PREFIX) or not number.isdigit():
+        raise GraphQLError("after is not a cursor this subscription gave out",
+                           extensions={"code": "BAD_USER_INPUT", "field": "after"})
+    return int(number)
+
+
+def _unauthenticated() -> GraphQLError:
+    return GraphQLError("the API token no longer authenticates",
+                        extensions={"code": "UNAUTHENTICATED"})
+
+
+@strawberry.input(description="Which stage changes to receive; every field narrows. "
+                              "sections and stages match the stage left or entered.")
+class StageChangeFilter:
+    service_id: strawberry.ID | None = None
+    sections: list[Section] | None = None
+    stages: list[StageEnum] | None = None
+
+    def matches(self, from_stage: str | None, to_stage: str, service_id: int,
+                wanted_service: int | None) -> bool:
+        touched = {Stage(to_stage)} | ({Stage(from_stage)} if from_stage else set())
+        if wanted_service is not None and service_id != wanted_service:
+            return False
+        if self.stages and not touched & set(self.stages):
+            return False
+        return not self.sections or bool(
+            {SECTION_OF_STAGE[stage] for stage in touched} & set(self.sections))
+
+
+@strawberry.type(description="A service moved stage.")
+class StageChangedEvent:
+    cursor: str = strawberry.field(
+        description="Pass it as `after` to resume from here without gap or repeat.")
+    stage_change: StageChangeNode
+
+    @strawberry.field(description="The service as it is now.")
+    async def service(self, info: Info[Context, None]) -> ServiceNode:
+        return await info.context.loaders.service.load(  # type: ignore[return-value]
+            self.stage_change.service_id)
+
+
+@strawberry.type(description="A decision maker voted.")
+class VoteCastEvent:
+    vote: VoteNode
+    service_id: strawberry.Private[int]
+
+    @strawberry.field(description="The service, with its approval round after the vote.")
+    async def service(self, info: Info[Context, None]) -> ServiceNode:
+        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description="A month's statements were issued.")
+class StatementsIssuedEvent:
+    period: str
+    statements: list[StatementNode]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(permission_classes=AUTHENTICATED,
+                             description="Stage changes of your organisation, in order. With "
+                                         "`after`, first those since that cursor.")
+    async def stage_changed(self, info: Info[Context, None],
+                            filter: StageChangeFilter | None = None,
+                            after: str | None = None
+                            ) -> AsyncGenerator[StageChangedEvent, None]:
+        context = info.context
+        assert context.actor is not None
+        wanted = StageChangeFilter() if filter is None else filter
+        wanted_service = (None if wanted.service_id is None
+                          else node_pk(wanted.service_id, "Service", "serviceId"))
+        last = None if after is None else change_id_of(after)
+        # Listen first, then replay: what commits during the replay waits in the queue.
+        async with context.bus.subscribe(context.actor.organisation_id) as messages:
+            while last is not None:
+                async with context.event_scope() as actor:
+                    if actor is None:
+                        raise _unauthenticated()
+                    rows = list(await context.session.scalars(
+                        select(StageChange)
+                        .where(StageChange.organisation_id == actor.organisation_id,
+                               StageChange.id > last)
+                        .order_by(StageChange.id).limit(REPLAY_BATCH)))
+                    for row in rows:
+                        last = row.id
+                        if wanted.matches(row.from_stage.value if row.from_stage else None,
+                                          row.to_stage.value, row.service_id, wanted_service):
+                            yield StageChangedEvent(cursor=cursor_of(row.id),
+                                                    stage_change=row)  # type: ignore[arg-type]
+                if len(rows) < REPLAY_BATCH:
+                    break
+            async for message in messages:
+                if not isinstance(message, StageChangedMessage):
+                    continue
+                if last is not None and message.change_id <= last:
+                    continue  # already replayed
+                if not wanted.matches(message.from_stage, message.to_stage,
+                                      message.service_id, wanted_service):
+                    continue
+                async with context.event_scope() as actor:
+                    if actor is None:
+                        raise _unauthenticated()
+                    change = await context.loaders.stage_change.load(message.change_id)
+                    if change is not None:
+                        yield StageChangedEvent(cursor=cursor_of(change.id),
+                                                stage_change=change)  # type: ignore[arg-type]
+
+    @strawberry.subscription(permission_classes=AUTHENTICATED,
+                             description="Votes cast in your organisation, on one service "
+                                         "or on all.")
+    async def vote_cast(self, info: Info[Context, None],
+                        service_id: strawberry.ID | None = None
+                        ) -> AsyncGenerator[VoteCastEvent, None]:
+        context = info.context
+        assert context.actor is not None
+        wanted = None if service_id is None else node_pk(service_id, "Service", "serviceId")
+        async for message in _events(context, VoteCastMessage):
+            if wanted is not None and message.service_id != wanted:
+                continue
+            async with context.event_scope() as actor:
+                if actor is None:
+                    raise _unauthenticated()
+                vote = await context.loaders.vote.load(message.vote_id)
+                if vote is not None:
+                    yield VoteCastEvent(vote=vote,  # type: ignore[arg-type]
+                                        service_id=message.service_id)
+
+    @strawberry.subscription(permission_classes=AUTHENTICATED,
+                             description="Statements issued in your organisation.")
+    async def statement_issued(self, info: Info[Context, None]
+                               ) -> AsyncGenerator[StatementsIssuedEvent, None]:
+        context = info.context
+        assert context.actor is not None
+        async for message in _events(context, StatementsIssuedMessage):
+            async with context.event_scope() as actor:
+                if actor is None:
+                    raise _unauthenticated()
+                rows = await context.loaders.statement.load_many(list(message.statement_ids))
+                yield StatementsIssuedEvent(
+                    period=message.period,
+                    statements=[row for row in rows if row is not None])  # type: ignore[misc]
+
+
+async def _events(context: Context, kind: type[M]) -> AsyncGenerator[M, None]:
+    """The organisation's bus messages of one kind."""
+    assert context.actor is not None
+    async with context.bus.subscribe(context.actor.organisation_id) as messages:
+        async for message in messages:
+            if isinstance(message, kind):
+                yield message

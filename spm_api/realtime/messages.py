@@ -1,0 +1,79 @@
+"""What travels on the event bus: ids and stages only, never names, amounts or text.
+Each subscriber reads the rest fresh, with its own permissions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from spm_api.domain.events import DomainEvent, StatementsIssued, VoteCast
+from spm_api.plugins.contracts import StageChanged
+
+
+@dataclass(frozen=True, slots=True)
+class StageChangedMessage:
+    organisation_id: int
+    change_id: int
+    service_id: int
+    from_stage: str | None
+    to_stage: str
+    kind: str = "stage_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteCastMessage:
+    organisation_id: int
+    vote_id: int
+    round_id: int
+    service_id: int
+    kind: str = "vote_cast"
+
+
+@dataclass(frozen=True, slots=True)
+class StatementsIssuedMessage:
+    organisation_id: int
+    period: str
+    statement_ids: tuple[int, ...]
+    kind: str = "statements_issued"
+
+
+Message = StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
+
+_KINDS: dict[str, type[Any]] = {
+    "stage_changed": StageChangedMessage,
+    "vote_cast": VoteCastMessage,
+    "statements_issued": StatementsIssuedMessage,
+}
+
+
+def message_of(event: DomainEvent) -> Message:
+    if isinstance(event, StageChanged):
+        return StageChangedMessage(
+            event.organisation_id, event.change_id, event.service_id,
+            None if event.from_stage is None else event.from_stage.value,
+            event.to_stage.value)
+    if isinstance(event, VoteCast):
+        return VoteCastMessage(event.organisation_id, event.vote_id, event.round_id,
+                               event.service_id)
+    assert isinstance(event, StatementsIssued)
+    return StatementsIssuedMessage(event.organisation_id, event.period,
+                                   event.statement_ids)
+
+
+def encode(message: Message) -> str:
+    return json.dumps(asdict(message), separators=(",", ":"))
+
+
+def decode(text: str) -> Message | None:
+    """The message, or None for anything this version does not understand (a newer
+    process on the same bus may publish kinds this one does not know)."""
+    try:
+        raw = json.loads(text)
+        kind = _KINDS[raw.pop("kind")]
+        if "statement_ids" in raw:
+            raw["statement_ids"] = tuple(raw["statement_ids"])
+        message: Message = kind(**raw)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return message
