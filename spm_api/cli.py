@@ -42,6 +42,11 @@ def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    if args.workers > 1 and get_settings().event_bus_url().startswith("memory"):
+        raise SystemExit(
+            "error [CONFIGURATION]: the memory event bus reaches only its own process; with "
+            "--workers above 1 set SPM_EVENT_BUS=postgres (with a PostgreSQL database) or "
+            "SPM_EVENT_BUS=redis, or subscribers miss the other workers' changes")
     uvicorn.run(
         "spm_api.asgi:app",
         host=args.host,

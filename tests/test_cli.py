@@ -184,3 +184,10 @@ async def test_person_in_an_unknown_org_is_a_clear_error(cli: Cli) -> None:
     assert result.returncode != 0
     assert "error [NOT_FOUND]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_several_workers_on_the_memory_bus_are_refused(cli: Cli) -> None:
+    # SQLite's default bus is in-process memory: other workers would never hear.
+    refused = await cli("serve", "--workers", "2", "--port", "1")
+    assert refused.returncode == 1
+    assert "error [CONFIGURATION]" in refused.stderr and "SPM_EVENT_BUS" in refused.stderr

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from broadcaster import Broadcast
 
 from spm_api.realtime.messages import Message, decode, encode
+from spm_api.realtime.redis_backend import RedisPubSubBackend
 
 logger = logging.getLogger("spm_api.realtime")
 
@@ -24,7 +25,8 @@ class EventBus:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._broadcast = Broadcast(url)
+        self._broadcast = (Broadcast(backend=RedisPubSubBackend(url))
+                           if url.startswith(("redis://", "rediss://")) else Broadcast(url))
         self._connected = False
         self._connecting = asyncio.Lock()
 
