@@ -22,7 +22,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = ROOT / "pyproject.toml"
 
-SERVICES = ("postgres", "redis", "migrate", "api")
+SERVICES = ("postgres", "redis", "migrate", "api", "api-2")
+#: The API processes; they must share a cross-process event bus.
+API_SERVICES = ("api", "api-2")
 APP_PORT = 8000
 
 
@@ -251,14 +253,37 @@ def test_api_redis_url_points_at_the_redis_service() -> None:
     assert url.hostname == "redis"
 
 
-def test_api_publishes_the_app_port() -> None:
-    targets: set[int] = set()
-    for port in _service("api").get("ports", []):
+def _ports(name: str) -> list[tuple[int, int]]:
+    """``(published, target)`` of each port mapping of a service."""
+    found = []
+    for port in _service(name).get("ports", []):
         if isinstance(port, dict):
-            targets.add(int(port["target"]))
+            found.append((int(port["published"]), int(port["target"])))
         else:
-            targets.add(int(str(port).split(":")[-1].split("/")[0]))
-    assert APP_PORT in targets
+            published, target = str(port).split("/")[0].split(":")[-2:]
+            found.append((int(published), int(target)))
+    return found
+
+
+@pytest.mark.parametrize("name", API_SERVICES)
+def test_api_publishes_the_app_port(name: str) -> None:
+    assert APP_PORT in {target for _, target in _ports(name)}
+
+
+def test_the_api_processes_are_reachable_on_different_host_ports() -> None:
+    published = [port for name in API_SERVICES for port, _ in _ports(name)]
+    assert len(published) == len(set(published)) == len(API_SERVICES)
+
+
+@pytest.mark.parametrize("name", API_SERVICES)
+def test_api_processes_serve_with_the_same_settings_on_a_shared_event_bus(name: str) -> None:
+    service = _service(name)
+    assert _command(service)[:2] == ["spm-api", "serve"]
+    environment = _environment(service)
+    assert environment == _environment(_service("api"))
+    # The memory bus would keep each process's changes to itself.
+    assert environment.get("SPM_EVENT_BUS") in {"redis", "postgres"}
+    assert _depends_on(service) == _depends_on(_service("api"))
 
 
 def test_api_and_migrate_build_the_repository_image() -> None:
