@@ -58,7 +58,7 @@ async def test_subscribed_means_listening_and_channels_are_per_organisation(
 def test_the_wire_carries_ids_and_stages_only() -> None:
     for message in (StageChangedMessage(1, 2, 3, None, "DEFINITION"),
                     VoteCastMessage(1, 2, 3, 4),
-                    StatementsIssuedMessage(1, "2026-03", (5, 6))):
+                    StatementsIssuedMessage(1, "2026-03")):
         text = encode(message)
         assert decode(text) == message
         values = json.loads(text).values()
@@ -70,3 +70,25 @@ def test_the_wire_carries_ids_and_stages_only() -> None:
                                      '{"kind": "vote_cast", "vote_id": 1}'])
 def test_messages_this_version_cannot_read_are_ignored(garbage: str) -> None:
     assert decode(garbage) is None
+
+
+async def test_subscribers_arriving_together_all_receive(bus_url: str) -> None:
+    bus = EventBus(bus_url)
+    ready = asyncio.Event()
+    entered: list[int] = []
+
+    async def listen(number: int) -> object:
+        async with bus.subscribe(7) as messages:
+            entered.append(number)
+            if len(entered) == 25:
+                ready.set()
+            return await asyncio.wait_for(anext(aiter(messages)), 5)
+
+    try:
+        listeners = [asyncio.create_task(listen(n)) for n in range(25)]
+        await asyncio.wait_for(ready.wait(), 5)
+        await bus.publish(VoteCastMessage(7, 1, 1, 1))
+        received = await asyncio.gather(*listeners)
+        assert received == [VoteCastMessage(7, 1, 1, 1)] * 25
+    finally:
+        await bus.disconnect()

@@ -28,7 +28,6 @@ class VoteCast:
 class StatementsIssued:
     organisation_id: int
     period: str
-    statement_ids: tuple[int, ...]
 
 
 DomainEvent = StageChanged | VoteCast | StatementsIssued

@@ -27,7 +27,7 @@ from spm_api.graphql.finance_types import StatementNode
 from spm_api.graphql.inputs import node_pk
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.types import ServiceNode, StageChangeNode
-from spm_api.models import StageChange
+from spm_api.models import StageChange, Statement
 from spm_api.realtime.messages import (
     StageChangedMessage,
     StatementsIssuedMessage,
@@ -188,10 +188,13 @@ class Subscription:
             async with context.event_scope() as actor:
                 if actor is None:
                     raise _unauthenticated()
-                rows = await context.loaders.statement.load_many(list(message.statement_ids))
-                yield StatementsIssuedEvent(
-                    period=message.period,
-                    statements=[row for row in rows if row is not None])  # type: ignore[misc]
+                rows = await context.session.scalars(
+                    select(Statement)
+                    .where(Statement.organisation_id == actor.organisation_id,
+                           Statement.period == message.period)
+                    .order_by(Statement.customer_id))
+                yield StatementsIssuedEvent(period=message.period,
+                                            statements=list(rows))  # type: ignore[arg-type]
 
 
 async def _events(context: Context, kind: type[M]) -> AsyncGenerator[M, None]:

@@ -9,11 +9,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from broadcaster import Broadcast
+from broadcaster._backends.base import BroadcastBackend
+from broadcaster._backends.memory import MemoryBackend
 
 from spm_api.realtime.messages import Message, decode, encode
+from spm_api.realtime.postgres_backend import PostgresNotifyBackend
 from spm_api.realtime.redis_backend import RedisPubSubBackend
 
 logger = logging.getLogger("spm_api.realtime")
+
+
+def _backend_for(url: str) -> BroadcastBackend:
+    scheme = url.split("://", 1)[0]
+    if scheme in ("redis", "rediss"):
+        return RedisPubSubBackend(url)
+    if scheme in ("postgres", "postgresql"):
+        return PostgresNotifyBackend(url)
+    if scheme == "memory":
+        return MemoryBackend(url)
+    raise ValueError(f"no event bus for {scheme!r} URLs: use memory://, postgresql:// or "
+                     f"redis://")
 
 
 def channel_of(organisation_id: int) -> str:
@@ -25,10 +40,13 @@ class EventBus:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._broadcast = (Broadcast(backend=RedisPubSubBackend(url))
-                           if url.startswith(("redis://", "rediss://")) else Broadcast(url))
+        self._broadcast = Broadcast(backend=_backend_for(url))
         self._connected = False
         self._connecting = asyncio.Lock()
+        # broadcaster's first subscriber of a channel awaits the backend before it
+        # registers its queue; a second one arriving meanwhile would replace it. Entering
+        # and leaving a subscription one at a time keeps every queue registered.
+        self._subscribing = asyncio.Lock()
 
     @property
     def backend(self) -> str:
@@ -55,8 +73,14 @@ class EventBus:
         """The organisation's messages from the moment this is entered (on PostgreSQL
         and Redis, once the LISTEN or SUBSCRIBE has been acknowledged)."""
         await self.connect()
-        async with self._broadcast.subscribe(channel_of(organisation_id)) as subscriber:
+        subscription = self._broadcast.subscribe(channel_of(organisation_id))
+        async with self._subscribing:
+            subscriber = await subscription.__aenter__()
+        try:
             yield _messages(subscriber)
+        finally:
+            async with self._subscribing:
+                await subscription.__aexit__(None, None, None)
 
 
 async def _messages(subscriber: object) -> AsyncIterator[Message]:

@@ -62,8 +62,7 @@ async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginH
         for statement, lines in statements for line in lines]
     if line_rows:
         await session.execute(insert(StatementLine), line_rows)
-    events.record(session, events.StatementsIssued(
-        actor.organisation_id, str(month), tuple(statement.id for statement, _ in statements)))
+    events.record(session, events.StatementsIssued(actor.organisation_id, str(month)))
     return run, [statement for statement, _ in statements]
 
 
