@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,6 +20,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
+from spm_api.domain.sourcing import outbox
 from spm_api.graphql.context import Context
 from spm_api.graphql.schema import build_schema
 from spm_api.graphql.websocket import TransportWSHandler, authenticate_connection
@@ -91,7 +93,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if own_bus:
             await bus.connect()  # fail the start, not the first event, when it is down
+        stop = asyncio.Event()
+        worker = (asyncio.create_task(outbox.run_forever(session_factory, plugins, settings,
+                                                         stop))
+                  if settings.outbox_in_server else None)
         yield
+        stop.set()
+        if worker is not None:
+            await worker
         await plugins.drain()
         plugins.close()
         if own_bus:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,36 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=args.log_level,
     )
+
+
+def _outbox_run(args: argparse.Namespace) -> None:
+    """The engagement delivery worker on its own (set SPM_OUTBOX_IN_SERVER=false on the
+    API processes then): ``--once`` delivers what is due and exits."""
+    from spm_api.domain.sourcing import outbox
+    from spm_api.plugins.host import PluginHost
+
+    settings = get_settings()
+    plugins = PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        try:
+            if args.once:
+                attempted = await outbox.run_once(sessions, plugins,
+                                                  outbox.Policy.of(settings))
+                print(f"attempted {attempted} engagement deliveries")
+            else:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signal_number in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signal_number, stop.set)
+                await outbox.run_forever(sessions, plugins, settings, stop)
+        finally:
+            await engine.dispose()
+            plugins.close()
+
+    asyncio.run(go())
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
@@ -259,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="each loaded plugin, its version, its hooks and what it registers")
     plugins_list.add_argument("--json", action="store_true")
     plugins_list.set_defaults(handler=_plugins_list)
+
+    outbox = commands.add_parser("outbox", help="engagement requests to contractors"
+                                 ).add_subparsers(dest="outbox_command", required=True)
+    outbox_run = outbox.add_parser("run", help="deliver due engagement requests, with retries")
+    outbox_run.add_argument("--once", action="store_true",
+                            help="deliver what is due now and exit")
+    outbox_run.set_defaults(handler=_outbox_run)
 
     imports = commands.add_parser(
         "import", help="import cost entries or usage from CSV").add_subparsers(

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     #: Seconds between the server's keep-alive pings on a subscription connection.
     ws_keep_alive_seconds: float = 15.0
 
+    #: Delivery attempts of an engagement request before it is FAILED.
+    outbox_max_attempts: int = 5
+    #: First retry delay in seconds; each further retry waits twice as long …
+    outbox_backoff_seconds: float = 2.0
+    #: … up to this many seconds.
+    outbox_backoff_max_seconds: float = 300.0
+    #: How often the delivery worker looks for due requests.
+    outbox_poll_seconds: float = 1.0
+    #: Run the delivery worker inside ``spm-api serve`` (off when it runs on its own,
+    #: as ``spm-api outbox run``).
+    outbox_in_server: bool = True
+
     def event_bus_url(self) -> str:
         """The event bus as a URL broadcaster understands."""
         choice = self.event_bus or ("memory" if self.database_url.startswith("sqlite")

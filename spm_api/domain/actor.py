@@ -19,6 +19,7 @@ class Permission(StrEnum):
     AFFIRM = "AFFIRM"
     MANAGE_FINANCE = "MANAGE_FINANCE"
     MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
+    MANAGE_SOURCING = "MANAGE_SOURCING"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -40,6 +41,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     #: Budgets, costs, usage, charging policies, statements and period closing.
     Permission.MANAGE_FINANCE: frozenset({Role.FINANCE, Role.ADMIN}),
     Permission.MANAGE_CUSTOMERS: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: The contractor registry, and engagements that failed or were answered offline.
+    Permission.MANAGE_SOURCING: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
 }
 
 

@@ -62,3 +62,23 @@ class ApprovalStatus(StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     PENDING = "PENDING"
+
+
+class Sourcing(StrEnum):
+    """Who delivers a capability: the organisation's own people, or a contractor."""
+
+    INTERNAL = "INTERNAL"
+    CONTRACTOR = "CONTRACTOR"
+
+
+class EngagementStatus(StrEnum):
+    """Where an engagement request to a contractor stands.
+
+    PENDING until delivered (retried with backoff), SENT once the contractor's system
+    took it, ACCEPTED or DECLINED by the contractor, FAILED after the last attempt."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    FAILED = "FAILED"

@@ -23,10 +23,15 @@ from spm_api.models import (
     ApprovalRound,
     Baseline,
     BudgetLine,
+    Capability,
+    Contractor,
     CostEntry,
     Customer,
+    Engagement,
+    EngagementAttempt,
     Person,
     PersonRole,
+    Quote,
     Requirement,
     Service,
     StageChange,
@@ -121,11 +126,12 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
 
 ChildRow = TypeVar(
     "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
-    Affirmation, Vote, BudgetLine, StatementLine,
+    Affirmation, Vote, BudgetLine, StatementLine, Capability, Engagement, Quote,
+    EngagementAttempt,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
-    Customer, Statement, BudgetLine, CostEntry,
+    Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability,
 )
 
 

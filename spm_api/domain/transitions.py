@@ -14,6 +14,7 @@ from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import ApprovalStatus, Necessity
 from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
 from spm_api.domain.services import check_version, load_service, touch
+from spm_api.domain.sourcing import engagements
 from spm_api.domain.stages import NEXT_STAGES, Stage
 from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
@@ -94,8 +95,9 @@ async def _reason_given(move: Move) -> list[Problem]:
     return [Problem(ErrorCode.REASON_REQUIRED, "say why", "reason")]
 
 
-async def _nothing_to_check(_move: Move) -> list[Problem]:
-    return []
+async def _engagements_accepted(move: Move) -> list[Problem]:
+    """Every contractor-sourced capability's contractor has accepted its engagement."""
+    return await engagements.unaccepted(move.session, move.service.id)
 
 
 #: The guard of each edge; an edge missing here is not a move the machine allows.
@@ -105,7 +107,7 @@ GUARDS: dict[tuple[Stage, Stage], Guard] = {
     (Stage.ANALYSIS, Stage.APPROVAL): _ready_for_approval,
     (Stage.APPROVAL, Stage.CHARTERED): _round_says(ApprovalStatus.APPROVED),
     (Stage.APPROVAL, Stage.REJECTED): _round_says(ApprovalStatus.REJECTED),
-    (Stage.CHARTERED, Stage.LIVE): _nothing_to_check,
+    (Stage.CHARTERED, Stage.LIVE): _engagements_accepted,
     (Stage.LIVE, Stage.RETIRED): _reason_given,
 }
 assert set(GUARDS) == {(a, b) for a, nexts in NEXT_STAGES.items() for b in nexts}
@@ -172,4 +174,6 @@ async def _enter_and_leave(move: Move, change: StageChange) -> None:
         [requirements] = await reads.children_of(session, Requirement,
                                                  service.organisation_id, [service.id])
         session.add(baseline.freeze(service, requirements, change))
+        # The outbox: written with the stage change, delivered after the commit.
+        await engagements.open_engagements(session, service)
     await session.flush()

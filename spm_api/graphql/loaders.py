@@ -19,11 +19,16 @@ from spm_api.models import (
     ApprovalRound,
     Baseline,
     BudgetLine,
+    Capability,
     ChargingPolicy,
+    Contractor,
     CostEntry,
     Customer,
+    Engagement,
+    EngagementAttempt,
     Organisation,
     Person,
+    Quote,
     Requirement,
     Service,
     StageChange,
@@ -92,6 +97,20 @@ class Loaders:
             partial(reads.children_of, model=StatementLine, parent="statement_id"))
         self.charging_policy_of_service: DataLoader[int, ChargingPolicy | None] = (
             self._loader(charging.policies_of))
+        self.contractor: DataLoader[int, Contractor | None] = self._loader(
+            partial(reads.rows_by_id, model=Contractor))
+        self.capability: DataLoader[int, Capability | None] = self._loader(
+            partial(reads.rows_by_id, model=Capability))
+        self.engagement: DataLoader[int, Engagement | None] = self._loader(
+            partial(reads.rows_by_id, model=Engagement))
+        self.capabilities_of_service: DataLoader[int, list[Capability]] = self._loader(
+            partial(reads.children_of, model=Capability))
+        self.engagements_of_service: DataLoader[int, list[Engagement]] = self._loader(
+            partial(reads.children_of, model=Engagement))
+        self.quotes_of_capability: DataLoader[int, list[Quote]] = self._loader(
+            partial(reads.children_of, model=Quote, parent="capability_id"))
+        self.attempts_of_engagement: DataLoader[int, list[EngagementAttempt]] = self._loader(
+            partial(reads.children_of, model=EngagementAttempt, parent="engagement_id"))
         self.monthly_budget_of_service: DataLoader[int, list[tuple[str, Decimal]]] = (
             self._loader(business_case.monthly_budgets))
 

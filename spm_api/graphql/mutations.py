@@ -43,11 +43,12 @@ from spm_api.graphql.payloads import (
     TransitionServicePayload,
 )
 from spm_api.graphql.permissions import AUTHENTICATED
+from spm_api.graphql.sourcing_mutations import SourcingMutation
 from spm_api.graphql.unit_of_work import run_mutation
 
 
 @strawberry.type
-class Mutation(FinanceMutation):
+class Mutation(FinanceMutation, SourcingMutation):
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Propose a service; it starts in DEFINITION.")
     async def create_service(

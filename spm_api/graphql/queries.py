@@ -15,11 +15,12 @@ from spm_api.graphql.inputs import ServiceFilter, ServiceOrder, database_id, par
 from spm_api.graphql.pagination import QuerySource, ServiceConnection
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.portfolio import Portfolio
+from spm_api.graphql.sourcing_queries import SourcingQuery
 from spm_api.graphql.types import PersonNode, ServiceNode
 
 
 @strawberry.type
-class Query(FinanceQuery):
+class Query(FinanceQuery, SourcingQuery):
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Any object by its global id; null when not visible to you.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:

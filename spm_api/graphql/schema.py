@@ -15,6 +15,7 @@ from spm_api.graphql.finance_types import (
 )
 from spm_api.graphql.mutations import Mutation
 from spm_api.graphql.queries import Query
+from spm_api.graphql.sourcing_types import CapabilityNode, ContractorNode, EngagementNode
 from spm_api.graphql.subscriptions import Subscription
 from spm_api.graphql.types import (
     OrganisationNode,
@@ -27,6 +28,9 @@ from spm_api.graphql.types import (
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
+    ContractorNode,
+    CapabilityNode,
+    EngagementNode,
     CustomerNode,
     BudgetLineNode,
     CostEntryNode,

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
         Deviation,
     )
     from spm_api.graphql.finance_types import BudgetLineNode, ChargingPolicy
+    from spm_api.graphql.sourcing_types import CapabilityNode, EngagementNode
 
 APPROVAL_TYPES = "spm_api.graphql.approval_types"
+SOURCING_TYPES = "spm_api.graphql.sourcing_types"
 FINANCE_TYPES = "spm_api.graphql.finance_types"
 
 
@@ -196,6 +198,18 @@ class ServiceNode(LoadedNode):
         self, info: Info[Context, None]
     ) -> Annotated[ChargingPolicy, strawberry.lazy(FINANCE_TYPES)] | None:
         return await info.context.loaders.charging_policy_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="What delivering it needs, and who delivers each.")
+    async def capabilities(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[CapabilityNode, strawberry.lazy(SOURCING_TYPES)]]:
+        return await info.context.loaders.capabilities_of_service.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Engagement requests to contractors, from chartering on.")
+    async def engagements(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[EngagementNode, strawberry.lazy(SOURCING_TYPES)]]:
+        return await info.context.loaders.engagements_of_service.load(self.id)  # type: ignore[return-value]
 
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> PersonNode | None:

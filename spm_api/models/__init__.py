@@ -21,6 +21,13 @@ from spm_api.models.finance import (
 )
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models.sourcing import (
+    Capability,
+    Contractor,
+    Engagement,
+    EngagementAttempt,
+    Quote,
+)
 from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
 
 __all__ = [
@@ -30,17 +37,22 @@ __all__ = [
     "ApprovalRuleChoice",
     "Baseline",
     "BudgetLine",
+    "Capability",
     "ChargeAdjustment",
     "ChargingPolicy",
     "ClosedPeriod",
+    "Contractor",
     "CostCategory",
     "CostEntry",
     "Customer",
+    "Engagement",
+    "EngagementAttempt",
     "MarketSegment",
     "Organisation",
     "Person",
     "PersonRole",
     "PluginSettings",
+    "Quote",
     "Requirement",
     "Service",
     "StageChange",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -242,8 +242,9 @@ class ScoringModel:
 
 @dataclass(frozen=True, slots=True)
 class EngagementRequest:
-    """Asking a contractor to deliver a capability. ``idempotency_key`` is the same on
-    every attempt, so a contractor system can ignore a repeat."""
+    """Asking a contractor to deliver a capability of a chartered service.
+    ``idempotency_key`` is the same on every attempt, so a contractor system can ignore
+    a repeat; ``contractor_settings`` are the registry's settings for this contractor."""
 
     idempotency_key: str
     organisation_id: int
@@ -252,23 +253,58 @@ class EngagementRequest:
     capability: str
     description: str
     contractor_settings: Mapping[str, Any] = field(default_factory=dict)
+    estimated_cost: Decimal | None = None
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementReceipt:
+    """A contractor system's answer to an engagement request: its reference and its
+    decision — ``"RECEIVED"`` (deciding later), ``"ACCEPTED"`` or ``"DECLINED"``."""
+
+    reference: str
+    decision: str = "RECEIVED"
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRequest:
+    """Asking a contractor for a price for a capability during analysis."""
+
+    organisation_id: int
+    service_id: int
+    service_name: str
+    capability: str
+    description: str
+    currency: str
+    contractor_settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteOffer:
+    """A contractor's price, in ``QuoteRequest.currency``, and until when it holds."""
+
+    amount: Decimal
+    reference: str = ""
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ContractorIntegration:
-    """A named way of reaching a contractor's systems. Its calls happen outside any
-    database transaction: after the commit, from the delivery worker.
+    """A named way of reaching contractors' systems. Its calls never happen inside a
+    database transaction.
 
-    ``send_engagement(request)`` returns the contractor's reference and whether the
-    engagement is already accepted; ``request_quote(request)`` returns a quote. Both
-    may be coroutine functions; raising means "try again later".
+    ``send_engagement(request)`` is called by the outbox worker after the chartering
+    transaction has committed and returns an ``EngagementReceipt``; raising (or timing
+    out) means "try again later" with the same idempotency key. ``request_quote(request)``
+    returns a ``QuoteOffer``. Both may be coroutine functions. ``validate_settings``
+    checks a contractor's settings when it is registered.
     """
 
     name: str
     title: str
     description: str
     send_engagement: Callable[[EngagementRequest], Any]
-    request_quote: Callable[[EngagementRequest], Any] | None = None
+    request_quote: Callable[[QuoteRequest], Any] | None = None
     validate_settings: ValidateSettings = accept_any_settings
 
 

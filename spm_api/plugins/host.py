@@ -26,7 +26,11 @@ from spm_api.plugins.contracts import (
     ChargingModel,
     ChargingPeriod,
     ContractorIntegration,
+    EngagementReceipt,
+    EngagementRequest,
     PluginSettingsError,
+    QuoteOffer,
+    QuoteRequest,
     Score,
     ScoringModel,
     ServiceFacts,
@@ -38,6 +42,9 @@ from spm_api.plugins.contracts import (
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
 
 logger = logging.getLogger("spm_api.plugins")
+
+#: What a contractor system may answer to an engagement request.
+RECEIPT_DECISIONS = frozenset({"RECEIVED", "ACCEPTED", "DECLINED"})
 
 #: Worker threads for one plugin's synchronous code.
 THREADS_PER_PLUGIN = 4
@@ -238,6 +245,54 @@ class PluginHost:
             raise self._failure(registered.plugin, doing,
                                 f"returned {result!r} instead of a Score", None)
         return result
+
+    def integration(self, name: str, field: str = "integration"
+                    ) -> Registered[ContractorIntegration]:
+        registered = self.contractor_integrations.get(name)
+        if registered is None:
+            known = ", ".join(sorted(self.contractor_integrations)) or "none"
+            raise fail(ErrorCode.VALIDATION,
+                       f"no contractor integration {name!r} is installed; installed: {known}",
+                       field)
+        return registered
+
+    def validate_contractor_settings(self, name: str, settings: Mapping[str, Any]) -> None:
+        """A contractor's settings, checked by the integration that will use them."""
+        registered = self.integration(name)
+        try:
+            registered.item.validate_settings(settings)
+        except PluginSettingsError as error:
+            raise fail(ErrorCode.VALIDATION, f"integration {name!r}: {error}",
+                       "settings") from error
+        except Exception as error:
+            raise self._failure(registered.plugin, "validating contractor settings",
+                                f"raised {type(error).__name__}", error) from error
+
+    async def send_engagement(self, name: str, request: EngagementRequest
+                              ) -> EngagementReceipt:
+        registered = self.integration(name)
+        doing = f"sending engagement {request.idempotency_key} through {name!r}"
+        receipt = await self.call(registered.plugin, doing, registered.item.send_engagement,
+                                  request)
+        if not (isinstance(receipt, EngagementReceipt) and isinstance(receipt.reference, str)
+                and receipt.decision in RECEIPT_DECISIONS):
+            raise self._failure(registered.plugin, doing,
+                                f"returned {receipt!r} instead of an EngagementReceipt", None)
+        return receipt
+
+    async def request_quote(self, name: str, request: QuoteRequest) -> QuoteOffer:
+        registered = self.integration(name)
+        ask = registered.item.request_quote
+        if ask is None:
+            raise fail(ErrorCode.VALIDATION,
+                       f"the integration {name!r} cannot ask for quotes", "capabilityId")
+        doing = f"asking {name!r} for a quote for {request.capability!r}"
+        offer = await self.call(registered.plugin, doing, ask, request)
+        if not (isinstance(offer, QuoteOffer) and isinstance(offer.amount, Decimal)
+                and offer.amount.is_finite() and offer.amount >= 0):
+            raise self._failure(registered.plugin, doing,
+                                f"returned {offer!r} instead of a QuoteOffer", None)
+        return offer
 
     def announce_stage_changed(self, event: StageChanged) -> None:
         """Notify observers in the background: the response does not wait for them."""

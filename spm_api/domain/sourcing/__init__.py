@@ -1,0 +1,1 @@
+"""Sourcing: capabilities, the contractor registry, quotes and engagement requests."""

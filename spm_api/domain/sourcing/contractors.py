@@ -1,0 +1,46 @@
+"""The organisation's contractor registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.validation import optional_text, required_text
+from spm_api.models import Contractor
+from spm_api.plugins.host import PluginHost
+
+
+async def register_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost, *,
+                              name: str, contact: str, integration: str,
+                              settings: Mapping[str, Any]) -> Contractor:
+    """Add a contractor, with the integration that reaches it and that integration's
+    settings for it (checked by the integration)."""
+    actor.require(Permission.MANAGE_SOURCING)
+    name = required_text(name, "name", 200)
+    if not isinstance(settings, Mapping):
+        raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
+    plugins.validate_contractor_settings(integration.strip(), settings)
+    taken = await session.scalar(select(Contractor.id).where(
+        Contractor.organisation_id == actor.organisation_id, Contractor.name == name))
+    if taken is not None:
+        raise fail(ErrorCode.CONFLICT, f"a contractor named {name!r} already exists", "name")
+    contractor = Contractor(organisation_id=actor.organisation_id, name=name,
+                            contact=optional_text(contact, "contact", 2000),
+                            integration=integration.strip(), settings=dict(settings))
+    session.add(contractor)
+    await session.flush()
+    return contractor
+
+
+async def load_contractor(session: AsyncSession, organisation_id: int, contractor_id: int,
+                          field: str = "contractorId") -> Contractor:
+    contractor = await session.scalar(select(Contractor).where(
+        Contractor.id == contractor_id, Contractor.organisation_id == organisation_id))
+    if contractor is None:
+        raise fail(ErrorCode.NOT_FOUND, "no such contractor", field)
+    return contractor

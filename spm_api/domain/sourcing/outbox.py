@@ -1,0 +1,185 @@
+"""The outbox worker: delivers engagement requests to contractors' systems after the
+chartering transaction has committed, never inside a transaction.
+
+Each round claims the due requests in a short transaction (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL, plus a conditional update that only one worker can win on any backend),
+delivers them outside it with the plugin host's time limit, and records each outcome in
+another short transaction: SENT, ACCEPTED or DECLINED; or, on an error, a retry after an
+exponential backoff, FAILED after the last attempt. A worker that dies mid-delivery
+leaves a claim that lapses after the lease; the next attempt reuses the idempotency key,
+so the contractor can ignore the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from spm_api.db.base import utcnow
+from spm_api.domain.enums import EngagementStatus
+from spm_api.domain.errors import DomainError
+from spm_api.models import (
+    Capability,
+    Contractor,
+    Engagement,
+    EngagementAttempt,
+    Organisation,
+    Service,
+)
+from spm_api.plugins.contracts import EngagementReceipt, EngagementRequest
+from spm_api.plugins.host import PluginHost
+from spm_api.settings import Settings
+
+logger = logging.getLogger("spm_api.outbox")
+
+RECEIPT_STATUS = {
+    "RECEIVED": EngagementStatus.SENT,
+    "ACCEPTED": EngagementStatus.ACCEPTED,
+    "DECLINED": EngagementStatus.DECLINED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed request: what to send, through which integration, which attempt."""
+
+    engagement_id: int
+    organisation_id: int
+    integration: str
+    attempt: int
+    claimed_until: datetime
+    request: EngagementRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    max_attempts: int
+    backoff: float
+    backoff_max: float
+    lease: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> Policy:
+        # A claim must outlive the slowest delivery the plugin host allows.
+        lease = timedelta(seconds=settings.plugin_timeout * 2 + 10)
+        return cls(settings.outbox_max_attempts, settings.outbox_backoff_seconds,
+                   settings.outbox_backoff_max_seconds, lease)
+
+    def delay(self, attempt: int) -> timedelta:
+        """2 s, 4 s, 8 s … after the first, second, third failed attempt, capped."""
+        return timedelta(seconds=min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
+
+
+async def claim_due(sessions: async_sessionmaker[AsyncSession], policy: Policy,
+                    limit: int = 20) -> list[Delivery]:
+    now = utcnow()
+    deliveries = []
+    async with sessions() as session, session.begin():
+        candidates = (await session.execute(
+            select(Engagement.id)
+            .where(Engagement.status == EngagementStatus.PENDING,
+                   Engagement.next_attempt_at <= now,
+                   or_(Engagement.claimed_until.is_(None), Engagement.claimed_until < now))
+            .order_by(Engagement.next_attempt_at, Engagement.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True))).scalars().all()
+        claimed_until = now + policy.lease
+        for engagement_id in candidates:
+            won = await session.execute(
+                update(Engagement)
+                .where(Engagement.id == engagement_id,
+                       Engagement.status == EngagementStatus.PENDING,
+                       or_(Engagement.claimed_until.is_(None), Engagement.claimed_until < now))
+                .values(claimed_until=claimed_until, attempts=Engagement.attempts + 1,
+                        updated_at=now))
+            if won.rowcount == 1:  # type: ignore[attr-defined]
+                deliveries.append(await _delivery(session, engagement_id, claimed_until))
+    return deliveries
+
+
+async def _delivery(session: AsyncSession, engagement_id: int, claimed_until: datetime
+                    ) -> Delivery:
+    engagement, capability, service, contractor, currency = (await session.execute(
+        select(Engagement, Capability, Service, Contractor, Organisation.currency)
+        .join(Capability, Capability.id == Engagement.capability_id)
+        .join(Service, Service.id == Engagement.service_id)
+        .join(Contractor, Contractor.id == Engagement.contractor_id)
+        .join(Organisation, Organisation.id == Engagement.organisation_id)
+        .where(Engagement.id == engagement_id))).one()
+    request = EngagementRequest(
+        idempotency_key=engagement.idempotency_key,
+        organisation_id=engagement.organisation_id, service_id=service.id,
+        service_name=service.name, capability=capability.name,
+        description=capability.description, contractor_settings=dict(contractor.settings),
+        estimated_cost=capability.estimated_cost, currency=currency)
+    return Delivery(engagement.id, engagement.organisation_id, contractor.integration,
+                    engagement.attempts, claimed_until, request)
+
+
+async def deliver(plugins: PluginHost, delivery: Delivery) -> EngagementReceipt | str:
+    """The contractor's receipt, or why this attempt failed."""
+    try:
+        return await plugins.send_engagement(delivery.integration, delivery.request)
+    except DomainError as error:  # the host logged the plugin's failure with its id
+        return error.problems[0].message
+
+
+async def record(sessions: async_sessionmaker[AsyncSession], policy: Policy,
+                 delivery: Delivery, outcome: EngagementReceipt | str) -> EngagementStatus:
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        engagement = await session.scalar(
+            select(Engagement).where(Engagement.id == delivery.engagement_id)
+            .with_for_update())
+        assert engagement is not None
+        if isinstance(outcome, EngagementReceipt):
+            engagement.status = RECEIPT_STATUS[outcome.decision]
+            engagement.contractor_reference = outcome.reference[:200] or None
+            engagement.last_error = None
+            attempt_outcome, detail = outcome.decision, outcome.reference
+        else:
+            attempt_outcome, detail = "ERROR", outcome
+            engagement.last_error = outcome
+            if delivery.attempt >= policy.max_attempts:
+                engagement.status = EngagementStatus.FAILED
+            else:
+                engagement.next_attempt_at = now + policy.delay(delivery.attempt)
+        engagement.claimed_until = None
+        engagement.updated_at = now
+        session.add(EngagementAttempt(
+            organisation_id=delivery.organisation_id, engagement_id=engagement.id,
+            number=delivery.attempt, at=now, outcome=attempt_outcome, detail=detail[:2000]))
+        return engagement.status
+
+
+async def run_once(sessions: async_sessionmaker[AsyncSession], plugins: PluginHost,
+                   policy: Policy) -> int:
+    """Deliver every request due now; how many were attempted."""
+    deliveries = await claim_due(sessions, policy)
+    outcomes = await asyncio.gather(*(deliver(plugins, d) for d in deliveries))
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        status = await record(sessions, policy, delivery, outcome)
+        logger.info("engagement %s attempt %s: %s", delivery.engagement_id, delivery.attempt,
+                    status.value)
+    return len(deliveries)
+
+
+async def run_forever(sessions: async_sessionmaker[AsyncSession], plugins: PluginHost,
+                      settings: Settings, stop: asyncio.Event) -> None:
+    """Poll until ``stop`` is set; a failing round is logged and the next one tries."""
+    policy = Policy.of(settings)
+    while not stop.is_set():
+        try:
+            attempted = await run_once(sessions, plugins, policy)
+        except Exception:  # keep delivering: the database may be back next round
+            logger.exception("outbox round failed")
+            attempted = 0
+        if attempted == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.outbox_poll_seconds)

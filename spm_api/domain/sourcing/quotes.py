@@ -1,0 +1,72 @@
+"""Contractor quotes during analysis. The contractor's system is asked outside any
+database transaction: the read transaction ends before the call, and the quote is
+written in a new one, after checking that nothing moved meanwhile."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.enums import Sourcing
+from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.finance.books import books_of
+from spm_api.domain.money import rounded
+from spm_api.domain.services import load_service, touch
+from spm_api.domain.sourcing.capabilities import load_capability, refresh_estimated_cost
+from spm_api.domain.sourcing.contractors import load_contractor
+from spm_api.domain.stages import Stage
+from spm_api.models import Quote, Service
+from spm_api.plugins.contracts import QuoteRequest
+from spm_api.plugins.host import PluginHost
+
+
+def _require_analysis(service: Service) -> None:
+    if service.stage is not Stage.ANALYSIS:
+        raise fail(ErrorCode.STAGE_LOCKED,
+                   f"quotes are requested in ANALYSIS, not {service.stage.value}",
+                   "capabilityId")
+
+
+async def request_quote(session: AsyncSession, actor: Actor, plugins: PluginHost,
+                        capability_id: int) -> Quote:
+    """Ask the capability's contractor for a price; the quote becomes the capability's
+    estimated cost, and the service's estimated cost is its capabilities' sum."""
+    actor.require(Permission.EDIT_SERVICE)
+    capability = await load_capability(session, actor.organisation_id, capability_id)
+    service = await load_service(session, actor, capability.service_id)
+    _require_analysis(service)
+    if capability.sourcing is not Sourcing.CONTRACTOR or capability.contractor_id is None:
+        raise fail(ErrorCode.VALIDATION, "only a contractor-sourced capability gets quotes",
+                   "capabilityId")
+    contractor = await load_contractor(session, actor.organisation_id,
+                                       capability.contractor_id)
+    books = await books_of(session, actor.organisation_id)
+    integration, contractor_id = contractor.integration, contractor.id
+    request = QuoteRequest(
+        organisation_id=actor.organisation_id, service_id=service.id,
+        service_name=service.name, capability=capability.name,
+        description=capability.description, currency=books.currency,
+        contractor_settings=dict(contractor.settings))
+    version = service.version
+    await session.rollback()  # no transaction stays open while the contractor answers
+
+    offer = await plugins.request_quote(integration, request)
+
+    capability = await load_capability(session, actor.organisation_id, capability_id)
+    service = await load_service(session, actor, capability.service_id)
+    _require_analysis(service)
+    if service.version != version:
+        raise fail(ErrorCode.CONFLICT, "the service changed while the contractor was "
+                   "quoting; ask again", "capabilityId")
+    amount = rounded(offer.amount, books.currency)
+    quote = Quote(organisation_id=actor.organisation_id, capability_id=capability.id,
+                  contractor_id=contractor_id, amount=amount,
+                  valid_until=offer.valid_until, reference=offer.reference[:200],
+                  requested_by_id=actor.person_id)
+    session.add(quote)
+    capability.estimated_cost = amount
+    await session.flush()
+    await refresh_estimated_cost(session, service)
+    touch(service)
+    await session.flush()
+    return quote
