@@ -1,0 +1,445 @@
+"""Sourcing: capabilities, contractors, quotes, and engagement requests that reach a
+contractor's system after the charter commits — whether that system is up, down, slow
+or talking nonsense — exactly once on the contractor's side.
+
+The contractor's system here is an in-process stand-in registered as a contractor
+integration plugin, so each failure mode can be switched on; the real HTTP integration
+is tested against a real server in ``plugins/http_contractor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spm_api.app import create_app
+from spm_api.db.engine import create_session_factory
+from spm_api.domain.enums import EngagementStatus, Role
+from spm_api.domain.sourcing import outbox
+from spm_api.models import Engagement, EngagementAttempt
+from spm_api.plugins import (
+    ContractorIntegration,
+    EngagementReceipt,
+    EngagementRequest,
+    PluginSettingsError,
+    QuoteOffer,
+    QuoteRequest,
+    Settings,
+    hookimpl,
+)
+from spm_api.plugins.host import PluginHost
+from spm_api.plugins.manager import build_plugin_manager
+from spm_api.realtime.bus import EventBus
+from spm_api.settings import Settings as AppSettings
+from tests.support import GraphQLClient, Org, Portfolio, serve_api
+
+TIMEOUT = 0.5
+POLICY = outbox.Policy(max_attempts=3, backoff=0.01, backoff_max=0.05,
+                       lease=timedelta(seconds=30))
+
+
+class ContractorSystem:
+    """The contractor's side. It keeps one engagement per idempotency key and counts
+    every request it receives; ``mode`` switches how it answers."""
+
+    def __init__(self) -> None:
+        self.mode = "up"
+        self.decision = "RECEIVED"
+        self.received: Counter[str] = Counter()
+        self.engagements: dict[str, EngagementReceipt] = {}
+
+    async def send(self, request: EngagementRequest) -> Any:
+        if self.mode == "down":
+            raise ConnectionRefusedError("connection refused")
+        if self.mode == "slow":
+            await asyncio.sleep(TIMEOUT * 4)
+        if self.mode == "error":
+            raise RuntimeError("HTTP 500 Internal Server Error")
+        if self.mode == "garbage":
+            return {"status": "whatever"}
+        self.received[request.idempotency_key] += 1
+        if request.idempotency_key not in self.engagements:
+            self.engagements[request.idempotency_key] = EngagementReceipt(
+                f"C-{len(self.engagements) + 1}", self.decision)
+        return self.engagements[request.idempotency_key]
+
+    async def quote(self, request: QuoteRequest) -> QuoteOffer:
+        assert request.currency == "EUR"
+        return QuoteOffer(Decimal("41999.995"), "Q-17", date(2026, 12, 31))
+
+
+def require_endpoint(settings: Settings) -> None:
+    if set(settings) != {"endpoint"}:
+        raise PluginSettingsError("settings need exactly an endpoint")
+
+
+class FakeIntegration:
+    def __init__(self, system: ContractorSystem) -> None:
+        self.system = system
+
+    @hookimpl
+    def spm_contractor_integrations(self) -> list[ContractorIntegration]:
+        return [ContractorIntegration(
+            name="fake", title="Stand-in contractor", description="for tests",
+            send_engagement=self.system.send, request_quote=self.system.quote,
+            validate_settings=require_endpoint)]
+
+
+@dataclass
+class World:
+    api: GraphQLClient
+    org: Org
+    portfolio: Portfolio
+    plugins: PluginHost
+    system: ContractorSystem
+    db: AsyncEngine
+
+    async def deliver(self, policy: outbox.Policy = POLICY) -> int:
+        return await outbox.run_once(create_session_factory(self.db), self.plugins, policy)
+
+    async def engagements(self) -> list[Engagement]:
+        async with create_session_factory(self.db)() as session:
+            return list(await session.scalars(select(Engagement).order_by(Engagement.id)))
+
+    async def due_now(self) -> None:
+        """Skip the backoff wait."""
+        async with create_session_factory(self.db)() as session, session.begin():
+            await session.execute(update(Engagement).values(
+                next_attempt_at=Engagement.created_at))
+
+
+@pytest.fixture
+async def world(db: AsyncEngine, settings: AppSettings, org: Org) -> AsyncIterator[World]:
+    system = ContractorSystem()
+    manager = build_plugin_manager(frozenset())
+    manager.register(FakeIntegration(system), name="fake_contractor")
+    host = PluginHost(manager, timeout=TIMEOUT)
+    bus = EventBus("memory://")
+    async with serve_api(create_app(settings, engine=db, plugins=host, bus=bus)) as client:
+        yield World(client, org, Portfolio(client, org), host, system, db)
+    await bus.disconnect()
+    host.close()
+
+
+REGISTER = """
+mutation($input: RegisterContractorInput!) {
+  registerContractor(input: $input) {
+    contractor { id name integration } errors { code field message }
+  }
+}"""
+ADD_CAPABILITY = """
+mutation($input: AddCapabilityInput!) {
+  addCapability(input: $input) {
+    capability { id name sourcing estimatedCost { amount } contractor { name } owner { name } }
+    errors { code field message }
+  }
+}"""
+REQUEST_QUOTE = """
+mutation($id: ID!) {
+  requestQuote(input: {capabilityId: $id}) {
+    quote { amount { amount currency } reference validUntil }
+    capability { estimatedCost { amount } }
+    errors { code field message }
+  }
+}"""
+SERVICE = """
+query($id: ID!) {
+  service(id: $id) {
+    stage estimatedCost { amount }
+    capabilities { name sourcing quotes { reference } }
+    engagements { id status attempts lastError contractorReference idempotencyKey
+                  capability { name } contractor { name }
+                  attemptHistory { number outcome detail } }
+  }
+}"""
+RETRY = """
+mutation($id: ID!) { retryEngagement(input: {engagementId: $id}) {
+  engagement { status attempts } errors { code message } } }"""
+DECIDE = """
+mutation($id: ID!, $accepted: Boolean!) {
+  recordEngagementDecision(input: {engagementId: $id, accepted: $accepted}) {
+    engagement { status } errors { code message } } }"""
+
+
+async def _call(world: World, query: str, variables: dict[str, Any], field: str,
+                role: Role = Role.PORTFOLIO_MANAGER) -> dict[str, Any]:
+    payload: dict[str, Any] = (await world.api.data(query, variables,
+                                                    world.org.token(role)))[field]
+    return payload
+
+
+async def _contractor(world: World, name: str = "Acme Hosting") -> str:
+    payload = await _call(world, REGISTER, {"input": {
+        "name": name, "integration": "fake", "contact": "ops@acme.example",
+        "settings": {"endpoint": "https://acme.example"}}}, "registerContractor")
+    assert payload["errors"] == [], payload["errors"]
+    contractor_id: str = payload["contractor"]["id"]
+    return contractor_id
+
+
+async def _read(world: World, service_id: str) -> dict[str, Any]:
+    data = await world.api.data(SERVICE, {"id": service_id}, world.org.token(Role.VIEWER))
+    service: dict[str, Any] = data["service"]
+    return service
+
+
+async def _chartered(world: World, name: str = "Hosting", quote: bool = False) -> str:
+    """A chartered service with one contractor-sourced and one internal capability."""
+    contractor = await _contractor(world, f"{name} contractor")
+    service_id, requirements = await world.portfolio.in_analysis(name)
+    sourced = await _call(world, ADD_CAPABILITY, {"input": {
+        "serviceId": service_id, "name": "Hosting team", "sourcing": "CONTRACTOR",
+        "contractorId": contractor, "estimatedCost": {"amount": "30000", "currency": "EUR"}}},
+        "addCapability", Role.CONTRIBUTOR)
+    assert sourced["errors"] == [], sourced["errors"]
+    internal = await _call(world, ADD_CAPABILITY, {"input": {
+        "serviceId": service_id, "name": "Service desk", "sourcing": "INTERNAL",
+        "ownerId": await _person_id(world, Role.PORTFOLIO_MANAGER),
+        "estimatedCost": {"amount": "12000", "currency": "EUR"}}},
+        "addCapability", Role.CONTRIBUTOR)
+    assert internal["errors"] == [], internal["errors"]
+    if quote:
+        quoted = await _call(world, REQUEST_QUOTE, {"id": sourced["capability"]["id"]},
+                             "requestQuote", Role.CONTRIBUTOR)
+        assert quoted["errors"] == [], quoted["errors"]
+    for requirement in requirements:
+        await world.portfolio.assess(requirement)
+    await world.portfolio.add_input(service_id)
+    assert (await world.portfolio.transition(service_id, "APPROVAL"))["errors"] == []
+    await world.portfolio.vote(service_id, "APPROVE", world.org.token(Role.DECISION_MAKER))
+    chartered = await world.portfolio.transition(service_id, "CHARTERED", "go")
+    assert chartered["errors"] == [], chartered["errors"]
+    return service_id
+
+
+async def _person_id(world: World, role: Role) -> str:
+    data = await world.api.data("{ viewer { id } }", token=world.org.token(role))
+    person_id: str = data["viewer"]["id"]
+    return person_id
+
+
+async def test_a_quote_becomes_the_estimated_cost(world: World) -> None:
+    service_id = await _chartered(world, quote=True)
+    service = await _read(world, service_id)
+    # The quote (41999.995, rounded half-up to cents) plus the internal 12000.00.
+    assert service["estimatedCost"] == {"amount": "54000.00"}
+    [sourced] = [c for c in service["capabilities"] if c["sourcing"] == "CONTRACTOR"]
+    assert sourced["quotes"] == [{"reference": "Q-17"}]
+
+
+async def test_charter_writes_one_pending_engagement_per_contractor_capability(
+        world: World) -> None:
+    world.system.mode = "down"
+    service_id = await _chartered(world)
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "PENDING"
+    assert engagement["capability"] == {"name": "Hosting team"}
+    assert engagement["attempts"] == 0
+    assert world.system.received == Counter()
+
+
+async def test_a_contractor_down_at_charter_gets_the_request_once_it_is_back(
+        world: World) -> None:
+    world.system.mode = "down"
+    service_id = await _chartered(world)
+    patient = outbox.Policy(3, backoff=0.5, backoff_max=1, lease=timedelta(seconds=30))
+    assert await world.deliver(patient) == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["attempts"]) == ("PENDING", 1)
+    assert "ConnectionRefusedError" in engagement["lastError"]
+    assert await world.deliver(patient) == 0  # not due before the backoff
+
+    world.system.mode = "up"
+    await asyncio.sleep(0.6)
+    assert await world.deliver(patient) == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["contractorReference"]) == ("SENT", "C-1")
+    assert [(a["number"], a["outcome"]) for a in engagement["attemptHistory"]] == [
+        (1, "ERROR"), (2, "RECEIVED")]
+    await asyncio.sleep(0.05)
+    assert await world.deliver() == 0  # delivered: never again
+    assert world.system.received == Counter({engagement["idempotencyKey"]: 1})
+
+
+@pytest.mark.parametrize(("mode", "error"), [
+    ("slow", "did not answer within"),
+    ("error", "raised RuntimeError"),
+    ("garbage", "instead of an EngagementReceipt"),
+])
+async def test_slow_failing_or_nonsense_answers_are_retried_then_failed(
+        world: World, mode: str, error: str) -> None:
+    world.system.mode = mode
+    service_id = await _chartered(world)
+    for attempt in range(1, POLICY.max_attempts + 1):
+        await world.due_now()
+        assert await world.deliver() == 1
+        [engagement] = (await _read(world, service_id))["engagements"]
+        assert error in engagement["lastError"]
+        expected = "FAILED" if attempt == POLICY.max_attempts else "PENDING"
+        assert (engagement["status"], engagement["attempts"]) == (expected, attempt)
+    await world.due_now()
+    assert await world.deliver() == 0  # FAILED is final until someone retries
+
+    refused = await world.portfolio.transition(service_id, "LIVE")
+    assert [e["code"] for e in refused["errors"]] == ["GUARD_FAILED"]
+    assert "FAILED" in refused["errors"][0]["message"]
+
+    viewer = await _call(world, RETRY, {"id": engagement["id"]}, "retryEngagement",
+                         Role.VIEWER)
+    assert [e["code"] for e in viewer["errors"]] == ["FORBIDDEN"]
+    retried = await _call(world, RETRY, {"id": engagement["id"]}, "retryEngagement")
+    assert retried == {"engagement": {"status": "PENDING", "attempts": 0}, "errors": []}
+    world.system.mode = "up"
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "SENT"
+    assert [a["number"] for a in engagement["attemptHistory"]] == [1, 2, 3, 1]
+
+
+async def test_only_a_failed_engagement_is_retried(world: World) -> None:
+    service_id = await _chartered(world)
+    [engagement] = (await _read(world, service_id))["engagements"]
+    refused = await _call(world, RETRY, {"id": engagement["id"]}, "retryEngagement")
+    assert [e["code"] for e in refused["errors"]] == ["CONFLICT"]
+
+
+async def test_live_only_once_every_engagement_is_accepted(world: World) -> None:
+    service_id = await _chartered(world)
+    refused = await world.portfolio.transition(service_id, "LIVE")
+    assert [e["code"] for e in refused["errors"]] == ["GUARD_FAILED"]
+    assert "'Hosting team'" in refused["errors"][0]["message"]
+    await world.deliver()
+    [engagement] = (await _read(world, service_id))["engagements"]
+    still = await world.portfolio.transition(service_id, "LIVE")
+    assert "SENT" in still["errors"][0]["message"]
+    accepted = await _call(world, DECIDE, {"id": engagement["id"], "accepted": True},
+                           "recordEngagementDecision")
+    assert accepted == {"engagement": {"status": "ACCEPTED"}, "errors": []}
+    assert (await world.portfolio.transition(service_id, "LIVE"))["errors"] == []
+
+
+async def test_a_contractor_that_accepts_on_receipt_lets_the_service_go_live(
+        world: World) -> None:
+    world.system.decision = "ACCEPTED"
+    service_id = await _chartered(world)
+    await world.deliver()
+    assert [e["status"] for e in (await _read(world, service_id))["engagements"]] == [
+        "ACCEPTED"]
+    assert (await world.portfolio.transition(service_id, "LIVE"))["errors"] == []
+
+
+async def test_a_repeated_delivery_is_harmless_on_the_contractor_side(world: World) -> None:
+    """A worker that delivered and died before recording it: the claim lapses, the next
+    worker delivers again with the same key, and the contractor keeps one engagement."""
+    await _chartered(world)
+    sessions = create_session_factory(world.db)
+    short_lease = outbox.Policy(3, 0.01, 0.05, timedelta(milliseconds=50))
+    [first] = await outbox.claim_due(sessions, short_lease)
+    receipt = await outbox.deliver(world.plugins, first)
+    assert isinstance(receipt, EngagementReceipt)
+    # ... the worker dies here, before recording the outcome.
+    await asyncio.sleep(0.1)
+    [second] = await outbox.claim_due(sessions, short_lease)
+    assert second.request.idempotency_key == first.request.idempotency_key
+    assert second.attempt == 2
+    again = await outbox.deliver(world.plugins, second)
+    await outbox.record(sessions, short_lease, second, again)
+    assert again == receipt
+    assert world.system.received[first.request.idempotency_key] == 2
+    assert len(world.system.engagements) == 1
+    [engagement] = await world.engagements()
+    assert engagement.status is EngagementStatus.SENT
+
+
+async def test_two_workers_racing_deliver_each_request_once(world: World) -> None:
+    services = [await _chartered(world, f"Service {n}") for n in range(6)]
+    sessions = create_session_factory(world.db)
+
+    async def worker() -> int:
+        done = 0
+        for _ in range(3):
+            done += await outbox.run_once(sessions, world.plugins, POLICY)
+        return done
+
+    delivered = await asyncio.gather(worker(), worker())
+    assert sum(delivered) == len(services)
+    assert set(world.system.received.values()) == {1}
+    assert len(world.system.received) == len(services)
+    engagements = await world.engagements()
+    assert {e.status for e in engagements} == {EngagementStatus.SENT}
+    async with sessions() as session:
+        attempts = list(await session.scalars(select(EngagementAttempt)))
+    assert len(attempts) == len(services)
+
+
+async def test_capabilities_are_checked(world: World) -> None:
+    contractor = await _contractor(world)
+    service_id, _ = await world.portfolio.in_analysis("Payroll")
+    base = {"serviceId": service_id, "name": "Desk"}
+    for extra, field in (({"sourcing": "INTERNAL"}, "ownerId"),
+                         ({"sourcing": "CONTRACTOR"}, "contractorId"),
+                         ({"sourcing": "INTERNAL", "contractorId": contractor}, "ownerId")):
+        refused = await _call(world, ADD_CAPABILITY, {"input": {**base, **extra}},
+                              "addCapability", Role.CONTRIBUTOR)
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("VALIDATION", field)]
+    viewer = await _call(world, ADD_CAPABILITY, {"input": {
+        **base, "sourcing": "CONTRACTOR", "contractorId": contractor}}, "addCapability",
+        Role.VIEWER)
+    assert [e["code"] for e in viewer["errors"]] == ["FORBIDDEN"]
+    bad_settings = await _call(world, REGISTER, {"input": {
+        "name": "Other", "integration": "fake", "settings": {"nope": 1}}},
+        "registerContractor")
+    assert [(e["code"], e["field"]) for e in bad_settings["errors"]] == [
+        ("VALIDATION", "settings")]
+    unknown = await _call(world, REGISTER, {"input": {
+        "name": "Other", "integration": "carrier-pigeon", "settings": {}}},
+        "registerContractor")
+    assert [(e["code"], e["field"]) for e in unknown["errors"]] == [
+        ("VALIDATION", "integration")]
+    not_pm = await _call(world, REGISTER, {"input": {
+        "name": "Other", "integration": "fake", "settings": {"endpoint": "x"}}},
+        "registerContractor", Role.CONTRIBUTOR)
+    assert [e["code"] for e in not_pm["errors"]] == ["FORBIDDEN"]
+
+
+async def test_quotes_only_in_analysis_for_contractor_capabilities(world: World) -> None:
+    service_id = await _chartered(world)
+    data = await world.api.data("query($id: ID!) { service(id: $id) { capabilities { id "
+                                "sourcing } } }", {"id": service_id},
+                                world.org.token(Role.VIEWER))
+    for capability in data["service"]["capabilities"]:
+        refused = await _call(world, REQUEST_QUOTE, {"id": capability["id"]}, "requestQuote",
+                              Role.CONTRIBUTOR)
+        assert [e["code"] for e in refused["errors"]] == ["STAGE_LOCKED"]
+
+
+async def test_contractor_invoices_are_booked_once_as_contractor_cost(world: World) -> None:
+    service_id = await _chartered(world)
+    [engagement] = (await _read(world, service_id))["engagements"]
+    book = """mutation($id: ID!) { bookContractorInvoice(input: {engagementId: $id,
+        invoiceReference: "INV-9", bookedOn: "2026-04-30",
+        amount: {amount: "2500.00", currency: "EUR"}}) {
+        costEntry { category amount { amount } source service { id } }
+        errors { code field } } }"""
+    booked = await _call(world, book, {"id": engagement["id"]}, "bookContractorInvoice",
+                         Role.FINANCE)
+    assert booked["errors"] == []
+    assert booked["costEntry"]["category"] == "contractor"
+    assert booked["costEntry"]["amount"] == {"amount": "2500.00"}
+    assert booked["costEntry"]["service"] == {"id": service_id}
+    again = await _call(world, book, {"id": engagement["id"]}, "bookContractorInvoice",
+                        Role.FINANCE)
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [
+        ("CONFLICT", "invoiceReference")]
+    pm = await _call(world, book, {"id": engagement["id"]}, "bookContractorInvoice")
+    assert [e["code"] for e in pm["errors"]] == ["FORBIDDEN"]
+
