@@ -156,3 +156,39 @@ async def test_estimated_cost_is_validated(portfolio: Portfolio, org: Org) -> No
         org.token(Role.CONTRIBUTOR))
     [error] = data["updateService"]["errors"]
     assert (error["code"], error["field"]) == ("CURRENCY_MISMATCH", "estimatedCost")
+
+
+async def test_the_baseline_holds_the_budget_and_a_later_change_is_a_deviation(
+        portfolio: Portfolio, org: Org) -> None:
+    service = await portfolio.create("Budgeted")
+    budget = """mutation($id: ID!, $amount: String!) { setBudgetLine(input: {serviceId: $id,
+        period: "2026-01", category: "labour", amount: {amount: $amount, currency: "EUR"}}) {
+        errors { code } } }"""
+    await portfolio.api.data(budget, {"id": service["id"], "amount": "5000"},
+                             org.token(Role.FINANCE))
+    for text in ("Payroll run",):
+        await portfolio.add_requirement(service["id"], text)
+    await portfolio.transition(service["id"], "ANALYSIS")
+    read = await portfolio.api.data(
+        "query($id: ID!) { service(id: $id) { requirements { id } } }",
+        {"id": service["id"]}, org.token(Role.VIEWER))
+    for requirement in read["service"]["requirements"]:
+        await portfolio.assess(requirement["id"])
+    await portfolio.add_input(service["id"])
+    await portfolio.transition(service["id"], "APPROVAL")
+    await portfolio.vote(service["id"], "APPROVE", org.token(Role.DECISION_MAKER))
+    assert (await portfolio.transition(service["id"], "CHARTERED", "go"))["errors"] == []
+
+    query = """query($id: ID!) { service(id: $id) {
+        baseline { budget { amount } capabilities { name } }
+        deviations { aspect kind baseline current } } }"""
+    before = (await portfolio.api.data(query, {"id": service["id"]},
+                                       org.token(Role.VIEWER)))["service"]
+    assert before["baseline"] == {"budget": {"amount": "5000.00"}, "capabilities": []}
+    assert before["deviations"] == []
+    await portfolio.api.data(budget, {"id": service["id"], "amount": "6500"},
+                             org.token(Role.FINANCE))
+    after = (await portfolio.api.data(query, {"id": service["id"]},
+                                      org.token(Role.VIEWER)))["service"]
+    assert after["deviations"] == [{"aspect": "BUDGET", "kind": "CHANGED",
+                                    "baseline": "5000.00", "current": "6500.00"}]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import baseline, reads
+from spm_api.domain import baseline
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.services import load_service
 from spm_api.domain.stages import Stage
 from spm_api.domain.validation import optional_text
-from spm_api.models import Affirmation, Baseline, Requirement, Service
+from spm_api.models import Affirmation, Baseline, Service
 
 AFFIRMABLE_STAGES = frozenset({Stage.CHARTERED, Stage.LIVE})
 
@@ -21,9 +21,7 @@ async def deviations_of(session: AsyncSession, service: Service) -> list[baselin
     frozen = await session.scalar(select(Baseline).where(Baseline.service_id == service.id))
     if frozen is None:
         return []
-    [requirements] = await reads.children_of(session, Requirement, service.organisation_id,
-                                             [service.id])
-    return baseline.deviations(frozen.content, service, requirements)
+    return baseline.deviations(frozen.content, service, await baseline.plan_of(session, service))
 
 
 async def affirm_service(session: AsyncSession, actor: Actor, service_id: int, comment: str

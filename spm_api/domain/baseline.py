@@ -9,13 +9,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from spm_api.models import Baseline, Requirement, Service, StageChange
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain import reads
+from spm_api.domain.finance.business_case import monthly_budgets
+from spm_api.models import Baseline, Capability, Requirement, Service, StageChange
 
 
 class DeviationAspect(StrEnum):
     OBJECTIVES = "OBJECTIVES"
     SUMMARY = "SUMMARY"
     ESTIMATED_COST = "ESTIMATED_COST"
+    BUDGET = "BUDGET"
     REQUIREMENT = "REQUIREMENT"
 
 
@@ -52,37 +57,69 @@ def _same_amount(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
-def snapshot(service: Service, requirements: Sequence[Requirement]) -> dict[str, Any]:
-    """What chartering agrees to, as JSON. Later issues add budgets and capabilities."""
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a service is planned with besides its own fields: its requirements, its
+    capabilities and its budget (all months, all categories)."""
+
+    requirements: Sequence[Requirement]
+    capabilities: Sequence[Capability] = ()
+    budget: Decimal = Decimal(0)
+
+
+async def plan_of(session: AsyncSession, service: Service) -> Plan:
+    [requirements] = await reads.children_of(session, Requirement, service.organisation_id,
+                                             [service.id])
+    [capabilities] = await reads.children_of(session, Capability, service.organisation_id,
+                                             [service.id])
+    [budget] = await monthly_budgets(session=session, organisation_id=service.organisation_id,
+                                     ids=[service.id])
+    return Plan(requirements, capabilities, sum((amount for _, amount in budget), Decimal(0)))
+
+
+def snapshot(service: Service, plan: Plan) -> dict[str, Any]:
+    """What chartering agrees to, as JSON."""
     return {
         "objectives": service.objectives,
         "summary": service.summary,
         "estimated_cost": _money(service.estimated_cost),
+        "budget": _money(plan.budget),
         "requirements": [
             {"id": r.id, "text": r.text, "necessity": r.necessity.value}
-            for r in sorted(requirements, key=lambda r: r.id)
+            for r in sorted(plan.requirements, key=lambda r: r.id)
+        ],
+        "capabilities": [
+            {"id": c.id, "name": c.name, "sourcing": c.sourcing.value,
+             "estimated_cost": _money(c.estimated_cost)}
+            for c in sorted(plan.capabilities, key=lambda c: c.id)
         ],
     }
 
 
-def freeze(service: Service, requirements: Sequence[Requirement], change: StageChange
-           ) -> Baseline:
+def freeze(service: Service, plan: Plan, change: StageChange) -> Baseline:
     return Baseline(organisation_id=service.organisation_id, service_id=service.id,
-                    stage_change_id=change.id, content=snapshot(service, requirements))
+                    stage_change_id=change.id, content=snapshot(service, plan))
 
 
-def deviations(baseline: Mapping[str, Any], service: Service,
-               requirements: Sequence[Requirement]) -> list[Deviation]:
-    """Compare the frozen baseline with the service now, field by field."""
-    now = snapshot(service, requirements)
+AMOUNTS = frozenset({"estimated_cost", "budget"})
+
+
+def deviations(baseline: Mapping[str, Any], service: Service, plan: Plan
+               ) -> list[Deviation]:
+    """Compare the frozen baseline with the service now, field by field. A baseline
+    frozen before budgets were part of it reports no budget deviation."""
+    now = snapshot(service, plan)
     found: list[Deviation] = []
     for aspect, key, label in (
         (DeviationAspect.OBJECTIVES, "objectives", "objectives"),
         (DeviationAspect.SUMMARY, "summary", "summary"),
         (DeviationAspect.ESTIMATED_COST, "estimated_cost", "estimated cost"),
+        (DeviationAspect.BUDGET, "budget", "budget"),
     ):
+        if key not in baseline:
+            continue
         before, after = baseline.get(key), now[key]
-        if not (_same_amount(before, after) if key == "estimated_cost" else before == after):
+        if not (_same_amount(before, after) if key in AMOUNTS else before == after):
             found.append(Deviation(aspect, DeviationKind.CHANGED, label, before, after,
                                    f"the {label} changed since chartering"))
     before_reqs = {r["id"]: r for r in baseline.get("requirements", [])}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import approval, baseline, events, reads
+from spm_api.domain import approval, baseline, events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.enums import ApprovalStatus, Necessity
 from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
@@ -171,9 +171,7 @@ async def _enter_and_leave(move: Move, change: StageChange) -> None:
     if move.to is Stage.APPROVAL:
         approval.open_round(session, service)
     if move.to is Stage.CHARTERED:
-        [requirements] = await reads.children_of(session, Requirement,
-                                                 service.organisation_id, [service.id])
-        session.add(baseline.freeze(service, requirements, change))
+        session.add(baseline.freeze(service, await baseline.plan_of(session, service), change))
         # The outbox: written with the stage change, delivered after the commit.
         await engagements.open_engagements(session, service)
     await session.flush()

@@ -122,6 +122,13 @@ class BaselineRequirement:
     necessity: str
 
 
+@strawberry.type
+class BaselineCapability:
+    name: str
+    sourcing: str
+    estimated_cost: Money | None
+
+
 @strawberry.type(description="What was agreed when the service was chartered.")
 class Baseline:
     row: strawberry.Private[models.Baseline]
@@ -147,6 +154,20 @@ class Baseline:
     def requirements(self) -> list[BaselineRequirement]:
         return [BaselineRequirement(text=r["text"], necessity=r["necessity"])
                 for r in self.row.content.get("requirements", [])]
+
+    @strawberry.field(description="The budget over all months when chartered; null for "
+                                  "baselines frozen before budgets were part of them.")
+    async def budget(self, info: Info[Context, None]) -> Money | None:
+        amount = self.row.content.get("budget")
+        return await money_of(info, None if amount is None else Decimal(amount))
+
+    @strawberry.field
+    async def capabilities(self, info: Info[Context, None]) -> list[BaselineCapability]:
+        return [BaselineCapability(
+            name=c["name"], sourcing=c["sourcing"],
+            estimated_cost=await money_of(info, None if c["estimated_cost"] is None
+                                          else Decimal(c["estimated_cost"])))
+            for c in self.row.content.get("capabilities", [])]
 
 
 @strawberry.type(name="Affirmation",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
@@ -255,11 +256,16 @@ class ServiceNode(LoadedNode):
         rows = await info.context.loaders.baselines_of_service.load(self.id)
         if not rows:
             return []
-        requirements = await info.context.loaders.requirements_of_service.load(self.id)
+        loaders = info.context.loaders
+        requirements = await loaders.requirements_of_service.load(self.id)
+        capabilities = await loaders.capabilities_of_service.load(self.id)
+        budget = await loaders.monthly_budget_of_service.load(self.id)
+        plan = baseline.Plan(requirements, capabilities,
+                             sum((amount for _, amount in budget), Decimal(0)))
         return [
             Deviation(aspect=d.aspect, kind=d.kind, subject=d.subject, baseline=d.baseline,
                       current=d.current, description=d.description)
-            for d in baseline.deviations(rows[0].content, self, requirements)  # type: ignore[arg-type]
+            for d in baseline.deviations(rows[0].content, self, plan)  # type: ignore[arg-type]
         ]
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
