@@ -531,3 +531,11 @@ async def test_budget_vs_actual_by_fiscal_quarter_and_year(portfolio: Portfolio,
         toPeriod: "2026-12", groupBy: [PERIOD, FISCAL_YEAR]) { total { budget { amount } } }
         } }""", token=books.token)
     assert both["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "groupBy"}
+
+
+async def test_policy_parameters_must_be_an_object(portfolio: Portfolio, books: Books) -> None:
+    service_id = (await portfolio.create("Hosting"))["id"]
+    for parameters in ([1, 2], "markup", 3):
+        refused = await books.policy(service_id, "cost_plus", parameters)  # type: ignore[arg-type]
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+            ("VALIDATION", "parameters")]

@@ -60,6 +60,7 @@ BUILTIN_REGISTERS: dict[str, dict[str, list[str]]] = {
 
 #: The example plugins installed from plugins/: entry point → distribution.
 EXAMPLE_DISTRIBUTIONS = {"finance_approval": "spm-finance-approval",
+                         "http_contractor": "spm-http-contractor",
                          "market_rate": "spm-market-rate",
                          "supermajority": "spm-supermajority"}
 #: The examples that register an approval rule named after themselves.
@@ -69,6 +70,7 @@ EXAMPLES = set(EXAMPLE_DISTRIBUTIONS)
 EXAMPLE_REGISTERS: dict[str, dict[str, list[str]]] = {
     **{example: {"approval rules": [example]} for example in RULE_EXAMPLES},
     "market_rate": {"charging models": ["market_rate"]},
+    "http_contractor": {"contractor integrations": ["http_json"]},
 }
 
 

@@ -56,6 +56,7 @@ class ContractorSystem:
         self.decision = "RECEIVED"
         self.received: Counter[str] = Counter()
         self.engagements: dict[str, EngagementReceipt] = {}
+        self.quote_amount = Decimal("41999.995")
 
     async def send(self, request: EngagementRequest) -> Any:
         if self.mode == "down":
@@ -74,7 +75,7 @@ class ContractorSystem:
 
     async def quote(self, request: QuoteRequest) -> QuoteOffer:
         assert request.currency == "EUR"
-        return QuoteOffer(Decimal("41999.995"), "Q-17", date(2026, 12, 31))
+        return QuoteOffer(self.quote_amount, "Q-17", date(2026, 12, 31))
 
 
 def require_endpoint(settings: Settings) -> None:
@@ -443,3 +444,27 @@ async def test_contractor_invoices_are_booked_once_as_contractor_cost(world: Wor
     pm = await _call(world, book, {"id": engagement["id"]}, "bookContractorInvoice")
     assert [e["code"] for e in pm["errors"]] == ["FORBIDDEN"]
 
+
+
+async def test_contractor_settings_must_be_an_object(world: World) -> None:
+    for settings in (["endpoint"], "endpoint", 7):
+        refused = await _call(world, REGISTER, {"input": {
+            "name": "Odd", "integration": "fake", "settings": settings}}, "registerContractor")
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+            ("VALIDATION", "settings")]
+
+
+async def test_an_absurd_quote_is_a_plugin_error_and_changes_nothing(world: World) -> None:
+    contractor = await _contractor(world)
+    service_id, _ = await world.portfolio.in_analysis("Payroll")
+    added = await _call(world, ADD_CAPABILITY, {"input": {
+        "serviceId": service_id, "name": "Payroll bureau", "sourcing": "CONTRACTOR",
+        "contractorId": contractor}}, "addCapability", Role.CONTRIBUTOR)
+    world.system.quote_amount = Decimal("1e30")
+    refused = await _call(world, REQUEST_QUOTE, {"id": added["capability"]["id"]},
+                          "requestQuote", Role.CONTRIBUTOR)
+    [error] = refused["errors"]
+    assert error["code"] == "PLUGIN_ERROR" and "fake_contractor" in error["message"]
+    service = await _read(world, service_id)
+    assert service["estimatedCost"] is None
+    assert service["capabilities"][0]["quotes"] == []

@@ -124,7 +124,7 @@ class SourcingMutation:
                                      "admins).")
     async def register_contractor(self, info: Info[Context, None],
                                   input: RegisterContractorInput) -> ContractorPayload:
-        settings: Settings = input.settings if isinstance(input.settings, dict) else {}
+        settings: Settings = input.settings  # type: ignore[assignment]  # refused if not an object
         row, errors = await run_mutation(
             info, lambda session, actor: contractors.register_contractor(
                 session, actor, info.context.plugins, name=input.name, contact=input.contact,

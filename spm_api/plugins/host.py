@@ -46,6 +46,9 @@ logger = logging.getLogger("spm_api.plugins")
 #: What a contractor system may answer to an engagement request.
 RECEIPT_DECISIONS = frozenset({"RECEIVED", "ACCEPTED", "DECLINED"})
 
+#: The largest quote stored (the scaled 64-bit amount columns' range, rounded down).
+MAX_QUOTE = Decimal("99999999999999")
+
 #: Worker threads for one plugin's synchronous code.
 THREADS_PER_PLUGIN = 4
 
@@ -289,7 +292,8 @@ class PluginHost:
         doing = f"asking {name!r} for a quote for {request.capability!r}"
         offer = await self.call(registered.plugin, doing, ask, request)
         if not (isinstance(offer, QuoteOffer) and isinstance(offer.amount, Decimal)
-                and offer.amount.is_finite() and offer.amount >= 0):
+                and offer.amount.is_finite() and 0 <= offer.amount <= MAX_QUOTE
+                and isinstance(offer.reference, str)):
             raise self._failure(registered.plugin, doing,
                                 f"returned {offer!r} instead of a QuoteOffer", None)
         return offer

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approval import settings_by_plugin
+from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import Books, books_of
 from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
@@ -36,6 +37,8 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
     """Choose how a service is charged; the model checks and normalises its parameters."""
     actor.require(Permission.MANAGE_FINANCE)
     service = await load_service(session, actor, service_id)
+    if not isinstance(parameters, Mapping):
+        raise fail(ErrorCode.VALIDATION, "parameters must be a JSON object", "parameters")
     normalised = plugins.validate_parameters(model.strip(), parameters)
     policy = await session.get(ChargingPolicy, service.id)
     if policy is None:
