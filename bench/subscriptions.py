@@ -51,6 +51,8 @@ SUBSCRIPTION = ("subscription { stageChanged { cursor stageChange { toStage } "
 CREATE_SERVICE = """mutation($input: CreateServiceInput!) {
   createService(input: $input) { service { id } errors { code message } } }"""
 
+#: The latency figures of a round, in milliseconds.
+FIGURES = ("first", "p50", "p95", "max")
 #: Handshakes in flight at once while connecting: enough to open 1,000 connections in
 #: seconds without overrunning the server's accept backlog.
 CONNECTING_AT_ONCE = 50
@@ -218,18 +220,20 @@ class Round:
     from_commit: dict[str, float]
     mutation_ms: float
     server_cpu_s: float
+    server_rss_mib: float
 
 
 def percentiles(delays: list[float]) -> dict[str, float]:
-    """p50, p95 (nearest rank) and max in milliseconds; NaN when nothing arrived."""
+    """First, p50, p95 (nearest rank) and max in milliseconds; NaN when nothing arrived."""
     if not delays:
-        return {"p50": math.nan, "p95": math.nan, "max": math.nan}
+        return dict.fromkeys(FIGURES, math.nan)
     ordered = sorted(delays)
 
     def rank(p: float) -> float:
         return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
-    return {"p50": 1000 * rank(0.50), "p95": 1000 * rank(0.95), "max": 1000 * ordered[-1]}
+    return {"first": 1000 * ordered[0], "p50": 1000 * rank(0.50), "p95": 1000 * rank(0.95),
+            "max": 1000 * ordered[-1]}
 
 
 async def one_round(http: httpx.AsyncClient, manager: str, subscribers: list[Subscriber],
@@ -257,15 +261,18 @@ async def one_round(http: httpx.AsyncClient, manager: str, subscribers: list[Sub
     return Round(received=len(arrived),
                  from_send=percentiles([t - t0 for t in arrived]),
                  from_commit=percentiles([t - t_commit for t in arrived]),
-                 mutation_ms=1000 * (t_commit - t0), server_cpu_s=cpu)
+                 mutation_ms=1000 * (t_commit - t0), server_cpu_s=cpu,
+                 server_rss_mib=rss_mib(pid))
 
 
 def show_round(label: str, result: Round, count: int) -> None:
-    send, commit = result.from_send, result.from_commit
-    print(f"{label:<8} received {result.received}/{count}  mutation {result.mutation_ms:7.1f} ms"
-          f"  from send p50/p95/max {send['p50']:7.0f} {send['p95']:7.0f} {send['max']:7.0f} ms"
-          f"  from commit p50/p95/max {commit['p50']:7.0f} {commit['p95']:7.0f}"
-          f" {commit['max']:7.0f} ms  server CPU {result.server_cpu_s:5.2f} s")
+    def figures(delays: dict[str, float]) -> str:
+        return " ".join(f"{delays[key]:5.0f}" for key in FIGURES)
+
+    print(f"{label:<8} received {result.received}/{count}  mutation {result.mutation_ms:5.1f} ms"
+          f"  from send {figures(result.from_send)} ms"
+          f"  from commit {figures(result.from_commit)} ms"
+          f"  server CPU {result.server_cpu_s:4.2f} s  RSS {result.server_rss_mib:5.1f} MiB")
 
 
 def median_round(rounds: list[Round]) -> Round:
@@ -276,10 +283,11 @@ def median_round(rounds: list[Round]) -> Round:
 
     return Round(
         received=int(statistics.median(r.received for r in rounds)),
-        from_send={key: middle("from_send", key) for key in ("p50", "p95", "max")},
-        from_commit={key: middle("from_commit", key) for key in ("p50", "p95", "max")},
+        from_send={key: middle("from_send", key) for key in FIGURES},
+        from_commit={key: middle("from_commit", key) for key in FIGURES},
         mutation_ms=statistics.median(r.mutation_ms for r in rounds),
-        server_cpu_s=statistics.median(r.server_cpu_s for r in rounds))
+        server_cpu_s=statistics.median(r.server_cpu_s for r in rounds),
+        server_rss_mib=rounds[-1].server_rss_mib)
 
 
 # --- the run --------------------------------------------------------------------------
@@ -312,6 +320,7 @@ async def measure(args: argparse.Namespace, env: dict[str, str], tokens: tuple[s
         print(f"{args.subscribers} subscribers connected, acknowledged and subscribed in "
               f"{connecting:.1f} s; server RSS {before:.1f} MiB before, {after:.1f} MiB "
               f"after: {1024 * (after - before) / args.subscribers:.1f} KiB per connection")
+        print("latency columns: first, p50, p95, max")
         rounds: list[Round] = []
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
             await http.get("/health")  # the HTTP connection is open before t0
@@ -321,7 +330,6 @@ async def measure(args: argparse.Namespace, env: dict[str, str], tokens: tuple[s
                 show_round(f"round {number}", rounds[-1], args.subscribers)
                 await asyncio.sleep(1.0)  # the server finishes closing the event sessions
         show_round("median", median_round(rounds), args.subscribers)
-        print(f"server RSS after the rounds {rss_mib(server.pid):.1f} MiB")
         problems = [p for s in subscribers for p in s.problems]
         if problems:
             print(f"{len(problems)} unexpected messages, e.g. {problems[:3]}")

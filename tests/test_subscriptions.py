@@ -300,3 +300,34 @@ async def test_the_legacy_protocol_only_when_enabled(
             assert message["payload"]["data"]["stageChanged"]["service"]["name"] == "Legacy"
     await bus.disconnect()
 
+
+
+def _collected_fields() -> int:
+    import gc
+
+    from graphql.execution.collect_fields import CollectedFields
+
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, CollectedFields))
+
+
+async def test_a_long_subscription_does_not_grow_with_each_event(live: Live,
+                                                                 org: Org) -> None:
+    service = (await live.portfolio.create("Busy"))["id"]
+    await live.portfolio.add_requirement(service)
+    async with subscriber(live.address, org.token(Role.VIEWER)) as client:
+        await client.subscribe(STAGE_CHANGED)
+        await asyncio.sleep(0.2)
+
+        async def bounce(times: int) -> None:
+            for _ in range(times):
+                await live.portfolio.transition(service, "ANALYSIS")
+                await live.portfolio.transition(service, "DEFINITION", "again")
+                for _ in range(2):
+                    await client.next_data()
+
+        await bounce(5)
+        before = _collected_fields()
+        await bounce(20)
+        # graphql-core's per-event memo would keep 3 per event here: 120 more.
+        assert _collected_fields() - before < 20

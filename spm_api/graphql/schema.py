@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from spm_api.graphql.execution import ExecutionContext
 from spm_api.graphql.extensions import CloseSession, MaskUnexpectedErrors
 from spm_api.graphql.finance_types import (
     BudgetLineNode,
@@ -61,6 +62,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         types=NODE_TYPES,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(relay_max_results=settings.max_page_size),
+        execution_context_class=ExecutionContext,
     )
 
 
