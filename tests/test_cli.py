@@ -191,3 +191,9 @@ async def test_several_workers_on_the_memory_bus_are_refused(cli: Cli) -> None:
     refused = await cli("serve", "--workers", "2", "--port", "1")
     assert refused.returncode == 1
     assert "error [CONFIGURATION]" in refused.stderr and "SPM_EVENT_BUS" in refused.stderr
+
+
+async def test_outbox_run_once_delivers_what_is_due(cli: Cli) -> None:
+    ran = await cli("outbox", "run", "--once")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "attempted 0 engagement deliveries"

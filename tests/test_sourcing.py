@@ -468,3 +468,34 @@ async def test_an_absurd_quote_is_a_plugin_error_and_changes_nothing(world: Worl
     service = await _read(world, service_id)
     assert service["estimatedCost"] is None
     assert service["capabilities"][0]["quotes"] == []
+
+
+async def test_the_worker_inside_the_server_delivers_without_being_asked(
+        db: AsyncEngine, settings: AppSettings, org: Org) -> None:
+    import httpx
+
+    from tests.ws import running
+
+    system = ContractorSystem()
+    manager = build_plugin_manager(frozenset())
+    manager.register(FakeIntegration(system), name="fake_contractor")
+    host = PluginHost(manager, timeout=TIMEOUT)
+    quick = settings.model_copy(update={"outbox_in_server": True,
+                                        "outbox_poll_seconds": 0.05})
+    bus = EventBus("memory://")
+    try:
+        async with running(create_app(quick, engine=db, plugins=host, bus=bus)) as address, \
+                httpx.AsyncClient(base_url=f"http://{address}") as http:
+            client = GraphQLClient(http)
+            world = World(client, org, Portfolio(client, org), host, system, db)
+            service_id = await _chartered(world)
+            for _ in range(100):
+                statuses = [e["status"] for e in (await _read(world, service_id))["engagements"]]
+                if statuses == ["SENT"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert statuses == ["SENT"]
+            assert list(system.received.values()) == [1]
+    finally:
+        await bus.disconnect()
+        host.close()
