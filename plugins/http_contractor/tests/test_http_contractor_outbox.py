@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from http_contractor_server import Behaviour, ContractorServer
 from sqlalchemy import update
+from test_http_contractor_integration import needs_installing
 
 from spm_api.app import create_app
 from spm_api.db import migrations
@@ -29,18 +29,7 @@ from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
 
-
-def installed() -> bool:
-    try:
-        distribution("spm-http-contractor")
-    except PackageNotFoundError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not installed(), reason="the spm-http-contractor distribution is not installed: run "
-                            "`pip install -e plugins/http_contractor` (make install does)")
+pytestmark = needs_installing
 
 POLICY = outbox.Policy(max_attempts=5, backoff=0.01, backoff_max=0.05,
                        lease=timedelta(seconds=30))
