@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,70 +49,138 @@ class Loaders:
         self._session = session
         self._organisation_id = organisation_id
         self._lock = lock
-        self.service: DataLoader[int, Service | None] = self._loader(
-            partial(reads.rows_by_id, model=Service))
-        self.person: DataLoader[int, Person | None] = self._loader(
-            partial(reads.rows_by_id, model=Person))
-        self.requirement: DataLoader[int, Requirement | None] = self._loader(
-            partial(reads.rows_by_id, model=Requirement))
-        self.stakeholder_input: DataLoader[int, StakeholderInput | None] = self._loader(
-            partial(reads.rows_by_id, model=StakeholderInput))
-        self.stage_change: DataLoader[int, StageChange | None] = self._loader(
-            partial(reads.rows_by_id, model=StageChange))
-        self.roles_of_person: DataLoader[int, list[Role]] = self._loader(reads.roles_of)
-        self.requirements_of_service: DataLoader[int, list[Requirement]] = self._loader(
-            partial(reads.children_of, model=Requirement))
-        self.stakeholder_inputs_of_service: DataLoader[int, list[StakeholderInput]] = (
-            self._loader(partial(reads.children_of, model=StakeholderInput)))
-        self.stage_changes_of_service: DataLoader[int, list[StageChange]] = self._loader(
-            partial(reads.children_of, model=StageChange))
-        self.organisation: DataLoader[int, Organisation | None] = self._loader(
-            self._organisations
-        )
-        self.vote: DataLoader[int, Vote | None] = self._loader(
-            partial(reads.rows_by_id, model=Vote))
-        self.affirmation: DataLoader[int, Affirmation | None] = self._loader(
-            partial(reads.rows_by_id, model=Affirmation))
-        self.approval_rounds_of_service: DataLoader[int, list[ApprovalRound]] = self._loader(
-            partial(reads.children_of, model=ApprovalRound))
-        self.baselines_of_service: DataLoader[int, list[Baseline]] = self._loader(
-            partial(reads.children_of, model=Baseline))
-        self.affirmations_of_service: DataLoader[int, list[Affirmation]] = self._loader(
-            partial(reads.children_of, model=Affirmation))
-        self.votes_of_round: DataLoader[int, list[Vote]] = self._loader(
-            partial(reads.children_of, model=Vote, parent="round_id"))
-        self.approval_setup: DataLoader[int, approval.ApprovalSetup] = self._loader(
-            self._approval_setups)
-        self.customer: DataLoader[int, Customer | None] = self._loader(
-            partial(reads.rows_by_id, model=Customer))
-        self.statement: DataLoader[int, Statement | None] = self._loader(
-            partial(reads.rows_by_id, model=Statement))
-        self.budget_line: DataLoader[int, BudgetLine | None] = self._loader(
-            partial(reads.rows_by_id, model=BudgetLine))
-        self.cost_entry: DataLoader[int, CostEntry | None] = self._loader(
-            partial(reads.rows_by_id, model=CostEntry))
-        self.budget_lines_of_service: DataLoader[int, list[BudgetLine]] = self._loader(
-            partial(reads.children_of, model=BudgetLine))
-        self.lines_of_statement: DataLoader[int, list[StatementLine]] = self._loader(
-            partial(reads.children_of, model=StatementLine, parent="statement_id"))
-        self.charging_policy_of_service: DataLoader[int, ChargingPolicy | None] = (
-            self._loader(charging.policies_of))
-        self.contractor: DataLoader[int, Contractor | None] = self._loader(
-            partial(reads.rows_by_id, model=Contractor))
-        self.capability: DataLoader[int, Capability | None] = self._loader(
-            partial(reads.rows_by_id, model=Capability))
-        self.engagement: DataLoader[int, Engagement | None] = self._loader(
-            partial(reads.rows_by_id, model=Engagement))
-        self.capabilities_of_service: DataLoader[int, list[Capability]] = self._loader(
-            partial(reads.children_of, model=Capability))
-        self.engagements_of_service: DataLoader[int, list[Engagement]] = self._loader(
-            partial(reads.children_of, model=Engagement))
-        self.quotes_of_capability: DataLoader[int, list[Quote]] = self._loader(
-            partial(reads.children_of, model=Quote, parent="capability_id"))
-        self.attempts_of_engagement: DataLoader[int, list[EngagementAttempt]] = self._loader(
-            partial(reads.children_of, model=EngagementAttempt, parent="engagement_id"))
-        self.monthly_budget_of_service: DataLoader[int, list[tuple[str, Decimal]]] = (
-            self._loader(business_case.monthly_budgets))
+
+    # Each loader is built on first use: a request (or a subscription event) pays only
+    # for the relations its selection touches.
+
+    @cached_property
+    def service(self) -> DataLoader[int, Service | None]:
+        return self._loader(partial(reads.rows_by_id, model=Service))
+
+    @cached_property
+    def person(self) -> DataLoader[int, Person | None]:
+        return self._loader(partial(reads.rows_by_id, model=Person))
+
+    @cached_property
+    def requirement(self) -> DataLoader[int, Requirement | None]:
+        return self._loader(partial(reads.rows_by_id, model=Requirement))
+
+    @cached_property
+    def stakeholder_input(self) -> DataLoader[int, StakeholderInput | None]:
+        return self._loader(partial(reads.rows_by_id, model=StakeholderInput))
+
+    @cached_property
+    def stage_change(self) -> DataLoader[int, StageChange | None]:
+        return self._loader(partial(reads.rows_by_id, model=StageChange))
+
+    @cached_property
+    def roles_of_person(self) -> DataLoader[int, list[Role]]:
+        return self._loader(reads.roles_of)
+
+    @cached_property
+    def requirements_of_service(self) -> DataLoader[int, list[Requirement]]:
+        return self._loader(partial(reads.children_of, model=Requirement))
+
+    @cached_property
+    def stakeholder_inputs_of_service(self) -> DataLoader[int, list[StakeholderInput]]:
+        return self._loader(partial(reads.children_of, model=StakeholderInput))
+
+    @cached_property
+    def stage_changes_of_service(self) -> DataLoader[int, list[StageChange]]:
+        return self._loader(partial(reads.children_of, model=StageChange))
+
+    @cached_property
+    def organisation(self) -> DataLoader[int, Organisation | None]:
+        return self._loader(self._organisations)
+
+    @cached_property
+    def vote(self) -> DataLoader[int, Vote | None]:
+        return self._loader(partial(reads.rows_by_id, model=Vote))
+
+    @cached_property
+    def affirmation(self) -> DataLoader[int, Affirmation | None]:
+        return self._loader(partial(reads.rows_by_id, model=Affirmation))
+
+    @cached_property
+    def approval_rounds_of_service(self) -> DataLoader[int, list[ApprovalRound]]:
+        return self._loader(partial(reads.children_of, model=ApprovalRound))
+
+    @cached_property
+    def baselines_of_service(self) -> DataLoader[int, list[Baseline]]:
+        return self._loader(partial(reads.children_of, model=Baseline))
+
+    @cached_property
+    def affirmations_of_service(self) -> DataLoader[int, list[Affirmation]]:
+        return self._loader(partial(reads.children_of, model=Affirmation))
+
+    @cached_property
+    def votes_of_round(self) -> DataLoader[int, list[Vote]]:
+        return self._loader(partial(reads.children_of, model=Vote, parent="round_id"))
+
+    @cached_property
+    def approval_setup(self) -> DataLoader[int, approval.ApprovalSetup]:
+        return self._loader(self._approval_setups)
+
+    @cached_property
+    def customer(self) -> DataLoader[int, Customer | None]:
+        return self._loader(partial(reads.rows_by_id, model=Customer))
+
+    @cached_property
+    def statement(self) -> DataLoader[int, Statement | None]:
+        return self._loader(partial(reads.rows_by_id, model=Statement))
+
+    @cached_property
+    def budget_line(self) -> DataLoader[int, BudgetLine | None]:
+        return self._loader(partial(reads.rows_by_id, model=BudgetLine))
+
+    @cached_property
+    def cost_entry(self) -> DataLoader[int, CostEntry | None]:
+        return self._loader(partial(reads.rows_by_id, model=CostEntry))
+
+    @cached_property
+    def budget_lines_of_service(self) -> DataLoader[int, list[BudgetLine]]:
+        return self._loader(partial(reads.children_of, model=BudgetLine))
+
+    @cached_property
+    def lines_of_statement(self) -> DataLoader[int, list[StatementLine]]:
+        return self._loader(partial(reads.children_of, model=StatementLine, parent="statement_id"))
+
+    @cached_property
+    def charging_policy_of_service(self) -> DataLoader[int, ChargingPolicy | None]:
+        return self._loader(charging.policies_of)
+
+    @cached_property
+    def contractor(self) -> DataLoader[int, Contractor | None]:
+        return self._loader(partial(reads.rows_by_id, model=Contractor))
+
+    @cached_property
+    def capability(self) -> DataLoader[int, Capability | None]:
+        return self._loader(partial(reads.rows_by_id, model=Capability))
+
+    @cached_property
+    def engagement(self) -> DataLoader[int, Engagement | None]:
+        return self._loader(partial(reads.rows_by_id, model=Engagement))
+
+    @cached_property
+    def capabilities_of_service(self) -> DataLoader[int, list[Capability]]:
+        return self._loader(partial(reads.children_of, model=Capability))
+
+    @cached_property
+    def engagements_of_service(self) -> DataLoader[int, list[Engagement]]:
+        return self._loader(partial(reads.children_of, model=Engagement))
+
+    @cached_property
+    def quotes_of_capability(self) -> DataLoader[int, list[Quote]]:
+        return self._loader(partial(reads.children_of, model=Quote, parent="capability_id"))
+
+    @cached_property
+    def attempts_of_engagement(self) -> DataLoader[int, list[EngagementAttempt]]:
+        return self._loader(partial(reads.children_of, model=EngagementAttempt,
+                                    parent="engagement_id"))
+
+    @cached_property
+    def monthly_budget_of_service(self) -> DataLoader[int, list[tuple[str, Decimal]]]:
+        return self._loader(business_case.monthly_budgets)
 
     def _loader(self, batch: BatchRead[V]) -> DataLoader[int, V]:
         async def load(keys: list[int]) -> Sequence[V]:
