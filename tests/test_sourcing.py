@@ -499,3 +499,26 @@ async def test_the_worker_inside_the_server_delivers_without_being_asked(
     finally:
         await bus.disconnect()
         host.close()
+
+
+async def test_a_contractors_settings_can_be_rotated_and_are_checked(world: World) -> None:
+    contractor = await _contractor(world)
+    update = """mutation($input: UpdateContractorInput!) { updateContractor(input: $input) {
+        contractor { contact settingsJson } errors { code field } } }"""
+    changed = await _call(world, update, {"input": {
+        "contractorId": contractor, "contact": "desk@acme.example",
+        "settings": {"endpoint": "https://new.acme.example"}}}, "updateContractor")
+    assert changed == {"contractor": {"contact": "desk@acme.example",
+                                      "settingsJson": {"endpoint": "https://new.acme.example"}},
+                       "errors": []}
+    refused = await _call(world, update, {"input": {
+        "contractorId": contractor, "settings": {"endpoint": "x", "extra": 1}}},
+        "updateContractor")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("VALIDATION", "settings")]
+    viewer = await _call(world, update, {"input": {"contractorId": contractor,
+                                                   "contact": "x"}},
+                         "updateContractor", Role.VIEWER)
+    assert [e["code"] for e in viewer["errors"]] == ["FORBIDDEN"]
+    hidden = await world.api.data("{ contractors { name settingsJson } }",
+                                  token=world.org.token(Role.VIEWER))
+    assert hidden["contractors"] == [{"name": "Acme Hosting", "settingsJson": None}]

@@ -38,6 +38,15 @@ class RegisterContractorInput:
 
 
 @strawberry.input
+class UpdateContractorInput:
+    contractor_id: strawberry.ID
+    contact: str | None = None
+    settings: JSON | None = strawberry.field(default=None,
+                                             description="Replaces the settings; checked "
+                                                         "by the integration.")
+
+
+@strawberry.input
 class AddCapabilityInput:
     service_id: strawberry.ID
     name: str
@@ -129,6 +138,19 @@ class SourcingMutation:
             info, lambda session, actor: contractors.register_contractor(
                 session, actor, info.context.plugins, name=input.name, contact=input.contact,
                 integration=input.integration, settings=settings))
+        return ContractorPayload(contractor=row, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Change a contractor's contact or integration settings "
+                                     "(portfolio managers, admins).")
+    async def update_contractor(self, info: Info[Context, None],
+                                input: UpdateContractorInput) -> ContractorPayload:
+        settings: Settings | None = input.settings  # type: ignore[assignment]
+        row, errors = await run_mutation(
+            info, lambda session, actor: contractors.update_contractor(
+                session, actor, info.context.plugins,
+                node_pk(input.contractor_id, "Contractor", "contractorId"),
+                contact=input.contact, settings=settings))
         return ContractorPayload(contractor=row, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,

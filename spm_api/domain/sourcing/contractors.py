@@ -44,3 +44,22 @@ async def load_contractor(session: AsyncSession, organisation_id: int, contracto
     if contractor is None:
         raise fail(ErrorCode.NOT_FOUND, "no such contractor", field)
     return contractor
+
+
+async def update_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost,
+                            contractor_id: int, *, contact: str | None = None,
+                            settings: Mapping[str, Any] | None = None) -> Contractor:
+    """Change a contractor's contact or its integration settings (a rotated token, a
+    new address); new settings are checked by the integration, and apply from the next
+    delivery or quote on."""
+    actor.require(Permission.MANAGE_SOURCING)
+    contractor = await load_contractor(session, actor.organisation_id, contractor_id)
+    if settings is not None:
+        if not isinstance(settings, Mapping):
+            raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
+        plugins.validate_contractor_settings(contractor.integration, settings)
+        contractor.settings = dict(settings)
+    if contact is not None:
+        contractor.contact = optional_text(contact, "contact", 2000)
+    await session.flush()
+    return contractor
