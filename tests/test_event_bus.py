@@ -92,3 +92,54 @@ async def test_subscribers_arriving_together_all_receive(bus_url: str) -> None:
         assert received == [VoteCastMessage(7, 1, 1, 1)] * 25
     finally:
         await bus.disconnect()
+
+
+async def _drop_connections(bus_url: str) -> None:
+    """What a database restart or a Redis failover does to the bus's connections."""
+    if bus_url.startswith("redis"):
+        from redis import asyncio as redis
+
+        admin = redis.Redis.from_url(bus_url)
+        try:
+            for client in await admin.client_list(_type="pubsub"):
+                await admin.client_kill_filter(_id=client["id"])
+        finally:
+            await admin.aclose()
+        return
+    import asyncpg
+
+    admin = await asyncpg.connect(bus_url)
+    try:
+        killed = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND (query LIKE 'LISTEN%' "
+            "OR query LIKE 'SELECT pg_notify%')")
+        assert killed, "no event bus connection to drop"
+    finally:
+        await admin.close()
+
+
+async def test_the_bus_listens_again_after_its_connection_drops(bus_url: str) -> None:
+    if bus_url == "memory://":
+        pytest.skip("the memory bus has no connection to lose")
+    listener, publisher = EventBus(bus_url), EventBus(bus_url)
+    try:
+        async with listener.subscribe(9) as messages:
+            iterator = aiter(messages)
+            await publisher.publish(VoteCastMessage(9, 1, 1, 1))
+            assert await asyncio.wait_for(anext(iterator), 5) == VoteCastMessage(9, 1, 1, 1)
+            await _drop_connections(bus_url)
+            # Publish until the listener is back (it retries within a second or so);
+            # the wait for the next message is never cancelled, which would end it.
+            arrival = asyncio.ensure_future(anext(iterator))
+            for attempt in range(2, 40):
+                await publisher.publish(VoteCastMessage(9, attempt, 1, 1))
+                done, _ = await asyncio.wait({arrival}, timeout=0.5)
+                if done:
+                    break
+            assert arrival.done(), "the bus never came back"
+            message = arrival.result()
+            assert isinstance(message, VoteCastMessage) and message.vote_id >= 2
+    finally:
+        await listener.disconnect()
+        await publisher.disconnect()

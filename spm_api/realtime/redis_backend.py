@@ -1,11 +1,13 @@
 """A Redis pub/sub backend for broadcaster whose ``subscribe`` returns only once Redis
 has confirmed the subscription, so a subscriber that listens and then replays the
-history cannot miss a change published in between."""
+history cannot miss a change published in between, and which reconnects and
+subscribes again when the connection to Redis drops (a restart, a failover)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
@@ -13,6 +15,11 @@ from redis import asyncio as redis
 
 #: Seconds to wait for Redis to confirm a SUBSCRIBE.
 CONFIRM_TIMEOUT = 5.0
+#: Seconds between attempts to reach Redis again, doubling up to the maximum.
+RECONNECT_DELAY = 0.2
+RECONNECT_DELAY_MAX = 5.0
+
+logger = logging.getLogger("spm_api.realtime")
 
 
 class RedisPubSubBackend(BroadcastBackend):
@@ -60,6 +67,31 @@ class RedisPubSubBackend(BroadcastBackend):
         return await self._queue.get()
 
     async def _read(self) -> None:
+        delay = RECONNECT_DELAY
+        while True:
+            try:
+                await self._read_until_dropped()
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+                logger.warning("lost the Redis event bus (%s); reconnecting in %.1f s",
+                               error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX)
+                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, OSError):
+                    await self._resubscribe()
+                    delay = RECONNECT_DELAY
+
+    async def _resubscribe(self) -> None:
+        """A fresh pub/sub connection listening to every channel it listened to."""
+        assert self._client is not None and self._pubsub is not None
+        channels = list(self._confirmed)
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        self._pubsub = self._client.pubsub()
+        if channels:
+            await self._pubsub.subscribe(*channels)
+        logger.warning("listening to the Redis event bus again on %d channels", len(channels))
+
+    async def _read_until_dropped(self) -> None:
         assert self._pubsub is not None
         while True:
             if not self._pubsub.subscribed:
