@@ -48,10 +48,14 @@ subscription { statementIssued { period statements { customer { name } total { a
 class Live:
     """A running server: GraphQL over HTTP for changes, its address for WebSockets."""
 
-    def __init__(self, address: str, api: GraphQLClient, org: Org) -> None:
+    def __init__(self, address: str, api: GraphQLClient, org: Org, bus: EventBus,
+                 db: AsyncEngine, plugins: PluginHost) -> None:
         self.address = address
+        self.plugins = plugins
         self.api = api
         self.portfolio = Portfolio(api, org)
+        self.bus = bus
+        self.db = db
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ async def live(db: AsyncEngine, settings: Settings, plugins: PluginHost, org: Or
     bus = EventBus(settings.event_bus_url())
     app = create_app(settings, engine=db, plugins=plugins, bus=bus)
     async with running(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as http:
-        yield Live(address, GraphQLClient(http), org)
+        yield Live(address, GraphQLClient(http), org, bus, db, plugins)
     await bus.disconnect()
 
 
@@ -331,3 +335,44 @@ async def test_a_long_subscription_does_not_grow_with_each_event(live: Live,
         await bounce(20)
         # graphql-core's per-event memo would keep 3 per event here: 120 more.
         assert _collected_fields() - before < 20
+
+
+async def test_late_lost_or_reordered_bus_messages_neither_reorder_nor_drop_changes(
+        live: Live, org: Org) -> None:
+    """The bus only wakes a subscription up; it reads what happened from the history."""
+    from sqlalchemy import select
+
+    from spm_api.db.engine import create_session_factory
+    from spm_api.domain.stages import Stage
+    from spm_api.models import Service, StageChange
+    from spm_api.realtime.messages import StageChangedMessage
+
+    quiet = EventBus("memory://")  # changes made here announce nothing on the server's bus
+    app = create_app(Settings(database_url=live.db.url.render_as_string(False),
+                              plugins="", event_bus="memory"), engine=live.db,
+                     plugins=live.plugins, bus=quiet)
+    async with subscriber(live.address, org.token(Role.VIEWER)) as client, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                              base_url="http://quiet") as http:
+        await client.subscribe(STAGE_CHANGED)
+        await asyncio.sleep(0.2)
+        silent = Portfolio(GraphQLClient(http), org)
+        await silent.create("First")
+        await silent.create("Second")
+        assert await client.nothing_within(0.3)  # their messages were lost
+        async with create_session_factory(live.db)() as session:
+            changes = list(await session.scalars(select(StageChange).join(Service).where(
+                Service.organisation_id == org.id).order_by(StageChange.id)))
+        newest = changes[-1]
+        # Only the newest change's message arrives: both are delivered, oldest first.
+        await live.bus.publish(StageChangedMessage(org.id, newest.id, newest.service_id,
+                                                   None, Stage.DEFINITION.value))
+        names = [(await client.next_data())["stageChanged"]["service"]["name"]
+                 for _ in range(2)]
+        assert names == ["First", "Second"]
+        # The older message arriving late repeats nothing.
+        await live.bus.publish(StageChangedMessage(org.id, changes[-2].id,
+                                                   changes[-2].service_id, None,
+                                                   Stage.DEFINITION.value))
+        assert await client.nothing_within(0.3)
+    await quiet.disconnect()

@@ -17,6 +17,7 @@ from spm_api.domain.enums import InvestmentCategory, Necessity, Position
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.money import Money
+from spm_api.domain.stage_history import serialise_stage_history
 from spm_api.domain.stages import CLOSED_STAGES, Stage
 from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
@@ -117,6 +118,7 @@ async def create_service(
     )
     session.add(service)
     await session.flush()
+    await serialise_stage_history(session, actor.organisation_id)
     change = StageChange(
         organisation_id=actor.organisation_id,
         service_id=service.id,

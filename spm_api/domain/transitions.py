@@ -15,6 +15,7 @@ from spm_api.domain.enums import ApprovalStatus, Necessity
 from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
 from spm_api.domain.services import check_version, load_service, touch
 from spm_api.domain.sourcing import engagements
+from spm_api.domain.stage_history import serialise_stage_history
 from spm_api.domain.stages import NEXT_STAGES, Stage
 from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
@@ -145,6 +146,8 @@ async def move_service(move: Move, actor: Actor) -> tuple[Service, StageChange]:
         raise DomainError(*problems)
     service.stage = move.to
     touch(service)
+    await move.session.flush()
+    await serialise_stage_history(move.session, service.organisation_id)
     change = StageChange(
         organisation_id=service.organisation_id,
         service_id=service.id,

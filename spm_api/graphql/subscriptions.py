@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from strawberry.types import Info
 
 from spm_api.domain.stages import SECTION_OF_STAGE, Stage
@@ -29,6 +29,7 @@ from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.types import ServiceNode, StageChangeNode
 from spm_api.models import StageChange, Statement
 from spm_api.realtime.messages import (
+    Message,
     StageChangedMessage,
     StatementsIssuedMessage,
     VoteCastMessage,
@@ -122,41 +123,35 @@ class Subscription:
         wanted = StageChangeFilter() if filter is None else filter
         wanted_service = (None if wanted.service_id is None
                           else node_pk(wanted.service_id, "Service", "serviceId"))
-        last = None if after is None else change_id_of(after)
-        # Listen first, then replay: what commits during the replay waits in the queue.
-        async with context.bus.subscribe(context.actor.organisation_id) as messages:
-            while last is not None:
-                async with context.event_scope() as actor:
-                    if actor is None:
-                        raise _unauthenticated()
-                    rows = list(await context.session.scalars(
-                        select(StageChange)
-                        .where(StageChange.organisation_id == actor.organisation_id,
-                               StageChange.id > last)
-                        .order_by(StageChange.id).limit(REPLAY_BATCH)))
-                    for row in rows:
-                        last = row.id
-                        if wanted.matches(row.from_stage.value if row.from_stage else None,
-                                          row.to_stage.value, row.service_id, wanted_service):
-                            yield StageChangedEvent(cursor=cursor_of(row.id),
-                                                    stage_change=row)  # type: ignore[arg-type]
-                if len(rows) < REPLAY_BATCH:
-                    break
-            async for message in messages:
-                if not isinstance(message, StageChangedMessage):
-                    continue
-                if last is not None and message.change_id <= last:
-                    continue  # already replayed
-                if not wanted.matches(message.from_stage, message.to_stage,
-                                      message.service_id, wanted_service):
-                    continue
-                async with context.event_scope() as actor:
-                    if actor is None:
-                        raise _unauthenticated()
-                    change = await context.loaders.stage_change.load(message.change_id)
-                    if change is not None:
-                        yield StageChangedEvent(cursor=cursor_of(change.id),
-                                                stage_change=change)  # type: ignore[arg-type]
+        organisation_id = context.actor.organisation_id
+        # Listen first, then read: what commits meanwhile waits in the queue. A bus
+        # message only wakes the subscription up; what it delivers is read from the
+        # history (written in id order, see domain.stage_history), so a late or lost
+        # message can neither reorder changes nor leave a gap.
+        async with context.bus.subscribe(organisation_id) as messages:
+            last = change_id_of(after) if after is not None else await _latest(context)
+            catching_up = after is not None
+            while True:
+                if catching_up:
+                    async with context.event_scope() as actor:
+                        if actor is None:
+                            raise _unauthenticated()
+                        rows = list(await context.session.scalars(
+                            select(StageChange)
+                            .where(StageChange.organisation_id == actor.organisation_id,
+                                   StageChange.id > last)
+                            .order_by(StageChange.id).limit(REPLAY_BATCH)))
+                        for row in rows:
+                            last = row.id
+                            if wanted.matches(row.from_stage.value if row.from_stage else None,
+                                              row.to_stage.value, row.service_id,
+                                              wanted_service):
+                                yield StageChangedEvent(cursor=cursor_of(row.id),
+                                                        stage_change=row)  # type: ignore[arg-type]
+                    if len(rows) == REPLAY_BATCH:
+                        continue  # more history to read
+                catching_up = await _woken(messages, last)
+
 
     @strawberry.subscription(permission_classes=AUTHENTICATED,
                              description="Votes cast in your organisation, on one service "
@@ -195,6 +190,27 @@ class Subscription:
                     .order_by(Statement.customer_id))
                 yield StatementsIssuedEvent(period=message.period,
                                             statements=list(rows))  # type: ignore[arg-type]
+
+
+async def _latest(context: Context) -> int:
+    """The organisation's newest stage-change id (0 without any)."""
+    assert context.actor is not None
+    async with context.event_scope() as actor:
+        if actor is None:
+            raise _unauthenticated()
+        newest = await context.session.scalar(
+            select(func.max(StageChange.id))
+            .where(StageChange.organisation_id == actor.organisation_id))
+    return int(newest or 0)
+
+
+async def _woken(messages: AsyncIterator[Message], last: int) -> bool:
+    """Wait for news of a stage change after ``last``."""
+    async for message in messages:
+        if isinstance(message, StageChangedMessage) and message.change_id > last:
+            return True
+    raise GraphQLError("the event bus closed the subscription",
+                       extensions={"code": "INTERNAL_SERVER_ERROR"})
 
 
 async def _events(context: Context, kind: type[M]) -> AsyncGenerator[M, None]:
