@@ -3,6 +3,7 @@ closed months, adjustments, currency refusal, roles and the reports."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -539,3 +540,40 @@ async def test_policy_parameters_must_be_an_object(portfolio: Portfolio, books: 
         refused = await books.policy(service_id, "cost_plus", parameters)  # type: ignore[arg-type]
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [
             ("VALIDATION", "parameters")]
+
+
+async def test_a_month_with_unbilled_changes_is_issued_again_before_it_closes(
+        portfolio: Portfolio, books: Books) -> None:
+    service_id, _ = await _recovered_service(portfolio, books)
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    await asyncio.sleep(0.01)
+    await books.cost(service_id, "2026-03-29", "30.00")
+    stale = await books.call(CLOSE, {"period": "2026-03"}, "closePeriod")
+    assert [(e["code"], e["field"]) for e in stale["errors"]] == [("CONFLICT", "period")]
+    assert "issue them again" in stale["errors"][0]["message"]
+    await books.ok(ISSUE, {"period": "2026-03"}, "issueStatements")
+    assert (await books.call(CLOSE, {"period": "2026-03"}, "closePeriod"))["errors"] == []
+
+
+async def test_amounts_and_ids_out_of_range_are_coded_errors(portfolio: Portfolio,
+                                                            books: Books) -> None:
+    import base64
+
+    service_id = (await portfolio.create("Hosting"))["id"]
+    for amount in ("1e30", "1" * 28, "-1e20"):
+        refused = await books.call(RECORD_COST, {"input": {
+            "serviceId": service_id, "bookedOn": "2026-01-02", "category": "labour",
+            "amount": eur(amount)}}, "recordCost")
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+            ("VALIDATION", "amount")], amount
+    too_big = await books.policy(service_id, "fixed_price", {"price": "999999999999999"})
+    assert [e["field"] for e in too_big["errors"]] == ["parameters"]
+    for node_id in ("²", "99999999999999999999"):
+        foreign = base64.b64encode(f"Service:{node_id}".encode()).decode()
+        refused = await books.call(RECORD_COST, {"input": {
+            "serviceId": foreign, "bookedOn": "2026-01-02", "category": "labour",
+            "amount": eur("1")}}, "recordCost")
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+            ("NOT_FOUND", "serviceId")], node_id
+        assert (await books.api.data("query($id: ID!) { node(id: $id) { id } }",
+                                     {"id": foreign}, books.token))["node"] is None

@@ -522,3 +522,38 @@ async def test_a_contractors_settings_can_be_rotated_and_are_checked(world: Worl
     hidden = await world.api.data("{ contractors { name settingsJson } }",
                                   token=world.org.token(Role.VIEWER))
     assert hidden["contractors"] == [{"name": "Acme Hosting", "settingsJson": None}]
+
+
+async def test_an_invoice_booked_twice_at_once_is_booked_once(world: World) -> None:
+    service_id = await _chartered(world)
+    [engagement] = (await _read(world, service_id))["engagements"]
+    book = """mutation($id: ID!) { bookContractorInvoice(input: {engagementId: $id,
+        invoiceReference: "INV-RACE", bookedOn: "2026-04-30",
+        amount: {amount: "100.00", currency: "EUR"}}) { errors { code } } }"""
+    results = await asyncio.gather(*(
+        _call(world, book, {"id": engagement["id"]}, "bookContractorInvoice", Role.FINANCE)
+        for _ in range(5)))
+    codes = sorted(tuple(e["code"] for e in r["errors"]) for r in results)
+    assert codes == [(), ("CONFLICT",), ("CONFLICT",), ("CONFLICT",), ("CONFLICT",)]
+
+
+async def test_an_attempt_that_outlived_its_lease_is_not_recorded(world: World) -> None:
+    await _chartered(world)
+    sessions = create_session_factory(world.db)
+    short_lease = outbox.Policy(3, 0.01, 0.05, timedelta(milliseconds=50))
+    [stale] = await outbox.claim_due(sessions, short_lease)
+    late_receipt = await outbox.deliver(world.plugins, stale)
+    await asyncio.sleep(0.1)
+    [current] = await outbox.claim_due(sessions, POLICY)
+    # The first worker finally records: the request belongs to the second one now.
+    await outbox.record(sessions, short_lease, stale, late_receipt)
+    [engagement] = await world.engagements()
+    assert engagement.status is EngagementStatus.PENDING
+    assert engagement.claimed_until is not None
+    await outbox.record(sessions, POLICY, current, await outbox.deliver(world.plugins,
+                                                                         current))
+    [engagement] = await world.engagements()
+    assert engagement.status is EngagementStatus.SENT
+    async with sessions() as session:
+        attempts = list(await session.scalars(select(EngagementAttempt)))
+    assert [a.number for a in attempts] == [2]

@@ -17,6 +17,9 @@ from babel.numbers import get_currency_precision, list_currencies
 
 from spm_api.domain.errors import ErrorCode, fail
 
+#: The largest amount the books hold (stored as ten-thousandths in a 64-bit integer).
+LARGEST = Decimal("99999999999999")
+
 
 @cache
 def _known_currencies() -> frozenset[str]:
@@ -58,6 +61,8 @@ class Money:
                        f"{amount!r}", field) from None
         if not value.is_finite():
             raise fail(ErrorCode.VALIDATION, f"{field} must be a finite number", field)
+        if abs(value) > LARGEST:
+            raise fail(ErrorCode.VALIDATION, f"{field} must be at most {LARGEST}", field)
         if value != rounded(value, code):
             raise fail(ErrorCode.VALIDATION,
                        f"{field} has more decimals than {code} has (its smallest unit is "

@@ -100,7 +100,7 @@ async def create_service(
 ) -> Service:
     """Record a new proposal in DEFINITION, with its first stage-change record."""
     actor.require(Permission.EDIT_SERVICE)
-    books = await books_of(session, actor.organisation_id)
+    books = await books_of(session, actor.organisation_id, lock=True)
     name = required_text(name, "name", 200)
     await _check_unique_name(session, actor, name)
     owner = actor.person_id if owner_id is None else owner_id
@@ -169,7 +169,7 @@ async def update_service(
     if investment_category is not None:
         service.investment_category = investment_category
     if estimated_cost is not None or expected_benefit is not None:
-        books = await books_of(session, actor.organisation_id)
+        books = await books_of(session, actor.organisation_id, lock=True)
         if estimated_cost is not None:
             service.estimated_cost = books.optional_cost(estimated_cost, "estimatedCost")
         if expected_benefit is not None:

@@ -81,7 +81,10 @@ async def update_finance_settings(
 ) -> Organisation:
     """Set the currency the books are kept in and the month the fiscal year starts."""
     actor.require(Permission.ADMINISTER)
-    organisation = await session.get(Organisation, actor.organisation_id)
+    # Exclusive: amounts being recorded (under the shared lock) finish first.
+    organisation = await session.scalar(
+        select(Organisation).where(Organisation.id == actor.organisation_id)
+        .with_for_update())
     if organisation is None:
         raise fail(ErrorCode.NOT_FOUND, "your organisation no longer exists")
     if currency is not None:

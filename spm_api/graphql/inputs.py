@@ -34,9 +34,18 @@ def database_id(raw: str, expected_type: str) -> int | None:
     global_id = parse_global_id(raw)
     if global_id is None or global_id.type_name != expected_type:
         return None
-    if not global_id.node_id.isdigit():
+    return row_id(global_id.node_id)
+
+
+#: The largest row id (PostgreSQL's INTEGER); a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int | None:
+    """A row id written in ASCII digits within range, or None."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ROW_ID:
         return None
-    return int(global_id.node_id)
+    return int(text)
 
 
 def node_pk(raw: str, expected_type: str, field: str) -> int:

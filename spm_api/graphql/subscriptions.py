@@ -24,7 +24,7 @@ from spm_api.graphql.context import Context
 from spm_api.graphql.enums import Section
 from spm_api.graphql.enums import Stage as StageEnum
 from spm_api.graphql.finance_types import StatementNode
-from spm_api.graphql.inputs import node_pk
+from spm_api.graphql.inputs import node_pk, row_id
 from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.types import ServiceNode, StageChangeNode
 from spm_api.models import StageChange, Statement
@@ -51,11 +51,11 @@ def change_id_of(cursor: str) -> int:
         text = base64.b64decode(cursor, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         text = ""
-    number = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not number.isdigit():
+    number = row_id(text.removeprefix(_CURSOR_PREFIX))
+    if not text.startswith(_CURSOR_PREFIX) or number is None:
         raise GraphQLError("after is not a cursor this subscription gave out",
                            extensions={"code": "BAD_USER_INPUT", "field": "after"})
-    return int(number)
+    return number
 
 
 def _unauthenticated() -> GraphQLError:

@@ -47,7 +47,9 @@ class LoadedNode(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
-        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+        from spm_api.graphql.inputs import row_id
+
+        ids = [row_id(node_id) or -1 for node_id in node_ids]
         found = await getattr(info.context.loaders, cls.loader_name).load_many(ids)
         if required and any(node is None for node in found):
             raise ValueError(f"no such {cls.__name__}")

@@ -19,6 +19,7 @@ import pluggy
 
 from spm_api.domain.enums import ApprovalStatus
 from spm_api.domain.errors import DomainError, ErrorCode, fail
+from spm_api.domain.money import LARGEST
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
@@ -46,8 +47,8 @@ logger = logging.getLogger("spm_api.plugins")
 #: What a contractor system may answer to an engagement request.
 RECEIPT_DECISIONS = frozenset({"RECEIVED", "ACCEPTED", "DECLINED"})
 
-#: The largest quote stored (the scaled 64-bit amount columns' range, rounded down).
-MAX_QUOTE = Decimal("99999999999999")
+#: The largest quote or charge stored (the scaled 64-bit amount columns' range).
+MAX_QUOTE = LARGEST
 
 #: Worker threads for one plugin's synchronous code.
 THREADS_PER_PLUGIN = 4
@@ -334,6 +335,8 @@ def _charges_problem(result: Any, period: ChargingPeriod) -> str | None:
         if charge.customer_id in seen:
             return f"charged customer {charge.customer_id} twice"
         seen.add(charge.customer_id)
+        if abs(charge.amount) > MAX_QUOTE:
+            return f"charged {charge.amount}, more than the books can hold ({MAX_QUOTE})"
         if charge.amount != period.round(charge.amount):
             return (f"charged {charge.amount}, which is not in {period.currency}'s "
                     f"minor unit")

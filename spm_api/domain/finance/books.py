@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.money import Money
+from spm_api.domain.money import LARGEST, Money
 from spm_api.domain.periods import Period
 from spm_api.domain.validation import required_text
 from spm_api.models import ClosedPeriod, CostCategory, Organisation
@@ -28,7 +28,7 @@ STANDARD_CATEGORIES: dict[str, str] = {
 }
 
 #: The largest amount stored (the scaled BIGINT's range, rounded down).
-MAX_AMOUNT = Decimal("99999999999999")
+MAX_AMOUNT = LARGEST
 
 CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
@@ -64,10 +64,19 @@ async def books_of(session: AsyncSession, organisation_id: int, *, lock: bool = 
                    exclusive: bool = False) -> Books:
     """The organisation's books. ``lock`` takes a shared lock on the organisation row
     (recording costs and usage); ``exclusive`` an exclusive one (issuing and closing),
-    so a month cannot close while something is being booked into it (PostgreSQL)."""
+    so a month cannot close while something is being booked into it. On SQLite the
+    exclusive form takes the database's write lock at once, which serialises the same
+    commands."""
     query = select(Organisation).where(Organisation.id == organisation_id)
     if exclusive:
         query = query.with_for_update()
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite has no row locks: taking its write lock now (a no-op write) makes
+            # other writers wait until this transaction ends, as FOR UPDATE would.
+            await session.execute(update(Organisation)
+                                  .where(Organisation.id == organisation_id)
+                                  .values(id=Organisation.id)
+                                  .execution_options(synchronize_session=False))
     elif lock:
         query = query.with_for_update(read=True)
     organisation = await session.scalar(query)

@@ -21,7 +21,7 @@ async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
     """Plan ``amount`` for the service in a month and category, replacing what was
     planned there before."""
     actor.require(Permission.MANAGE_FINANCE)
-    books = await books_of(session, actor.organisation_id)
+    books = await books_of(session, actor.organisation_id, lock=True)
     planned = books.amount(amount, "amount")
     if planned < 0:
         raise fail(ErrorCode.VALIDATION, "a budget is not negative", "amount")

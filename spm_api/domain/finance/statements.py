@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
@@ -17,13 +17,20 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.customers import load_customer
 from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.finance.books import books_of, require_open
+from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
 from spm_api.domain.money import Money
 from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
 from spm_api.domain.validation import required_text
-from spm_api.models import ChargeAdjustment, ClosedPeriod, Statement, StatementLine
+from spm_api.models import (
+    ChargeAdjustment,
+    ClosedPeriod,
+    CostEntry,
+    Statement,
+    StatementLine,
+    UsageRecord,
+)
 from spm_api.plugins.host import PluginHost
 
 
@@ -43,6 +50,11 @@ async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginH
         Statement.organisation_id == actor.organisation_id, Statement.period == str(month)))
     statements = []
     for customer_id, lines in run.lines_by_customer().items():
+        billed = sum((line.amount for line in lines if line.billed), Decimal(0))
+        if abs(billed) > MAX_AMOUNT:
+            raise fail(ErrorCode.VALIDATION,
+                       f"customer {customer_id}'s statement for {month} would come to "
+                       f"{billed}, more than the books can hold", "period")
         statement = Statement(
             organisation_id=actor.organisation_id, customer_id=customer_id,
             period=str(month), currency=books.currency,
@@ -72,6 +84,7 @@ async def close_period(session: AsyncSession, actor: Actor, period: str) -> Clos
     await books_of(session, actor.organisation_id, exclusive=True)
     month = Period.parse(period)
     await require_open(session, actor.organisation_id, month)
+    await _refuse_stale_statements(session, actor.organisation_id, str(month))
     closed = ClosedPeriod(organisation_id=actor.organisation_id, period=str(month),
                           closed_by_id=actor.person_id, closed_at=utcnow())
     session.add(closed)
@@ -83,6 +96,25 @@ async def close_period(session: AsyncSession, actor: Actor, period: str) -> Clos
         .execution_options(synchronize_session=False))
     await session.flush()
     return closed
+
+
+async def _refuse_stale_statements(session: AsyncSession, organisation_id: int,
+                                   month: str) -> None:
+    """Closing makes the statements final: refuse when costs, usage or adjustments of
+    the month were recorded after they were issued, which they would never bill."""
+    issued = await session.scalar(select(func.min(Statement.issued_at)).where(
+        Statement.organisation_id == organisation_id, Statement.period == month))
+    if issued is None:
+        return
+    for model in (CostEntry, UsageRecord, ChargeAdjustment):
+        later = await session.scalar(select(func.count()).select_from(model).where(
+            model.organisation_id == organisation_id, model.period == month,
+            model.created_at > issued))
+        if later:
+            raise fail(ErrorCode.CONFLICT,
+                       f"{month} has {model.__tablename__.replace('_', ' ')}s recorded after "
+                       f"its statements were issued; issue them again before closing",
+                       "period")
 
 
 async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: int,

@@ -57,7 +57,7 @@ async def add_capability(session: AsyncSession, actor: Actor, service_id: int, *
     if taken is not None:
         raise fail(ErrorCode.CONFLICT, f"the service already has a capability {name!r}",
                    "name")
-    books = await books_of(session, actor.organisation_id)
+    books = await books_of(session, actor.organisation_id, lock=True)
     capability = Capability(
         organisation_id=actor.organisation_id, service_id=service.id, name=name,
         description=optional_text(description, "description", 10_000), sourcing=sourcing,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.accounting import record_cost
+from spm_api.domain.finance.books import books_of
 from spm_api.domain.money import Money
 from spm_api.domain.validation import required_text
 from spm_api.models import Contractor, CostEntry, Engagement
@@ -22,6 +23,8 @@ async def book_invoice(session: AsyncSession, actor: Actor, engagement_id: int, 
                        description: str = "") -> CostEntry:
     """The same invoice (contractor and reference) is booked once."""
     actor.require(Permission.MANAGE_FINANCE)
+    # Exclusive: two bookings of the same invoice must not both pass the check below.
+    await books_of(session, actor.organisation_id, exclusive=True)
     engagement = await session.scalar(select(Engagement).where(
         Engagement.id == engagement_id, Engagement.organisation_id == actor.organisation_id))
     if engagement is None:

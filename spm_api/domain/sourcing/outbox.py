@@ -138,6 +138,12 @@ async def record(sessions: async_sessionmaker[AsyncSession], policy: Policy,
             select(Engagement).where(Engagement.id == delivery.engagement_id)
             .with_for_update())
         assert engagement is not None
+        if engagement.claimed_until != delivery.claimed_until:
+            # The lease ran out and another worker owns the request now: its outcome,
+            # not this late one, is recorded.
+            logger.warning("engagement %s: attempt %s finished after its lease; ignored",
+                           engagement.id, delivery.attempt)
+            return engagement.status
         if isinstance(outcome, EngagementReceipt):
             engagement.status = RECEIPT_STATUS[outcome.decision]
             engagement.contractor_reference = outcome.reference[:200] or None

@@ -52,6 +52,9 @@ async def request_quote(session: AsyncSession, actor: Actor, plugins: PluginHost
 
     offer = await plugins.request_quote(integration, request)
 
+    if (await books_of(session, actor.organisation_id, lock=True)).currency != books.currency:
+        raise fail(ErrorCode.CONFLICT, "the organisation's currency changed while the "
+                   "contractor was quoting; ask again", "capabilityId")
     capability = await load_capability(session, actor.organisation_id, capability_id)
     service = await load_service(session, actor, capability.service_id)
     _require_analysis(service)

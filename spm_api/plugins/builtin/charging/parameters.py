@@ -12,7 +12,7 @@ from spm_api.plugins.contracts import PluginSettingsError, Settings
 
 #: Digits before the decimal point a parameter may have: far beyond any real price,
 #: and it keeps "1e999999" from becoming a million-digit string.
-MAX_INTEGER_DIGITS = 15
+MAX_INTEGER_DIGITS = 14
 
 
 def checked(parameters: Settings, model: str, known: Collection[str]) -> Mapping[str, Any]:
