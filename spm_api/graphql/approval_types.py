@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 
@@ -18,6 +17,7 @@ from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.domain.errors import DomainError
 from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_of
+from spm_api.graphql.reading import coded_error
 from spm_api.graphql.types import LoadedNode, PersonNode
 
 strawberry.enum(Decision, description="A decision maker's vote.")
@@ -100,8 +100,7 @@ async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundV
         result = await approval.result_of(info.context.plugins, service, latest, votes, setup,
                                           budget)
     except DomainError as error:
-        problem = error.problems[0]
-        raise GraphQLError(problem.message, extensions={"code": problem.code.value}) from error
+        raise coded_error(error) from error
     return ApprovalRoundView(round=latest, all_votes=votes, result=result,
                              decision_maker_count=len(setup.decision_makers))
 
@@ -182,6 +181,7 @@ class AffirmationNode(LoadedNode):
         description="How many deviations from the baseline were reported when affirming.")
     at: datetime
     person_id: strawberry.Private[int]
+    service_id: strawberry.Private[int]
 
     @strawberry.field
     async def person(self, info: Info[Context, None]) -> PersonNode | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
@@ -29,7 +28,8 @@ from spm_api.graphql.finance_types import (
 from spm_api.graphql.inputs import database_id, node_pk
 from spm_api.graphql.pagination import CountedConnection, QuerySource
 from spm_api.graphql.permissions import AUTHENTICATED
-from spm_api.graphql.report_types import Reports, read
+from spm_api.graphql.reading import coded_error, read
+from spm_api.graphql.report_types import Reports
 from spm_api.models import CostEntry, Customer, Statement
 
 
@@ -117,9 +117,7 @@ class FinanceQuery:
                 query = query.where(CostEntry.period <= str(Period.parse(to_period,
                                                                          "toPeriod")))
         except DomainError as error:
-            problem = error.problems[0]
-            raise GraphQLError(problem.message, extensions={
-                "code": problem.code.value, "field": problem.field}) from error
+            raise coded_error(error) from error
         return QuerySource(info.context, query)  # type: ignore[arg-type]
 
     @strawberry.field(permission_classes=AUTHENTICATED,

@@ -17,13 +17,15 @@ from spm_api.domain.enums import CustomerKind
 from spm_api.domain.finance.charging import ChargingRun, RunLine
 from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_in, money_of
-from spm_api.graphql.types import LoadedNode, ServiceNode
+from spm_api.graphql.types import LoadedNode, ServiceNode, service_of
 
 CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
 
 
 async def _service(info: Info[Context, None], service_id: int) -> ServiceNode:
-    return await info.context.loaders.service.load(service_id)  # type: ignore[return-value]
+    found = await service_of(info, service_id)
+    assert found is not None, "charges and costs belong to services of the organisation"
+    return found
 
 
 async def _customer(info: Info[Context, None], customer_id: int) -> CustomerNode:
@@ -149,15 +151,9 @@ class ChargeLine:
         return await _customer(info, self.customer_id)
 
     @classmethod
-    def of_run(cls, line: RunLine, currency: str) -> ChargeLine:
-        return cls(model=line.model, amount=money_in(line.amount, currency),
-                   billed=line.billed, description=line.description,
-                   corrects_period=line.corrects_period, service_id=line.service_id,
-                   customer_id=line.customer_id)
-
-    @classmethod
-    def of_row(cls, line: models.StatementLine, customer_id: int, currency: str
-               ) -> ChargeLine:
+    def of(cls, line: RunLine | models.StatementLine, customer_id: int, currency: str
+           ) -> ChargeLine:
+        """A line of a run (computed) or of a statement (saved): the same fields."""
         return cls(model=line.model, amount=money_in(line.amount, currency),
                    billed=line.billed, description=line.description,
                    corrects_period=line.corrects_period, service_id=line.service_id,
@@ -194,7 +190,7 @@ class StatementNode(LoadedNode):
     async def lines(self, info: Info[Context, None], root: strawberry.Parent[Any]
                     ) -> list[ChargeLine]:
         rows = await info.context.loaders.lines_of_statement.load(root.id)
-        return [ChargeLine.of_row(row, root.customer_id, root.currency) for row in rows]
+        return [ChargeLine.of(row, root.customer_id, root.currency) for row in rows]
 
 
 @strawberry.type(description="One customer's charges in a charging run.")
@@ -229,7 +225,7 @@ class ChargingRunResult:
                 total=money_in(sum((ln.amount for ln in lines if ln.billed), zero), currency),
                 notional_total=money_in(
                     sum((ln.amount for ln in lines if not ln.billed), zero), currency),
-                lines=[ChargeLine.of_run(line, currency) for line in lines])
+                lines=[ChargeLine.of(line, line.customer_id, currency) for line in lines])
             for customer_id, lines in run.lines_by_customer().items()
         ]
         return cls(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -18,6 +16,7 @@ from spm_api.graphql.types import (
     ServiceNode,
     StageChangeNode,
     StakeholderInputNode,
+    service_of,
 )
 
 
@@ -38,15 +37,6 @@ class ServicePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _service_of(info: Info[Context, None], child: Any) -> ServiceNode | None:
-    if child is None:
-        return None
-    found: ServiceNode | None = await info.context.loaders.service.load(  # type: ignore[assignment]
-        child.service_id
-    )
-    return found
-
-
 @strawberry.type
 class RequirementPayload:
     requirement: RequirementNode | None = None
@@ -54,7 +44,8 @@ class RequirementPayload:
 
     @strawberry.field(description="The service, with its new version.")
     async def service(self, info: Info[Context, None]) -> ServiceNode | None:
-        return await _service_of(info, self.requirement)
+        return await service_of(info, None if self.requirement is None
+                                else self.requirement.service_id)
 
 
 @strawberry.type
@@ -64,7 +55,8 @@ class StakeholderInputPayload:
 
     @strawberry.field(description="The service, with its new version.")
     async def service(self, info: Info[Context, None]) -> ServiceNode | None:
-        return await _service_of(info, self.stakeholder_input)
+        return await service_of(info, None if self.stakeholder_input is None
+                                else self.stakeholder_input.service_id)
 
 
 @strawberry.type
@@ -92,7 +84,8 @@ class AffirmServicePayload:
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode | None:
-        return await _service_of(info, self.affirmation)
+        return await service_of(info, None if self.affirmation is None
+                                else self.affirmation.service_id)
 
 
 @strawberry.type

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.errors import DomainError
 from spm_api.domain.finance import books as finance_books
 from spm_api.domain.finance import ranking, reports
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import InvestmentCategory, Section
 from spm_api.graphql.finance_types import CustomerNode
 from spm_api.graphql.money import Money, books_currency, money_in
-from spm_api.graphql.types import ServiceNode
+from spm_api.graphql.reading import read
+from spm_api.graphql.types import ServiceNode, service_of
 
 T = TypeVar("T")
 
 ReportDimension = strawberry.enum(reports.Dimension, name="ReportDimension")
-
-
-async def read(info: Info[Context, None],
-               query: Callable[[AsyncSession, Actor], Awaitable[T]]) -> T:
-    """Run a domain read on the request's session; refusals become coded errors."""
-    actor = info.context.actor
-    assert actor is not None
-    try:
-        async with info.context.lock:
-            return await query(info.context.session, actor)
-    except DomainError as error:
-        problem = error.problems[0]
-        raise GraphQLError(problem.message, extensions={
-            "code": problem.code.value, "field": problem.field}) from error
-
-
-async def _service(info: Info[Context, None], service_id: int | None) -> ServiceNode | None:
-    if service_id is None:
-        return None
-    return await info.context.loaders.service.load(service_id)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Budget and actual cost of one group; variance = budget - "
@@ -63,7 +41,7 @@ class VarianceRow:
 
     @strawberry.field(description="Null unless grouped by SERVICE.")
     async def service(self, info: Info[Context, None]) -> ServiceNode | None:
-        return await _service(info, self.service_id)
+        return await service_of(info, self.service_id)
 
 
 @strawberry.type
@@ -116,7 +94,7 @@ class CostRecovery:
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode | None:
-        return await _service(info, self.service_id)
+        return await service_of(info, self.service_id)
 
 
 @strawberry.type

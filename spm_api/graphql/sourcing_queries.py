@@ -12,7 +12,7 @@ from strawberry.types import Info
 from spm_api.domain.actor import Actor
 from spm_api.graphql.context import Context
 from spm_api.graphql.permissions import AUTHENTICATED
-from spm_api.graphql.report_types import read
+from spm_api.graphql.reading import read
 from spm_api.graphql.sourcing_types import ContractorIntegrationInfo, ContractorNode
 from spm_api.models import Contractor
 

@@ -56,6 +56,15 @@ class LoadedNode(relay.Node):
         return list(found)
 
 
+async def service_of(info: Info[Context, None], service_id: int | None) -> ServiceNode | None:
+    """The service with this id, through the request's loader (None for None)."""
+    if service_id is None:
+        return None
+    found: ServiceNode | None = await info.context.loaders.service.load(  # type: ignore[assignment]
+        service_id)
+    return found
+
+
 @strawberry.type(name="Organisation")
 class OrganisationNode(LoadedNode):
     model = models.Organisation

@@ -112,7 +112,7 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
     for service_id, model, parameters, name in sorted(policies):
         registered = plugins.charging_models.get(model)
         if registered is None:
-            continue  # the model's plugin is not loaded here; see unchargeable()
+            continue  # its model's plugin is not loaded on this server: not charged
         actual = costs.get(service_id, Decimal(0))
         run.cost_of_service[service_id] = actual
         charging_period = ChargingPeriod(service_id, name, month, books.currency, actual,
@@ -140,16 +140,6 @@ async def _adjustments(session: AsyncSession, organisation_id: int, month: str
                     f"adjustment for {row.corrects_period}: {row.reason}",
                     row.corrects_period)
             for row in rows]
-
-
-async def unchargeable(session: AsyncSession, organisation_id: int, plugins: PluginHost
-                       ) -> list[tuple[int, str]]:
-    """Services whose policy names a model no loaded plugin provides."""
-    rows = (await session.execute(
-        select(ChargingPolicy.service_id, ChargingPolicy.model)
-        .where(ChargingPolicy.organisation_id == organisation_id))).all()
-    return [(service_id, model) for service_id, model in rows
-            if model not in plugins.charging_models]
 
 
 async def dry_run(session: AsyncSession, actor: Actor, plugins: PluginHost, period: str

@@ -17,7 +17,7 @@ from spm_api.domain.services import load_service, touch
 from spm_api.domain.sourcing.contractors import load_contractor
 from spm_api.domain.stages import Stage
 from spm_api.domain.validation import optional_text, required_text
-from spm_api.models import Capability, Engagement, Person, Quote, Service
+from spm_api.models import Capability, Person, Quote, Service
 
 #: Capabilities are planned before the decision; after chartering they are engaged.
 PLANNING_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS})
@@ -102,9 +102,3 @@ async def refresh_estimated_cost(session: AsyncSession, service: Service) -> Non
     if costed:
         service.estimated_cost = total if isinstance(total, Decimal) else Decimal(0)
 
-
-async def engagements_not_accepted(session: AsyncSession, service_id: int
-                                   ) -> list[Engagement]:
-    rows = await session.scalars(select(Engagement).where(
-        Engagement.service_id == service_id).order_by(Engagement.id))
-    return [row for row in rows if row.status.value != "ACCEPTED"]
