@@ -58,8 +58,10 @@ class RecordUsageInput:
 class SetChargingPolicyInput:
     service_id: strawberry.ID
     model: str = strawberry.field(description="A charging model, as chargingModels lists.")
-    parameters: JSON = strawberry.field(default_factory=dict,
-                                        description="Checked by the model.")
+    # A default of {} cannot be introspected (graphql-core has no literal for an object
+    # scalar), which broke GraphiQL's schema; null stands for "no parameters".
+    parameters: JSON | None = strawberry.field(
+        default=None, description="Checked by the model; omitted or null means none.")
 
 
 @strawberry.input

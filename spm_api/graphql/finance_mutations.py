@@ -130,7 +130,8 @@ class FinanceMutation:
                          description="Choose how a service is charged.")
     async def set_charging_policy(self, info: Info[Context, None],
                                   input: SetChargingPolicyInput) -> ChargingPolicyPayload:
-        parameters: Settings = input.parameters  # type: ignore[assignment]  # refused if not an object
+        parameters: Settings = (  # a non-object is refused by the domain
+            {} if input.parameters is None else input.parameters)  # type: ignore[assignment]
         policy, errors = await run_mutation(
             info, lambda session, actor: charging.set_charging_policy(
                 session, actor, info.context.plugins, _service_pk(input.service_id),

@@ -33,8 +33,9 @@ class RegisterContractorInput:
     name: str
     integration: str = strawberry.field(description="A contractor integration's name.")
     contact: str = ""
-    settings: JSON = strawberry.field(default_factory=dict,
-                                      description="Checked by the integration.")
+    # Null, not {}: an object default cannot be introspected (see SetChargingPolicyInput).
+    settings: JSON | None = strawberry.field(
+        default=None, description="Checked by the integration; omitted or null means none.")
 
 
 @strawberry.input
@@ -133,7 +134,8 @@ class SourcingMutation:
                                      "admins).")
     async def register_contractor(self, info: Info[Context, None],
                                   input: RegisterContractorInput) -> ContractorPayload:
-        settings: Settings = input.settings  # type: ignore[assignment]  # refused if not an object
+        settings: Settings = (  # a non-object is refused by the domain
+            {} if input.settings is None else input.settings)  # type: ignore[assignment]
         row, errors = await run_mutation(
             info, lambda session, actor: contractors.register_contractor(
                 session, actor, info.context.plugins, name=input.name, contact=input.contact,
