@@ -1,5 +1,6 @@
-"""The ``spm-api`` command: serve, migrate, seed demo data, manage tenants, list plugins,
-export the schema."""
+"""The spm-api command: serve the API, migrate its database, seed demo data, manage
+organisations and people, import costs and usage, deliver engagement requests, list
+plugins and export the schema."""
 
 from __future__ import annotations
 
@@ -12,13 +13,45 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spm_api import __version__
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.enums import Role
 from spm_api.domain.errors import DomainError
+from spm_api.failures import Unavailable, database_failure, ensure_port_free
 from spm_api.plugins.host import PluginHost, Registered
 from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
+
+#: Exit statuses, the same for every command.
+EXIT_OK = 0
+#: An unexpected failure: a bug, reported in one line with SPM_DEBUG=true for details.
+EXIT_FAILED = 1
+#: Refused: bad arguments, input the rules reject (each problem printed with its code),
+#: a plugin that fails to load, a configuration that cannot work.
+EXIT_REFUSED = 2
+#: Unavailable: the database, the event bus or the port cannot be reached or used.
+EXIT_UNAVAILABLE = 3
+
+EPILOG = f"""\
+exit status: {EXIT_OK} done; {EXIT_FAILED} unexpected failure; {EXIT_REFUSED} refused (bad \
+arguments or input, each problem printed as "error [CODE]: ..."); {EXIT_UNAVAILABLE} the \
+database, event bus or port is unavailable.
+settings come from SPM_* environment variables (SPM_DATABASE_URL, default \
+sqlite+aiosqlite:///./spm.db); see README.md."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option that takes a value shows its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.nargs == 0 or action.default in (None, argparse.SUPPRESS):
+            return action.help  # a flag, or nothing to show
+        return super()._get_help_string(action)
+
+
+class _Refused(Exception):
+    """A refusal already worded for the user (exit status 2)."""
 
 
 def _load_plugins() -> PluginHost:
@@ -41,13 +74,29 @@ def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    import os
+
     import uvicorn
 
-    if args.workers > 1 and get_settings().event_bus_url().startswith("memory"):
-        raise SystemExit(
+    from spm_api import preflight
+
+    settings = get_settings()
+    if args.workers > 1 and settings.event_bus_url().startswith("memory"):
+        raise _Refused(
             "error [CONFIGURATION]: the memory event bus reaches only its own process; with "
             "--workers above 1 set SPM_EVENT_BUS=postgres (with a PostgreSQL database) or "
             "SPM_EVENT_BUS=redis, or subscribers miss the other workers' changes")
+    ensure_port_free(args.host, args.port)
+    if args.demo:
+        migrations.upgrade()
+        _print_demo(_seed_demo(args.services, once=True), json_output=False)
+        os.environ["SPM_DEMO_MODE"] = "true"  # read by the server process(es) it starts
+        get_settings.cache_clear()
+    asyncio.run(preflight.check_database(settings.database_url))
+    asyncio.run(preflight.check_event_bus(settings))
+    if args.demo:
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql (opens with the demo "
+              "portfolio manager's token)", flush=True)
     uvicorn.run(
         "spm_api.asgi:app",
         host=args.host,
@@ -92,22 +141,37 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print(f"database at {args.revision}")
 
 
-def _demo(args: argparse.Namespace) -> None:
+def _seed_demo(services: int, once: bool) -> dict[str, Any]:
     from spm_api.demo import seed_demo
 
     plugins = _load_plugins()
     try:
-        result = _run_in_session(
-            lambda session: seed_demo(session, plugins, services=args.services, once=args.once)
-        )
+        result: dict[str, Any] = _run_in_session(
+            lambda session: seed_demo(session, plugins, services=services, once=once))
     finally:
         plugins.close()
-    if args.json:
+    return result
+
+
+def _print_demo(result: dict[str, Any], json_output: bool) -> None:
+    if json_output:
         print(json.dumps(result, indent=2))
         return
     print(result["message"])
     for person in result["people"]:
-        print(f"  {', '.join(person['roles']):<40} {person['email']:<32} {person['token']}")
+        if "token" in person:
+            print(f"  {', '.join(person['roles']):<40} {person['email']:<32} {person['token']}")
+    sys.stdout.flush()
+
+
+def _demo(args: argparse.Namespace) -> None:
+    _print_demo(_seed_demo(args.services, once=args.once), json_output=args.json)
+
+
+def _demo_tokens(args: argparse.Namespace) -> None:
+    from spm_api.demo import reissue_tokens
+
+    _print_demo(_run_in_session(reissue_tokens), json_output=args.json)
 
 
 def _org_create(args: argparse.Namespace) -> None:
@@ -212,13 +276,11 @@ def _import(args: argparse.Namespace) -> None:
     try:
         text = _read_import_file(args.file)
     except OSError as error:
-        print(f"error [VALIDATION]: cannot read {shown}: {error.strerror or error}",
-              file=sys.stderr)
-        raise SystemExit(1) from None
+        raise _Refused(f"error [VALIDATION]: cannot read {shown}: "
+                       f"{error.strerror or error}") from None
     except UnicodeDecodeError as error:
-        print(f"error [VALIDATION]: {shown} is not UTF-8 text (byte {error.start + 1} is "
-              f"{error.object[error.start]:#04x})", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise _Refused(f"error [VALIDATION]: {shown} is not UTF-8 text (byte "
+                       f"{error.start + 1} is {error.object[error.start]:#04x})") from None
     source = "csv:stdin" if args.file == "-" else f"csv:{Path(args.file).name}"
 
     async def work(session: Any) -> int:
@@ -228,91 +290,116 @@ def _import(args: argparse.Namespace) -> None:
 
     try:
         count = _run_in_session(work)  # one transaction: rolled back on any error
-    except DomainError as error:
-        for problem in error.problems:
-            print(f"error [{problem.code.value}]: {problem.message}", file=sys.stderr)
-        raise SystemExit(1) from None
     except csv.Error as error:
-        print(f"error [VALIDATION]: {shown} is not readable as CSV: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise _Refused(f"error [VALIDATION]: {shown} is not readable as CSV: {error}") from None
     print(f"imported {count} {what} from {shown}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spm-api", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="spm-api", description=__doc__, epilog=EPILOG,
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the HTTP/GraphQL server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    def command(parent: Any, name: str, summary: str, description: str | None = None
+                ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(
+            name, help=summary, description=description or summary, epilog=EPILOG,
+            formatter_class=_HelpFormatter)
+        return sub
+
+    serve = command(commands, "serve", "run the HTTP and GraphQL server",
+                    "Run the API: GraphQL and GraphiQL at /graphql, subscriptions over "
+                    "WebSocket at /graphql, health at /health. Checks first that the port is "
+                    "free, the database reachable and migrated, and the event bus up.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes; above 1 needs SPM_EVENT_BUS=postgres or redis")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug", "trace"],
+                       help="uvicorn's log level")
+    serve.add_argument("--demo", action="store_true",
+                       help="migrate, seed the demo organisation once (printing its tokens "
+                            "when it is created) and serve GraphiQL ready to run with the "
+                            "demo portfolio manager's token; for trying the API, never in "
+                            "production")
+    serve.add_argument("--services", type=int, default=40,
+                       help="with --demo: how many services a new demo organisation gets")
     serve.set_defaults(handler=_serve)
 
-    db = commands.add_parser("db", help="database schema").add_subparsers(
-        dest="db_command", required=True
-    )
-    upgrade = db.add_parser("upgrade", help="apply the Alembic migrations")
-    upgrade.add_argument("revision", nargs="?", default="head")
+    db = command(commands, "db", "the database schema").add_subparsers(
+        dest="db_command", required=True, metavar="COMMAND")
+    upgrade = command(db, "upgrade", "apply the Alembic migrations to SPM_DATABASE_URL")
+    upgrade.add_argument("revision", nargs="?", default="head",
+                         help="the revision to reach")
     upgrade.set_defaults(handler=_db_upgrade)
 
-    demo = commands.add_parser("demo", help="create a demo organisation with people and services")
+    demo = command(commands, "demo", "create a demo organisation with people and services",
+                   "Create the demo organisation: a person in every role, services in every "
+                   "stage, customers, budgets, costs, usage and statements; print each "
+                   "person's token.")
     demo.add_argument("--services", type=int, default=40, help="how many services to create")
     demo.add_argument("--once", action="store_true",
-                      help="if the demo exists, only issue fresh tokens")
+                      help="if the demo organisation exists, leave it as it is (its tokens "
+                           "were printed when it was created)")
     demo.add_argument("--json", action="store_true", help="print people, roles and tokens as JSON")
     demo.set_defaults(handler=_demo)
+    demo_commands = demo.add_subparsers(dest="demo_command", required=False, metavar="[tokens]")
+    demo_tokens = command(demo_commands, "tokens",
+                          "issue new tokens for the demo people, revoking the printed ones")
+    demo_tokens.add_argument("--json", action="store_true", help="print them as JSON")
+    demo_tokens.set_defaults(handler=_demo_tokens)
 
-    org = commands.add_parser("org", help="organisations").add_subparsers(
-        dest="org_command", required=True
-    )
-    org_create = org.add_parser("create", help="create an organisation")
-    org_create.add_argument("--name", required=True)
-    org_create.add_argument("--slug", required=True)
+    org = command(commands, "org", "organisations (tenants)").add_subparsers(
+        dest="org_command", required=True, metavar="COMMAND")
+    org_create = command(org, "create", "create an organisation")
+    org_create.add_argument("--name", required=True, help="its display name")
+    org_create.add_argument("--slug", required=True,
+                            help="its short unique name, used by --org elsewhere")
     org_create.set_defaults(handler=_org_create)
 
-    person = commands.add_parser("person", help="people").add_subparsers(
-        dest="person_command", required=True
-    )
-    person_create = person.add_parser("create", help="create a person and print a token")
+    person = command(commands, "person", "people").add_subparsers(
+        dest="person_command", required=True, metavar="COMMAND")
+    person_create = command(person, "create", "create a person and print a token")
     person_create.add_argument("--org", required=True, help="organisation slug")
-    person_create.add_argument("--name", required=True)
-    person_create.add_argument("--email", required=True)
+    person_create.add_argument("--name", required=True, help="the person's name")
+    person_create.add_argument("--email", required=True,
+                               help="the person's email, unique in the organisation")
     person_create.add_argument("--role", action="append", type=Role, required=True,
-                               choices=list(Role), help="repeat for several roles")
-    person_create.add_argument("--json", action="store_true")
+                               choices=list(Role), help="a role; repeat for several")
+    person_create.add_argument("--json", action="store_true", help="print the result as JSON")
     person_create.set_defaults(handler=_person_create)
 
-    plugins = commands.add_parser("plugins", help="plugins").add_subparsers(
-        dest="plugins_command", required=True
-    )
-    plugins_list = plugins.add_parser(
-        "list", help="each loaded plugin, its version, its hooks and what it registers")
-    plugins_list.add_argument("--json", action="store_true")
+    plugins = command(commands, "plugins", "installed plugins").add_subparsers(
+        dest="plugins_command", required=True, metavar="COMMAND")
+    plugins_list = command(
+        plugins, "list", "each loaded plugin, its version, its hooks and what it registers")
+    plugins_list.add_argument("--json", action="store_true", help="print the list as JSON")
     plugins_list.set_defaults(handler=_plugins_list)
 
-    outbox = commands.add_parser("outbox", help="engagement requests to contractors"
-                                 ).add_subparsers(dest="outbox_command", required=True)
-    outbox_run = outbox.add_parser("run", help="deliver due engagement requests, with retries")
+    outbox = command(commands, "outbox", "engagement requests to contractors"
+                     ).add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
+    outbox_run = command(outbox, "run", "deliver due engagement requests, with retries")
     outbox_run.add_argument("--once", action="store_true",
                             help="deliver what is due now and exit")
     outbox_run.set_defaults(handler=_outbox_run)
 
-    imports = commands.add_parser(
-        "import", help="import cost entries or usage from CSV").add_subparsers(
-        dest="import_command", required=True
-    )
+    imports = command(commands, "import", "import cost entries or usage from CSV"
+                      ).add_subparsers(dest="import_command", required=True, metavar="KIND")
     for kind, columns in (("costs", "service,date,category,amount[,currency,description]"),
                           ("usage", "customer,service,period,quantity,unit")):
-        command = imports.add_parser(
-            kind, help=f"import {kind} from a CSV file with the columns {columns}; "
-                       "every row is checked and nothing is imported unless all are good")
-        command.add_argument("file", metavar="FILE", help="a UTF-8 CSV file; - reads stdin")
-        command.add_argument("--org", required=True, help="organisation slug")
-        command.set_defaults(handler=_import)
+        imported = command(
+            imports, kind, f"import {kind} from a CSV file with the columns {columns}",
+            f"Import {kind} from a CSV file with the columns {columns}. Every row is "
+            "checked and nothing is imported unless all are good; each bad row is "
+            "reported with its line.")
+        imported.add_argument("file", metavar="FILE", help="a UTF-8 CSV file; - reads stdin")
+        imported.add_argument("--org", required=True, help="organisation slug")
+        imported.set_defaults(handler=_import)
 
-    export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
-    export.add_argument("--output", "-o", default="-")
+    export = command(commands, "export-schema", "print or write the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", default="-", help="file to write; - prints it")
     export.set_defaults(handler=_export_schema)
     return parser
 
@@ -324,11 +411,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as error:
         for problem in error.problems:
             print(f"error [{problem.code.value}]: {problem.message}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
     except PluginLoadError as error:
         print(f"error [PLUGIN_ERROR]: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_REFUSED
+    except _Refused as refusal:
+        print(refusal, file=sys.stderr)
+        return EXIT_REFUSED
+    except Unavailable as unavailable:
+        print(f"error [UNAVAILABLE]: {unavailable}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as error:  # one line, not a traceback; SPM_DEBUG shows it
+        failure = database_failure(error, get_settings().database_url)
+        if failure is not None:
+            print(f"error [UNAVAILABLE]: {failure}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        if get_settings().debug:
+            raise
+        print(f"error [INTERNAL]: {type(error).__name__}: {error} (set SPM_DEBUG=true to see "
+              "where)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -17,16 +17,22 @@ from spm_api.demo_finance import seed_finance
 from spm_api.domain import services as commands
 from spm_api.domain.actor import Actor
 from spm_api.domain.enums import Decision, InvestmentCategory, Necessity, Position, Role
+from spm_api.domain.errors import DomainError, ErrorCode, Problem
 from spm_api.domain.money import Money
 from spm_api.domain.stages import Stage
 from spm_api.domain.tenancy import create_organisation, create_person
-from spm_api.domain.tokens import issue_token
+from spm_api.domain.tokens import issue_token, revoke_tokens
 from spm_api.domain.transitions import transition_service
 from spm_api.domain.voting import cast_vote
 from spm_api.models import Organisation, Person, PersonRole, Service
 from spm_api.plugins.host import PluginHost
 
 DEMO_SLUG = "demo"
+#: Labels of the tokens the demo hands out: printed by the CLI, or put in GraphiQL's
+#: headers by a server in demo mode. Issuing new ones revokes the earlier ones.
+PRINTED_LABEL = "demo"
+CONSOLE_LABEL = "demo-graphiql"
+CONSOLE_PERSON = "portfolio@demo.example"
 
 PEOPLE: list[tuple[str, str, list[Role]]] = [
     ("Ada Admin", "admin@demo.example", [Role.ADMIN]),
@@ -60,8 +66,8 @@ AFTER_CHARTER: dict[Stage, list[tuple[Stage, str]]] = {
 }
 
 
-async def _tokens_for_everyone(session: AsyncSession, organisation: Organisation
-                               ) -> list[dict[str, Any]]:
+async def _people(session: AsyncSession, organisation: Organisation) -> list[dict[str, Any]]:
+    """Each person of ``organisation`` with their roles, in the order they were made."""
     people = (await session.scalars(
         select(Person).where(Person.organisation_id == organisation.id).order_by(Person.id)
     )).all()
@@ -70,13 +76,53 @@ async def _tokens_for_everyone(session: AsyncSession, organisation: Organisation
         roles = (await session.scalars(
             select(PersonRole.role).where(PersonRole.person_id == person.id)
         )).all()
-        listed.append({
-            "name": person.name,
-            "email": person.email,
-            "roles": sorted(role.value for role in roles),
-            "token": await issue_token(session, person.id, label="demo"),
-        })
+        listed.append({"id": person.id, "name": person.name, "email": person.email,
+                       "roles": sorted(role.value for role in roles)})
     return listed
+
+
+async def _issue_tokens(session: AsyncSession, organisation: Organisation
+                        ) -> list[dict[str, Any]]:
+    """A fresh printed token for everyone in ``organisation``; earlier ones are revoked."""
+    people = await _people(session, organisation)
+    await revoke_tokens(session, [person["id"] for person in people], PRINTED_LABEL)
+    return [{**{key: value for key, value in person.items() if key != "id"},
+             "token": await issue_token(session, person["id"], label=PRINTED_LABEL)}
+            for person in people]
+
+
+async def reissue_tokens(session: AsyncSession) -> dict[str, Any]:
+    """New tokens for the demo organisation's people, revoking the ones printed before."""
+    organisation = await _demo_organisation(session)
+    if organisation is None:
+        raise DomainError(Problem(ErrorCode.NOT_FOUND,
+                                  "there is no demo organisation yet; run `spm-api demo`"))
+    return {
+        "message": f"new tokens for demo organisation {organisation.slug!r}; "
+                   "the ones printed before are revoked",
+        "organisation": {"name": organisation.name, "slug": organisation.slug},
+        "people": await _issue_tokens(session, organisation),
+    }
+
+
+async def console_token(session: AsyncSession) -> str | None:
+    """A token of the demo portfolio manager for GraphiQL in demo mode (the previous
+    console token is revoked), or None when there is no demo organisation."""
+    organisation = await _demo_organisation(session)
+    if organisation is None:
+        return None
+    person_id = await session.scalar(select(Person.id).where(
+        Person.organisation_id == organisation.id, Person.email == CONSOLE_PERSON))
+    if person_id is None:
+        return None
+    await revoke_tokens(session, [person_id], CONSOLE_LABEL)
+    return await issue_token(session, person_id, label=CONSOLE_LABEL)
+
+
+async def _demo_organisation(session: AsyncSession) -> Organisation | None:
+    organisation: Organisation | None = await session.scalar(
+        select(Organisation).where(Organisation.slug == DEMO_SLUG))
+    return organisation
 
 
 async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
@@ -134,13 +180,19 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
 
 async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 40,
                     once: bool = False) -> dict[str, Any]:
-    """Create the demo organisation (or, with ``once``, reuse it) and return fresh tokens."""
-    existing = await session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
+    """Create the demo organisation and return its people with their tokens; with
+    ``once``, an existing demo is left as it is and no token is issued (tokens are
+    printed once per organisation: ``reissue_tokens`` makes new ones on purpose)."""
+    existing = await _demo_organisation(session)
     if existing is not None and once:
         return {
-            "message": "demo organisation already present; fresh tokens issued",
+            "message": f"demo organisation {existing.slug!r} already present; its tokens "
+                       "were printed when it was created (`spm-api demo tokens` issues new "
+                       "ones and revokes those)",
+            "created": False,
             "organisation": {"name": existing.name, "slug": existing.slug},
-            "people": await _tokens_for_everyone(session, existing),
+            "people": [{key: value for key, value in person.items() if key != "id"}
+                       for person in await _people(session, existing)],
         }
     slug = DEMO_SLUG if existing is None else f"{DEMO_SLUG}-{await _next_suffix(session)}"
     organisation = await create_organisation(session, "Demo Organisation", slug)
@@ -160,8 +212,9 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
     await seed_finance(session, plugins, actors["finance@demo.example"], seeded)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
+        "created": True,
         "organisation": {"name": organisation.name, "slug": organisation.slug},
-        "people": await _tokens_for_everyone(session, organisation),
+        "people": await _issue_tokens(session, organisation),
     }
 
 

@@ -142,18 +142,38 @@ async def test_demo_seeds_every_role_and_stage(cli: Cli) -> None:
         assert who["data"]["viewer"] == {"email": person["email"], "roles": person["roles"]}
 
 
-async def test_demo_once_does_not_seed_twice(cli: Cli) -> None:
+async def test_demo_once_does_not_seed_twice_nor_issue_tokens(cli: Cli) -> None:
     first = (await cli("demo", "--services", "14", "--json")).json()
     again = (await cli("demo", "--once", "--json")).json()
+    assert again["created"] is False and first["created"] is True
     assert again["organisation"] == first["organisation"]
     assert [p["email"] for p in again["people"]] == [p["email"] for p in first["people"]]
-    fresh = again["people"][0]["token"]
-    assert fresh != first["people"][0]["token"]
-    body = await cli.graphql("{ services { totalCount } portfolio { total } }", fresh)
+    assert all("token" not in person for person in again["people"])
+    text = await cli("demo", "--once")
+    assert text.returncode == 0, text.stderr
+    assert "spm_" not in text.stdout and "spm-api demo tokens" in text.stdout
+    body = await cli.graphql("{ services { totalCount } portfolio { total } }",
+                             first["people"][0]["token"])
     assert body == {"data": {"services": {"totalCount": 14}, "portfolio": {"total": 14}}}
-    # The earlier tokens keep working.
-    body = await cli.graphql("{ portfolio { total } }", first["people"][0]["token"])
-    assert body == {"data": {"portfolio": {"total": 14}}}
+
+
+async def test_demo_tokens_reissues_and_revokes_the_printed_ones(cli: Cli) -> None:
+    first = (await cli("demo", "--services", "7", "--json")).json()
+    reissued = (await cli("demo", "tokens", "--json")).json()
+    assert [p["email"] for p in reissued["people"]] == [p["email"] for p in first["people"]]
+    old, new = first["people"][0]["token"], reissued["people"][0]["token"]
+    assert old != new
+    assert (await cli.graphql("{ portfolio { total } }", new)) == {
+        "data": {"portfolio": {"total": 7}}}
+    refused = await cli.graphql("{ portfolio { total } }", old)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_demo_tokens_without_a_demo_is_a_clear_error(cli: Cli) -> None:
+    result = await cli("demo", "tokens")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error [NOT_FOUND]: there is no demo organisation yet; run `spm-api demo`"]
 
 
 async def test_export_schema_matches_the_committed_file(cli: Cli) -> None:
@@ -189,7 +209,8 @@ async def test_person_in_an_unknown_org_is_a_clear_error(cli: Cli) -> None:
 async def test_several_workers_on_the_memory_bus_are_refused(cli: Cli) -> None:
     # SQLite's default bus is in-process memory: other workers would never hear.
     refused = await cli("serve", "--workers", "2", "--port", "1")
-    assert refused.returncode == 1
+    assert refused.returncode == 2
+    assert len(refused.stderr.splitlines()) == 1
     assert "error [CONFIGURATION]" in refused.stderr and "SPM_EVENT_BUS" in refused.stderr
 
 

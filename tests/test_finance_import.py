@@ -160,7 +160,7 @@ async def test_every_bad_row_is_reported_by_line_and_nothing_is_imported(
 
     result = await run("costs", name, "--org", org.slug)
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     assert result.errors == [
         "error [VALIDATION]: line 6: no service named 'Ghost Service'",
@@ -182,7 +182,7 @@ async def test_a_missing_column_is_named_and_nothing_is_imported(
 
     result = await run("costs", name, "--org", org.slug)
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.errors == ["error [VALIDATION]: line 1: the header lacks category (it must "
                              "name service, date, category, amount)"]
     assert await count(db, CostEntry) == 0
@@ -224,7 +224,7 @@ async def test_bad_usage_rows_are_reported_by_line(run: Importer, db: AsyncEngin
 
     result = await run("usage", name, "--org", org.slug)
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     assert result.errors == [
         "error [VALIDATION]: line 3: no customer named 'Nobody'",
@@ -250,7 +250,7 @@ async def test_a_closed_month_refuses_its_rows(run: Importer, db: AsyncEngine, o
     cost_result = await run("costs", cost_file, "--org", org.slug)
     usage_result = await run("usage", usage_file, "--org", org.slug)
 
-    assert cost_result.returncode == usage_result.returncode == 1
+    assert cost_result.returncode == usage_result.returncode == 2
     assert cost_result.errors == [
         "error [VALIDATION]: line 3: 2026-01 is closed; book corrections in an open month"]
     assert usage_result.errors == [
@@ -285,7 +285,7 @@ async def test_an_unknown_org_is_a_clear_error(run: Importer, db: AsyncEngine, o
 
     result = await run("costs", name, "--org", "nowhere")
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.errors == ["error [NOT_FOUND]: no organisation 'nowhere'"]
     assert result.stdout == ""
 
@@ -293,19 +293,19 @@ async def test_an_unknown_org_is_a_clear_error(run: Importer, db: AsyncEngine, o
 async def test_unreadable_files_are_clear_errors(run: Importer, db: AsyncEngine, org: Org
                                                 ) -> None:
     missing = await run("costs", "missing.csv", "--org", org.slug)
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert missing.errors == [
         "error [VALIDATION]: cannot read missing.csv: No such file or directory"]
 
     (run.cwd / "latin1.csv").write_bytes(COST_HEADER.encode() + b"Caf\xe9,2026-01-01,other,1,,\n")
     latin1 = await run("costs", "latin1.csv", "--org", org.slug)
-    assert latin1.returncode == 1
+    assert latin1.returncode == 2
     assert latin1.errors == ["error [VALIDATION]: latin1.csv is not UTF-8 text (byte 54 is "
                              "0xe9)"]
 
     huge = run.write("huge.csv", COST_HEADER + f"x,2026-01-01,other,1,,{'x' * 200_000}\n")
     too_large = await run("costs", huge, "--org", org.slug)
-    assert too_large.returncode == 1
+    assert too_large.returncode == 2
     assert too_large.errors == ["error [VALIDATION]: line 2: the file is not valid CSV (field "
                                 "larger than field limit (131072))"]
     assert await count(db, CostEntry) == 0

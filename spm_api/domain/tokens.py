@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor
 from spm_api.models import ApiToken, Person, PersonRole
 
@@ -24,6 +25,17 @@ async def issue_token(session: AsyncSession, person_id: int, label: str = "") ->
     session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label))
     await session.flush()
     return token
+
+
+async def revoke_tokens(session: AsyncSession, person_ids: list[int], label: str) -> int:
+    """Revoke the live tokens labelled ``label`` of these people; returns how many."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.person_id.in_(person_ids), ApiToken.label == label,
+               ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def authenticate(session: AsyncSession, token: str) -> Actor | None:
