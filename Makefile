@@ -13,23 +13,27 @@ EXAMPLE_PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 .PHONY: install run test lint schema migrate clean
 
 $(INSTALLED): pyproject.toml $(addsuffix pyproject.toml,$(EXAMPLE_PLUGINS))
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]' $(addprefix -e ,$(EXAMPLE_PLUGINS))
-	touch $(INSTALLED)
+	@echo "==> Creating the virtual environment $(VENV) (once)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> Installing spm-api, its dependencies and the example plugins into $(VENV) (a minute or two the first time)"
+	$(BIN)/python -m pip install --progress-bar off --upgrade pip
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev,postgres]' $(addprefix -e ,$(EXAMPLE_PLUGINS))
+	@touch $(INSTALLED)
+	@echo "==> Installed"
 
 install: $(INSTALLED)
 
-## Run the API on the embedded SQLite database with demo data, printing tokens.
+## Run the API on the embedded SQLite database with demo data: migrate, seed the demo once
+## (printing its tokens when it is created) and serve GraphiQL ready to run. PORT=8001 for
+## another port.
 run: $(INSTALLED)
-	$(BIN)/spm-api db upgrade
-	$(BIN)/spm-api demo --once --services $(DEMO_SERVICES)
-	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql (send one of the tokens above as 'Authorization: Bearer <token>')"
-	$(BIN)/spm-api serve --host $(HOST) --port $(PORT)
+	@echo "==> Starting SPM API on http://$(HOST):$(PORT)/graphql with SQLite (./spm.db) and demo data"
+	@$(BIN)/spm-api serve --demo --services $(DEMO_SERVICES) --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite and the example plugins' tests (SQLite always; PostgreSQL when
 ## a server answers, required in CI).
 test: $(INSTALLED)
+	@echo "==> Running the test suite"
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)

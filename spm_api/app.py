@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -27,6 +27,7 @@ from spm_api.graphql.websocket import TransportWSHandler, authenticate_connectio
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
+from spm_api.web import graphiql
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -52,6 +53,23 @@ class GraphQLApp(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.plugins = plugins
         self.bus = bus
+        self.demo_mode = settings.demo_mode
+        self._page: str | None = None
+        self._page_lock = asyncio.Lock()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from this origin; in demo mode with the demo portfolio manager's
+        token, issued once per process (the previous process's is revoked)."""
+        async with self._page_lock:
+            if self._page is None:
+                page = graphiql.GraphiQLPage()
+                if self.demo_mode:
+                    from spm_api.demo import console_token
+
+                    async with self.session_factory() as session, session.begin():
+                        page = graphiql.GraphiQLPage.for_demo(await console_token(session))
+                self._page = page.render()
+        return HTMLResponse(self._page)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context(self.session_factory, self.plugins, self.bus, request=request,
@@ -113,6 +131,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health, methods=["GET"]),
+            Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),
         ],
         lifespan=lifespan,
     )

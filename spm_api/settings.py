@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     debug: bool = False
     #: Serve the GraphiQL IDE on GET /graphql.
     graphiql: bool = True
+    #: GraphiQL opens with an example query and a token of the demo organisation's
+    #: portfolio manager (``spm-api serve --demo``, as ``make run`` does). Never in
+    #: production: anyone who can open the page acts as that person.
+    demo_mode: bool = False
     #: Upper bound on ``first``/``last`` of every connection.
     max_page_size: int = 100
     #: Deepest selection a query may nest.

@@ -1,0 +1,1 @@
+"""The browser side of the API: GraphiQL served from its own origin."""
