@@ -91,7 +91,7 @@ def _default(family: Family[T], found: Mapping[str, Registered[T]]) -> Registere
             f"{len(marked)} {family.plural} are marked default: {_listed(marked)}; "
             f"exactly one may be, so only one of these plugins can be loaded")
     if not marked and family.needs_default:
-        registered = _listed(list(found.values())) or "none at all"
+        registered = _listed(list(found.values())) or "nothing"
         raise PluginLoadError(
             f"no {family.noun} is marked default, and one must be: the core falls back "
             f"on it; registered: {registered}")

@@ -1,5 +1,5 @@
 """Ranking pipeline services for investment by a scoring model (a plugin hook; the
-built-in default is ``balanced``)."""
+default is the model registered as such)."""
 
 from __future__ import annotations
 
