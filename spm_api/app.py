@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                plugins: PluginHost | None = None, bus: EventBus | None = None) -> Starlette:
     """The application; its plugins are loaded once, here, and fail the start loudly."""
     settings = settings or get_settings()
-    plugins = plugins or PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
+    plugins = plugins or PluginHost.from_settings(settings)
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql)
     session_factory = create_session_factory(engine)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.enums import Role
 from spm_api.domain.errors import DomainError
 from spm_api.failures import Unavailable, database_failure, ensure_port_free
-from spm_api.plugins.host import PluginHost, Registered
+from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
 
@@ -56,7 +56,7 @@ class _Refused(Exception):
 
 def _load_plugins() -> PluginHost:
     settings = get_settings()
-    return PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
+    return PluginHost.from_settings(settings)
 
 
 def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -113,7 +113,7 @@ def _outbox_run(args: argparse.Namespace) -> None:
     from spm_api.plugins.host import PluginHost
 
     settings = get_settings()
-    plugins = PluginHost.load(settings.allowed_plugins(), settings.plugin_timeout)
+    plugins = PluginHost.from_settings(settings)
 
     async def go() -> None:
         engine = create_engine(settings.database_url)
@@ -231,14 +231,9 @@ def _plugins_list(args: argparse.Namespace) -> None:
 
 def _registered_by(plugins: PluginHost, plugin: str) -> dict[str, list[str]]:
     """What ``plugin`` registered, by registry; registries it left empty are omitted."""
-    registries: dict[str, Mapping[str, Registered[Any]]] = {
-        "approval rules": plugins.approval_rules,
-        "charging models": plugins.charging_models,
-        "contractor integrations": plugins.contractor_integrations,
-        "scoring models": plugins.scoring_models,
-    }
-    found = {kind: sorted(name for name, item in registry.items() if item.plugin == plugin)
-             for kind, registry in registries.items()}
+    found = {registry.family.plural: sorted(name for name, item in registry.items()
+                                            if item.plugin == plugin)
+             for registry in sorted(plugins.registries(), key=lambda r: r.family.plural)}
     return {kind: names for kind, names in found.items() if names}
 
 

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     plugins: str | None = None
     #: Seconds a plugin call may take before the operation fails with PLUGIN_ERROR.
     plugin_timeout: float = 5.0
+    #: Log every call into a plugin (plugin, hook, duration, outcome) at INFO on the
+    #: ``spm_api.plugins`` logger.
+    trace_plugins: bool = False
 
     #: Where stage changes, votes and statements are published for subscriptions:
     #: ``memory`` (one process; the default with SQLite), ``postgres`` (LISTEN/NOTIFY on

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spm_api.app import create_app
 from spm_api.domain.enums import Role
 from spm_api.models import Vote
+from spm_api.plugins.contracts import APPROVAL_RULES
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
 from tests.support import (
@@ -206,7 +207,7 @@ async def test_plugin_settings_need_a_loaded_plugin_and_an_object(api: GraphQLCl
 async def extended(db: AsyncEngine, settings: Settings) -> AsyncIterator[GraphQLClient]:
     """A server that loads the example plugins the way production does: by entry point."""
     host = PluginHost.load(frozenset({"supermajority", "finance_approval"}), timeout=2.0)
-    assert {"supermajority", "finance_approval"} <= set(host.approval_rules)
+    assert {"supermajority", "finance_approval"} <= set(host.registry(APPROVAL_RULES))
     try:
         async with serve_api(create_app(settings, engine=db, plugins=host)) as client:
             yield client

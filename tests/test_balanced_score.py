@@ -12,7 +12,14 @@ from spm_api.domain.enums import InvestmentCategory
 from spm_api.domain.errors import DomainError, ErrorCode
 from spm_api.plugins.builtin import BUILTIN_PLUGINS, balanced_score
 from spm_api.plugins.builtin.balanced_score import Weights, parse_settings, score
-from spm_api.plugins.contracts import PluginSettingsError, Score, ServiceFacts, Support
+from spm_api.plugins.contracts import (
+    SCORE,
+    SCORING_MODELS,
+    PluginSettingsError,
+    Score,
+    ServiceFacts,
+    Support,
+)
 from spm_api.plugins.host import PluginHost
 
 D = Decimal
@@ -35,7 +42,7 @@ WORKED_SUPPORT = Support(support=3, concern=1)
 
 def test_registered_as_its_own_builtin_plugin(plugins: PluginHost) -> None:
     assert BUILTIN_PLUGINS["spm_api.balanced_score"] is balanced_score
-    assert plugins.scoring_models["balanced"].plugin == "spm_api.balanced_score"
+    assert plugins.registry(SCORING_MODELS)["balanced"].plugin == "spm_api.balanced_score"
 
 
 def test_a_worked_score() -> None:
@@ -117,5 +124,5 @@ def test_bad_settings_through_the_host_are_a_validation_error(plugins: PluginHos
 
 
 async def test_through_the_host(plugins: PluginHost) -> None:
-    result = await plugins.score("balanced", WORKED, WORKED_SUPPORT, {})
+    result = await plugins.call(SCORE, "balanced", WORKED, WORKED_SUPPORT, {})
     assert result.value == D("71.71")

@@ -4,6 +4,7 @@ PluginHost too, so its checks (known customers, one line each, minor units) hold
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,9 @@ from spm_api.plugins.builtin.charging import (
     tiered,
 )
 from spm_api.plugins.contracts import (
+    CHARGE,
+    CHARGING_MODELS,
+    VALIDATE_PARAMETERS,
     Charge,
     ChargeableUsage,
     ChargingModel,
@@ -46,7 +50,7 @@ def period(cost: str, *usage: tuple[int, str, str], currency: str = "EUR") -> Ch
                     for customer, quantity, unit in usage))
 
 
-def amounts(charges: list[Charge]) -> dict[int, Decimal]:
+def amounts(charges: Sequence[Charge]) -> dict[int, Decimal]:
     return {charge.customer_id: charge.amount for charge in charges}
 
 
@@ -58,11 +62,12 @@ def equal_users(cost: str, currency: str = "EUR") -> ChargingPeriod:
 
 
 def test_each_model_is_its_own_builtin_plugin(plugins: PluginHost) -> None:
-    assert {name: registered.plugin for name, registered in plugins.charging_models.items()} == {
+    models = plugins.registry(CHARGING_MODELS)
+    assert {name: registered.plugin for name, registered in models.items()} == {
         name: f"spm_api.charging.{name}" for name in MODELS}
     for name in MODELS:
         assert f"spm_api.charging.{name}" in BUILTIN_PLUGINS
-        model = plugins.charging_models[name].item
+        model = plugins.registry(CHARGING_MODELS)[name].item
         assert isinstance(model, ChargingModel)
         assert model.billed is (name != "showback")
         assert model.title and model.description
@@ -299,7 +304,7 @@ def test_parameters_are_normalised(model: Any, parameters: dict[str, Any],
 
 @pytest.mark.parametrize(("model", "parameters", "message"), [
     (none, {"unit": "GB"}, "unknown parameter 'unit': the none model reads no parameters"),
-    (showback, {"units": "GB"}, "unknown parameter 'units': the showback model reads unit"),
+    (showback, {"units": "GB"}, "unknown parameter 'units': the showback model reads only unit"),
     (showback, {"unit": ""}, "unit must be the name of a usage unit"),
     (cost_recovery, {"unit": 5}, "unit must be the name of a usage unit"),
     (cost_recovery, [], "the cost_recovery parameters must be an object, not list"),
@@ -307,8 +312,8 @@ def test_parameters_are_normalised(model: Any, parameters: dict[str, Any],
     (cost_plus, {"markup_percent": "abc"}, "markup_percent must be a number, not 'abc'"),
     (cost_plus, {"markup_percent": True}, "markup_percent must be a number, not True"),
     (cost_plus, {"markup_percent": "-5"}, "markup_percent must be zero or more, not '-5'"),
-    (cost_plus, {"markup_percent": "NaN"}, "markup_percent must be a finite number"),
-    (cost_plus, {"markup_percent": float("inf")}, "markup_percent must be a finite number"),
+    (cost_plus, {"markup_percent": "NaN"}, "markup_percent must be a number, not 'NaN'"),
+    (cost_plus, {"markup_percent": float("inf")}, "markup_percent must be a number, not inf"),
     (cost_plus, {"markup_percent": "1e999999"}, "markup_percent is too large"),
     (cost_plus, {"markup_percent": [10]}, "markup_percent must be a number, not [10]"),
     (cost_plus, {"markup": "10"}, "unknown parameter 'markup'"),
@@ -358,22 +363,22 @@ def test_bad_parameters_are_refused_in_words(model: Any, parameters: Any, messag
 async def test_every_model_passes_the_hosts_checks(
     plugins: PluginHost, model: str, parameters: dict[str, Any], expected: dict[int, Decimal],
 ) -> None:
-    stored = plugins.validate_parameters(model, parameters)
-    charges = await plugins.charge(model, equal_users("100.00"), stored, {})
+    stored = plugins.check(VALIDATE_PARAMETERS, model, parameters)
+    charges = await plugins.call(CHARGE, model, equal_users("100.00"), stored, {})
     assert amounts(charges) == expected
 
 
 async def test_yen_and_dinar_through_the_host(plugins: PluginHost) -> None:
     # 100 JPY / 3 → 34, 33, 33; 1.000 BHD / 3 → 0.334, 0.333, 0.333.
-    yen = await plugins.charge("cost_recovery", equal_users("100", "JPY"), {}, {})
+    yen = await plugins.call(CHARGE, "cost_recovery", equal_users("100", "JPY"), {}, {})
     assert amounts(yen) == {1: D("34"), 2: D("33"), 3: D("33")}
-    dinar = await plugins.charge("cost_recovery", equal_users("1.000", "BHD"), {}, {})
+    dinar = await plugins.call(CHARGE, "cost_recovery", equal_users("1.000", "BHD"), {}, {})
     assert amounts(dinar) == {1: D("0.334"), 2: D("0.333"), 3: D("0.333")}
 
 
 def test_bad_parameters_through_the_host_are_a_validation_error(plugins: PluginHost) -> None:
     with pytest.raises(DomainError) as refused:
-        plugins.validate_parameters("cost_plus", {"markup_percent": "abc"})
+        plugins.check(VALIDATE_PARAMETERS, "cost_plus", {"markup_percent": "abc"})
     [problem] = refused.value.problems
     assert problem.code is ErrorCode.VALIDATION
     assert problem.field == "parameters"
@@ -383,7 +388,7 @@ def test_bad_parameters_through_the_host_are_a_validation_error(plugins: PluginH
 
 async def test_parameters_broken_after_they_were_stored_fail_the_run(plugins: PluginHost) -> None:
     with pytest.raises(DomainError) as failed:
-        await plugins.charge("fixed_price", equal_users("0"), {"price": "lots"}, {})
+        await plugins.call(CHARGE, "fixed_price", equal_users("0"), {"price": "lots"}, {})
     [problem] = failed.value.problems
     assert problem.code is ErrorCode.PLUGIN_ERROR
     assert "spm_api.charging.fixed_price" in problem.message
@@ -395,7 +400,7 @@ async def test_shares_always_add_up_to_the_cost(plugins: PluginHost, currency: s
                                                 ) -> None:
     usage = period(cost, (1, "3", "GB"), (2, "7.25", "GB"), (3, "0.5", "GB"), (4, "11", "GB"),
                    currency=currency)
-    recovered = await plugins.charge("cost_recovery", usage, {}, {})
+    recovered = await plugins.call(CHARGE, "cost_recovery", usage, {}, {})
     assert sum(amounts(recovered).values()) == usage.round(D(cost))
-    marked_up = await plugins.charge("cost_plus", usage, {"markup_percent": "3.5"}, {})
+    marked_up = await plugins.call(CHARGE, "cost_plus", usage, {"markup_percent": "3.5"}, {})
     assert sum(amounts(marked_up).values()) == usage.round(D(cost) * D("1.035"))

@@ -34,6 +34,7 @@ from spm_api.plugins import (
     Verdict,
     hookimpl,
 )
+from spm_api.plugins.contracts import EVALUATE
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import build_plugin_manager
 from spm_api.settings import Settings as AppSettings
@@ -462,8 +463,8 @@ async def test_a_blocking_plugin_does_not_starve_the_others() -> None:
     try:
         for _ in range(4):
             with pytest.raises(DomainError, match=f"plugin {FLAKY!r} did not answer"):
-                await host.evaluate_rule(FLAKY_RULE, ballot, {})
-        verdict = await host.evaluate_rule("majority", ballot, {})
+                await host.call(EVALUATE, FLAKY_RULE, ballot, {})
+        verdict = await host.call(EVALUATE, "majority", ballot, {})
         assert verdict.status is ApprovalStatus.PENDING
     finally:
         host.close()

@@ -32,6 +32,13 @@ from spm_api.plugins import (
 )
 from spm_api.plugins import manager as manager_module
 from spm_api.plugins.builtin import BUILTIN_PLUGINS, majority
+from spm_api.plugins.contracts import (
+    APPROVAL_RULES,
+    CHARGING_MODELS,
+    CONTRACTOR_INTEGRATIONS,
+    EVALUATE,
+    SCORING_MODELS,
+)
 from spm_api.plugins.host import PluginHost, Registered
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
 
@@ -188,13 +195,13 @@ def test_no_allowed_plugins_loads_only_the_builtins() -> None:
     assert manager.get_plugin(MAJORITY) is majority
     host = PluginHost(manager)
     try:
-        assert registered(host.approval_rules) == {
+        assert registered(host.registry(APPROVAL_RULES)) == {
             "majority": MAJORITY, "resources_check": "spm_api.resources_check"}
-        assert set(host.charging_models) == BUILTIN_CHARGING_MODELS
-        assert registered(host.charging_models) == {
+        assert set(host.registry(CHARGING_MODELS)) == BUILTIN_CHARGING_MODELS
+        assert registered(host.registry(CHARGING_MODELS)) == {
             model: f"spm_api.charging.{model}" for model in BUILTIN_CHARGING_MODELS}
-        assert registered(host.scoring_models) == {"balanced": "spm_api.balanced_score"}
-        assert host.contractor_integrations == {}
+        assert registered(host.registry(SCORING_MODELS)) == {"balanced": "spm_api.balanced_score"}
+        assert host.registry(CONTRACTOR_INTEGRATIONS) == {}
     finally:
         host.close()
 
@@ -204,12 +211,12 @@ def test_unrestricted_loads_every_installed_plugin() -> None:
     assert plugin_names(manager) >= set(BUILTIN_PLUGINS) | EXAMPLES
     host = PluginHost(manager)
     try:
-        assert host.approval_rules["majority"].plugin == MAJORITY
+        assert host.registry(APPROVAL_RULES)["majority"].plugin == MAJORITY
         for example in RULE_EXAMPLES:  # each registers a rule named after itself
-            assert host.approval_rules[example].plugin == example
-        assert host.charging_models["market_rate"].plugin == "market_rate"
-        assert set(host.charging_models) >= BUILTIN_CHARGING_MODELS | {"market_rate"}
-        assert host.scoring_models["balanced"].plugin == "spm_api.balanced_score"
+            assert host.registry(APPROVAL_RULES)[example].plugin == example
+        assert host.registry(CHARGING_MODELS)["market_rate"].plugin == "market_rate"
+        assert set(host.registry(CHARGING_MODELS)) >= BUILTIN_CHARGING_MODELS | {"market_rate"}
+        assert host.registry(SCORING_MODELS)["balanced"].plugin == "spm_api.balanced_score"
     finally:
         host.close()
 
@@ -311,8 +318,8 @@ def test_a_registration_hook_that_raises_is_refused_naming_the_plugin() -> None:
 def test_async_registration_hook_is_awaited_at_start_up() -> None:
     host = PluginHost(with_plugin(AsyncRules(), "async_plugin"))
     try:
-        assert host.approval_rules["async_rule"].plugin == "async_plugin"
-        assert host.approval_rules["async_rule"].item.title == "Async rule"
+        assert host.registry(APPROVAL_RULES)["async_rule"].plugin == "async_plugin"
+        assert host.registry(APPROVAL_RULES)["async_rule"].item.title == "Async rule"
     finally:
         host.close()
 
@@ -320,8 +327,8 @@ def test_async_registration_hook_is_awaited_at_start_up() -> None:
 async def test_async_registration_hook_is_awaited_inside_a_running_loop() -> None:
     host = PluginHost(with_plugin(AsyncRules(), "async_plugin"))
     try:
-        assert host.approval_rules["async_rule"].plugin == "async_plugin"
-        verdict = await host.evaluate_rule("async_rule", empty_ballot(), {})
+        assert host.registry(APPROVAL_RULES)["async_rule"].plugin == "async_plugin"
+        verdict = await host.call(EVALUATE, "async_rule", empty_ballot(), {})
         assert verdict == Verdict(ApprovalStatus.PENDING, "0 votes so far")
     finally:
         host.close()

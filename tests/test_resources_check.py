@@ -9,7 +9,7 @@ import pytest
 
 from spm_api.domain.enums import ApprovalStatus, InvestmentCategory
 from spm_api.plugins.builtin import BUILTIN_PLUGINS, resources_check
-from spm_api.plugins.contracts import Ballot, ServiceFacts, Verdict
+from spm_api.plugins.contracts import APPROVAL_RULES, EVALUATE, Ballot, ServiceFacts, Verdict
 from spm_api.plugins.host import PluginHost
 
 D = Decimal
@@ -31,7 +31,7 @@ def ballot(cost: str | None, budget: str | None, year: int = 2027,
 
 def test_registered_as_its_own_builtin_plugin(plugins: PluginHost) -> None:
     assert BUILTIN_PLUGINS["spm_api.resources_check"] is resources_check
-    assert plugins.approval_rules["resources_check"].plugin == "spm_api.resources_check"
+    assert plugins.registry(APPROVAL_RULES)["resources_check"].plugin == "spm_api.resources_check"
 
 
 def test_a_budget_that_covers_the_cost_approves() -> None:
@@ -83,6 +83,6 @@ def test_never_rejects(cost: str | None, budget: str | None) -> None:
 
 
 async def test_through_the_host(plugins: PluginHost) -> None:
-    verdict = await plugins.evaluate_rule("resources_check", ballot("10000", "8000"), {})
+    verdict = await plugins.call(EVALUATE, "resources_check", ballot("10000", "8000"), {})
     assert verdict.status is PENDING
     assert "2000.00 EUR short" in verdict.explanation

@@ -25,12 +25,12 @@ from spm_api.models import (
     Service,
     Vote,
 )
-from spm_api.plugins.builtin.majority import RULE_NAME as MAJORITY
-from spm_api.plugins.contracts import Ballot, CastVote, Voter
+from spm_api.plugins.contracts import APPROVAL_RULES, EVALUATE, Ballot, CastVote, Voter
 from spm_api.plugins.host import PluginHost
+from spm_api.plugins.registry import builtin_default
 
 #: The rules of an organisation that has not chosen any.
-DEFAULT_RULES: tuple[str, ...] = (MAJORITY,)
+DEFAULT_RULES: tuple[str, ...] = (builtin_default(APPROVAL_RULES),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +152,14 @@ async def evaluate(plugins: PluginHost, ballot: Ballot, rules: Sequence[str],
     """Ask each chosen rule; a rule whose plugin is not loaded holds the round PENDING."""
     verdicts = []
     for rule in rules:
-        registered = plugins.approval_rules.get(rule)
+        registered = plugins.registry(APPROVAL_RULES).get(rule)
         if registered is None:
             verdicts.append(RuleVerdict(
                 rule, "", ApprovalStatus.PENDING,
                 f"the rule {rule!r} is not installed on this server, so it cannot approve"))
             continue
-        verdict = await plugins.evaluate_rule(rule, ballot, settings.get(registered.plugin, {}))
+        verdict = await plugins.call(EVALUATE, registered, ballot,
+                                     settings.get(registered.plugin, {}))
         verdicts.append(RuleVerdict(rule, registered.plugin, verdict.status, verdict.explanation))
     return RoundResult(combine(verdicts), tuple(verdicts))
 

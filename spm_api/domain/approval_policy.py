@@ -12,6 +12,7 @@ from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.models import ApprovalRuleChoice, PluginSettings
+from spm_api.plugins.contracts import APPROVAL_RULES
 from spm_api.plugins.host import PluginHost
 
 
@@ -23,9 +24,10 @@ async def choose_rules(session: AsyncSession, actor: Actor, plugins: PluginHost,
     chosen = tuple(dict.fromkeys(rule.strip() for rule in rules))
     if not chosen:
         raise fail(ErrorCode.VALIDATION, "choose at least one approval rule", "rules")
-    unknown = [rule for rule in chosen if rule not in plugins.approval_rules]
+    installed = plugins.registry(APPROVAL_RULES)
+    unknown = [rule for rule in chosen if rule not in installed]
     if unknown:
-        available = ", ".join(sorted(plugins.approval_rules))
+        available = ", ".join(sorted(installed))
         raise fail(ErrorCode.VALIDATION,
                    f"no approval rule named {', '.join(map(repr, unknown))}; "
                    f"installed: {available}", "rules")

@@ -19,6 +19,7 @@ from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_of
 from spm_api.graphql.reading import coded_error
 from spm_api.graphql.types import LoadedNode, PersonNode
+from spm_api.plugins.contracts import APPROVAL_RULES
 
 strawberry.enum(Decision, description="A decision maker's vote.")
 strawberry.enum(ApprovalStatus, description="What the approval rules conclude.")
@@ -205,5 +206,5 @@ async def approval_rules(info: Info[Context, None]) -> list[ApprovalRuleInfo]:
         ApprovalRuleInfo(name=name, title=registered.item.title,
                          description=registered.item.description, plugin=registered.plugin,
                          chosen=name in setup.rules)
-        for name, registered in sorted(info.context.plugins.approval_rules.items())
+        for name, registered in sorted(info.context.plugins.registry(APPROVAL_RULES).items())
     ]

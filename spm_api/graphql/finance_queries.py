@@ -31,6 +31,7 @@ from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.reading import coded_error, read
 from spm_api.graphql.report_types import Reports
 from spm_api.models import CostEntry, Customer, Statement
+from spm_api.plugins.contracts import CHARGING_MODELS
 
 
 @strawberry.type(name="CostEntryConnection")
@@ -65,7 +66,7 @@ class FinanceQuery:
         return [ChargingModelInfo(name=name, title=r.item.title,
                                   description=r.item.description, billed=r.item.billed,
                                   plugin=r.plugin)
-                for name, r in sorted(info.context.plugins.charging_models.items())]
+                for name, r in sorted(info.context.plugins.registry(CHARGING_MODELS).items())]
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="A dry run: the month's charges per customer and service, "

@@ -188,7 +188,8 @@ class Reports:
                 for row in await read(info, query)]
 
     @strawberry.field(description="Pipeline services ranked for investment by a scoring "
-                                  "model (a plugin hook; `balanced` by default).")
+                                  f"model (a plugin hook; `{ranking.DEFAULT_SCORING_MODEL}` "
+                                  "by default).")
     async def pipeline_ranking(self, info: Info[Context, None],
                                scoring_model: str = ranking.DEFAULT_SCORING_MODEL
                                ) -> list[RankedService]:

@@ -15,6 +15,7 @@ from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.reading import read
 from spm_api.graphql.sourcing_types import ContractorIntegrationInfo, ContractorNode
 from spm_api.models import Contractor
+from spm_api.plugins.contracts import CONTRACTOR_INTEGRATIONS
 
 
 @strawberry.type
@@ -36,4 +37,5 @@ class SourcingQuery:
         return [ContractorIntegrationInfo(name=name, title=r.item.title,
                                           description=r.item.description, plugin=r.plugin,
                                           quotes=r.item.request_quote is not None)
-                for name, r in sorted(info.context.plugins.contractor_integrations.items())]
+                for name, r in sorted(
+                    info.context.plugins.registry(CONTRACTOR_INTEGRATIONS).items())]

@@ -52,7 +52,7 @@ class Vote(Base):
 
 
 class ApprovalRuleChoice(Base):
-    """One approval rule an organisation applies. No rows means the built-in majority."""
+    """One approval rule an organisation applies. No rows means the default rule."""
 
     __tablename__ = "approval_rule_choice"
 

@@ -1,5 +1,10 @@
 """What plugins receive and return. Everything here is plain, frozen data: a plugin
-never sees a database session, so it cannot write half a change or leak a tenant."""
+never sees a database session, so it cannot write half a change or leak a tenant.
+
+Beside each family's data: its ``Family`` (the hook and what it registers), the
+``Method`` and ``Validator`` objects the core calls through the host, and the check of
+each answer, so a family's whole contract reads in one place.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
-from spm_api.domain.money import allocate, rounded
+from spm_api.domain.money import LARGEST, allocate, rounded
 from spm_api.domain.stages import Stage
+from spm_api.plugins.family import Family, Method, Observer, Validator
 
 Settings = Mapping[str, Any]
+
+#: The largest quote or charge stored (the scaled 64-bit amount columns' range).
+MAX_AMOUNT = LARGEST
 
 
 class PluginSettingsError(ValueError):
@@ -108,7 +117,8 @@ class ApprovalRule:
     ``evaluate(ballot, settings)`` gets the ballot and the organisation's settings for
     the plugin that registered the rule; it may be a coroutine function. It must be a
     pure function of its arguments: it is called whenever the round is read, on every
-    vote and when the service is chartered.
+    vote and when the service is chartered. ``default``: the rule of an organisation that
+    has chosen none (exactly one rule is).
     """
 
     name: str
@@ -116,6 +126,24 @@ class ApprovalRule:
     description: str
     evaluate: Evaluate
     validate_settings: ValidateSettings = accept_any_settings
+    default: bool = False
+
+
+def _verdict_problem(verdict: object, *_args: object) -> str | None:
+    if (isinstance(verdict, Verdict) and isinstance(verdict.status, ApprovalStatus)
+            and isinstance(verdict.explanation, str)):
+        return None
+    return f"returned {verdict!r} instead of a Verdict"
+
+
+def _evaluating(rule: str, *_args: object) -> str:
+    return f"evaluating approval rule {rule!r}"
+
+
+APPROVAL_RULES = Family("spm_approval_rules", ApprovalRule, "approval rule", "approval rules",
+                        "rules", needs_default=True)
+#: ``rule.evaluate(ballot, settings) -> Verdict``
+EVALUATE: Method[Verdict] = Method(APPROVAL_RULES, "evaluate", _evaluating, _verdict_problem)
 
 
 # --- charging models -------------------------------------------------------------
@@ -185,6 +213,8 @@ class ChargingModel:
     the model cannot use and returns them normalised; ``charge(period, parameters,
     settings)`` returns the charges (it may be a coroutine function). ``billed`` is
     False for notional models (showback): their charges are reported, never invoiced.
+    ``default``: the model a service without a charging policy stands for; its services
+    are cost centres, never charged (exactly one model is the default).
     """
 
     name: str
@@ -195,6 +225,49 @@ class ChargingModel:
                      Sequence[Charge] | Awaitable[Sequence[Charge]]]
     billed: bool = True
     validate_settings: ValidateSettings = accept_any_settings
+    default: bool = False
+
+
+def _charges_problem(result: object, period: ChargingPeriod, *_args: object) -> str | None:
+    """What is wrong with a model's charges: each line for a customer who used the
+    service, one line each, an amount the books hold in the currency's minor unit."""
+    if not isinstance(result, (list, tuple)):
+        return f"returned {result!r} instead of a list of Charge"
+    customers = set(period.customer_ids)
+    seen: set[int] = set()
+    for charge in result:
+        if not (isinstance(charge, Charge) and isinstance(charge.amount, Decimal)
+                and charge.amount.is_finite() and isinstance(charge.description, str)):
+            return f"returned {charge!r} instead of a Charge"
+        if charge.customer_id not in customers:
+            return f"charged customer {charge.customer_id}, who did not use the service"
+        if charge.customer_id in seen:
+            return f"charged customer {charge.customer_id} twice"
+        seen.add(charge.customer_id)
+        if abs(charge.amount) > MAX_AMOUNT:
+            return f"charged {charge.amount}, more than the books can hold ({MAX_AMOUNT})"
+        if charge.amount != period.round(charge.amount):
+            return (f"charged {charge.amount}, which is not in {period.currency}'s "
+                    f"minor unit")
+    return None
+
+
+def _charging(model: str, period: ChargingPeriod, *_args: object) -> str:
+    return f"charging {period.service_name!r} for {period.period} with {model!r}"
+
+
+def _parameters_problem(result: object, *_args: object) -> str | None:
+    return None if isinstance(result, Mapping) else f"returned {result!r} instead of the parameters"
+
+
+CHARGING_MODELS = Family("spm_charging_models", ChargingModel, "charging model",
+                         "charging models", "model", needs_default=True)
+#: ``model.charge(period, parameters, settings) -> Sequence[Charge]``
+CHARGE: Method[Sequence[Charge]] = Method(CHARGING_MODELS, "charge", _charging, _charges_problem)
+#: ``model.validate_parameters(parameters) -> Settings``, the parameters normalised
+VALIDATE_PARAMETERS: Validator[Settings] = Validator(
+    CHARGING_MODELS, "validate_parameters", "validating parameters of {item!r}",
+    "charging model {item!r}", "parameters", _parameters_problem)
 
 
 # --- scoring ---------------------------------------------------------------------
@@ -227,7 +300,8 @@ class ScoringModel:
     """A named way of ranking pipeline services for investment.
 
     ``score(service, support, settings)`` returns a ``Score``; it may be a coroutine
-    function and must be a pure function of its arguments.
+    function and must be a pure function of its arguments. ``default``: the model the
+    ranking uses when none is asked for (exactly one model is).
     """
 
     name: str
@@ -235,6 +309,24 @@ class ScoringModel:
     description: str
     score: Callable[[ServiceFacts, Support, Settings], Score | Awaitable[Score]]
     validate_settings: ValidateSettings = accept_any_settings
+    default: bool = False
+
+
+def _score_problem(result: object, *_args: object) -> str | None:
+    if (isinstance(result, Score) and isinstance(result.value, Decimal)
+            and result.value.is_finite() and isinstance(result.explanation, str)):
+        return None
+    return f"returned {result!r} instead of a Score"
+
+
+def _scoring(model: str, service: ServiceFacts, *_args: object) -> str:
+    return f"scoring {service.name!r} with {model!r}"
+
+
+SCORING_MODELS = Family("spm_scoring_models", ScoringModel, "scoring model", "scoring models",
+                        "scoringModel", needs_default=True)
+#: ``model.score(service, support, settings) -> Score``
+SCORE: Method[Score] = Method(SCORING_MODELS, "score", _scoring, _score_problem)
 
 
 # --- contractor integrations -----------------------------------------------------
@@ -308,6 +400,49 @@ class ContractorIntegration:
     validate_settings: ValidateSettings = accept_any_settings
 
 
+#: What a contractor system may answer to an engagement request.
+RECEIPT_DECISIONS = frozenset({"RECEIVED", "ACCEPTED", "DECLINED"})
+
+
+def _receipt_problem(receipt: object, *_args: object) -> str | None:
+    if (isinstance(receipt, EngagementReceipt) and isinstance(receipt.reference, str)
+            and receipt.decision in RECEIPT_DECISIONS):
+        return None
+    return f"returned {receipt!r} instead of an EngagementReceipt"
+
+
+def _sending(integration: str, request: EngagementRequest, *_args: object) -> str:
+    return f"sending engagement {request.idempotency_key} through {integration!r}"
+
+
+def _offer_problem(offer: object, *_args: object) -> str | None:
+    if (isinstance(offer, QuoteOffer) and isinstance(offer.amount, Decimal)
+            and offer.amount.is_finite() and 0 <= offer.amount <= MAX_AMOUNT
+            and isinstance(offer.reference, str)):
+        return None
+    return f"returned {offer!r} instead of a QuoteOffer"
+
+
+def _quoting(integration: str, request: QuoteRequest, *_args: object) -> str:
+    return f"asking {integration!r} for a quote for {request.capability!r}"
+
+
+CONTRACTOR_INTEGRATIONS = Family("spm_contractor_integrations", ContractorIntegration,
+                                 "contractor integration", "contractor integrations",
+                                 "integration")
+#: ``integration.send_engagement(request) -> EngagementReceipt``
+SEND_ENGAGEMENT: Method[EngagementReceipt] = Method(CONTRACTOR_INTEGRATIONS, "send_engagement",
+                                            _sending, _receipt_problem)
+#: ``integration.request_quote(request) -> QuoteOffer``, for integrations that quote
+REQUEST_QUOTE: Method[QuoteOffer] = Method(
+    CONTRACTOR_INTEGRATIONS, "request_quote", _quoting, _offer_problem,
+    absent="the integration {item!r} cannot ask for quotes", field="capabilityId")
+#: ``integration.validate_settings(settings)``: one contractor's settings
+VALIDATE_CONTRACTOR_SETTINGS: Validator[None] = Validator(
+    CONTRACTOR_INTEGRATIONS, "validate_settings", "validating contractor settings",
+    "integration {item!r}", "settings")
+
+
 # --- events ----------------------------------------------------------------------
 
 
@@ -324,3 +459,7 @@ class StageChanged:
     actor_id: int
     reason: str
     at: datetime
+
+
+STAGE_CHANGE_OBSERVERS: Observer[StageChanged] = Observer("spm_stage_changed",
+                                                          "observing a stage change")

@@ -9,25 +9,39 @@ raises, times out or returns the wrong type fails that one operation with the
 error is logged with its traceback.
 
 Any hook implementation may be a coroutine function; its result is awaited.
+
+What a registration hook registers, and how the core calls it, is its ``Family`` and
+its ``Method`` objects in ``contracts``; ``REGISTRATIONS`` lists the families a host
+collects, so a new family is a spec here, its contract there and its call site.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pluggy
 
 from spm_api.plugins.contracts import (
+    APPROVAL_RULES,
+    CHARGING_MODELS,
+    CONTRACTOR_INTEGRATIONS,
+    SCORING_MODELS,
     ApprovalRule,
     ChargingModel,
     ContractorIntegration,
     ScoringModel,
     StageChanged,
 )
+from spm_api.plugins.family import Family
 
 PROJECT = "spm_api"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
+
+#: The registration families, collected once when a host is built.
+REGISTRATIONS: tuple[Family[Any], ...] = (
+    APPROVAL_RULES, CHARGING_MODELS, SCORING_MODELS, CONTRACTOR_INTEGRATIONS)
 
 
 @hookspec
@@ -36,7 +50,8 @@ def spm_approval_rules() -> Iterable[ApprovalRule]:  # type: ignore[empty-body]
 
     Called once at start-up. Returns the ``ApprovalRule`` objects this plugin offers;
     rule names are unique across all plugins. An organisation's admin chooses which
-    rules apply (``setApprovalRules``); the round is APPROVED when every chosen rule
+    rules apply (``setApprovalRules``), the one registered with ``default=True`` until
+    they do; the round is APPROVED when every chosen rule
     says APPROVED and REJECTED as soon as one says REJECTED.
 
     ``rule.evaluate(ballot, settings)`` is then called with the round's ``Ballot`` and
@@ -54,12 +69,13 @@ def spm_charging_models() -> Iterable[ChargingModel]:  # type: ignore[empty-body
     Called once at start-up. Returns the ``ChargingModel`` objects this plugin offers;
     model names are unique across all plugins. A service's charging policy names one
     model and its parameters, which ``model.validate_parameters`` checks when the policy
-    is set. ``model.charge(period, parameters, settings)`` is called by a charging run
-    for each charged service with its ``ChargingPeriod``, the policy's parameters and
-    the organisation's settings for the plugin, and returns the ``Charge`` lines: at
-    most one per customer, each for a customer who used the service in the period, each
-    amount in the currency's minor unit. Failing, or returning anything else, it fails
-    the run with ``PLUGIN_ERROR`` and nothing is issued.
+    is set; a service without one stands for the model registered with ``default=True``
+    and is not charged. ``model.charge(period, parameters, settings)`` is called by a
+    charging run for each charged service with its ``ChargingPeriod``, the policy's
+    parameters and the organisation's settings for the plugin, and returns the
+    ``Charge`` lines: at most one per customer, each for a customer who used the service
+    in the period, each amount in the currency's minor unit. Failing, or returning
+    anything else, it fails the run with ``PLUGIN_ERROR`` and nothing is issued.
     """
 
 
@@ -68,11 +84,11 @@ def spm_scoring_models() -> Iterable[ScoringModel]:  # type: ignore[empty-body]
     """Register scoring models for the investment ranking of pipeline services.
 
     Called once at start-up. Returns the ``ScoringModel`` objects this plugin offers;
-    names are unique across all plugins. The built-in ``balanced`` model is the
-    default. ``model.score(service, support, settings)`` is called once per pipeline
-    service when the ``pipelineRanking`` report is read, with the service's
-    ``ServiceFacts``, its stakeholders' ``Support`` and the organisation's settings for
-    the plugin; it returns a ``Score``. Failing, it fails that report with
+    names are unique across all plugins. The one registered with ``default=True`` is
+    used when the report names none. ``model.score(service, support, settings)`` is
+    called once per pipeline service when the ``pipelineRanking`` report is read, with
+    the service's ``ServiceFacts``, its stakeholders' ``Support`` and the organisation's
+    settings for the plugin; it returns a ``Score``. Failing, it fails that report with
     ``PLUGIN_ERROR``.
     """
 

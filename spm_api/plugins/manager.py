@@ -34,16 +34,22 @@ def installed_entry_points() -> frozenset[str]:
     return frozenset(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
+def builtin_plugin_manager() -> pluggy.PluginManager:
+    """A manager with the built-in plugins only."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    for name, module in BUILTIN_PLUGINS.items():
+        _load(manager, name, partial(manager.register, module, name))
+    return manager
+
+
 def build_plugin_manager(allowed: frozenset[str] | None = None) -> pluggy.PluginManager:
     """A manager with the built-ins and the allowed third-party plugins.
 
     ``allowed`` None loads every installed plugin; naming one that is not installed
     is an error, so a typo in ``SPM_PLUGINS`` cannot silently drop a rule.
     """
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    for name, module in BUILTIN_PLUGINS.items():
-        _load(manager, name, partial(manager.register, module, name))
+    manager = builtin_plugin_manager()
     installed = installed_entry_points()
     if allowed is not None and allowed - installed:
         raise PluginLoadError(

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from spm_api.domain.events import DomainEvent
-from spm_api.plugins.contracts import StageChanged
+from spm_api.plugins.contracts import STAGE_CHANGE_OBSERVERS, StageChanged
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.realtime.messages import message_of
@@ -22,7 +22,7 @@ async def announce_committed(bus: EventBus, plugins: PluginHost,
     never the change."""
     for event in committed:
         if isinstance(event, StageChanged):
-            plugins.announce_stage_changed(event)
+            plugins.announce(STAGE_CHANGE_OBSERVERS, event)
         try:
             await bus.publish(message_of(event))
         except Exception:  # the bus is best effort; the database is the record

@@ -8,9 +8,8 @@ functions. Everything it needs comes from the public plugin API, ``spm_api.plugi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from spm_api.plugins import (
     ApprovalRule,
@@ -23,6 +22,7 @@ from spm_api.plugins import (
     Verdict,
     hookimpl,
 )
+from spm_api.plugins.settings import an_object, decimal_number, member, refuse_unknown
 
 __all__ = [
     "RULE_NAME",
@@ -36,7 +36,6 @@ __all__ = [
 RULE_NAME = "finance_approval"
 
 KNOWN_KEYS = ("threshold", "role")
-_ROLE_VALUES = tuple(role.value for role in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +57,16 @@ def parse_settings(settings: Settings) -> FinanceApprovalSettings:
     Settings arrive as JSON, so an amount may be an int, a float or a decimal string
     ("25000.00"); all are accepted. A key set to null is treated as not set. Unknown
     keys are refused, so a typo cannot silently fall back to a default. Raises
-    ``PluginSettingsError`` with words for the admin.
+    ``PluginSettingsError`` with words for the admin; the checks come from
+    ``spm_api.plugins.settings``.
     """
-    if not isinstance(settings, Mapping):
-        raise PluginSettingsError(
-            f"the finance_approval settings must be an object, not {type(settings).__name__}")
-    unknown = sorted(str(key) for key in settings if key not in KNOWN_KEYS)
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown setting {', '.join(repr(key) for key in unknown)}: the "
-            f"finance_approval rule reads only threshold and role")
+    settings = an_object(settings, "the finance_approval settings")
+    refuse_unknown(settings, KNOWN_KEYS, reader="the finance_approval rule")
     defaults = FinanceApprovalSettings()
 
     threshold = defaults.threshold
     if settings.get("threshold") is not None:
-        threshold = _amount("threshold", settings["threshold"])
+        threshold = decimal_number(settings["threshold"], "threshold", negative=True)
         if threshold < 0:
             raise PluginSettingsError(
                 f"threshold must be zero or more (0 means every cost needs sign-off), "
@@ -81,10 +75,7 @@ def parse_settings(settings: Settings) -> FinanceApprovalSettings:
     role = defaults.role
     raw_role = settings.get("role")
     if raw_role is not None:
-        if not isinstance(raw_role, str) or raw_role not in _ROLE_VALUES:
-            raise PluginSettingsError(
-                f"role must be one of {', '.join(_ROLE_VALUES)}, not {raw_role!r}")
-        role = Role(raw_role)
+        role = member(raw_role, "role", Role)
 
     return FinanceApprovalSettings(threshold=threshold, role=role)
 
@@ -92,28 +83,6 @@ def parse_settings(settings: Settings) -> FinanceApprovalSettings:
 def validate_settings(settings: Settings) -> None:
     """Refuse settings the rule cannot use; called when an admin configures the plugin."""
     parse_settings(settings)
-
-
-def _amount(key: str, value: object) -> Decimal:
-    """An amount written as a number or a decimal string, exactly."""
-    expected = f'{key} must be a number or a decimal string such as "25000.00"'
-    if isinstance(value, bool):  # bool is an int to Python, but true is no amount
-        raise PluginSettingsError(f"{expected}, not {value!r}")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        # Through its shortest decimal form: 0.1 means 0.1, not the nearest binary float.
-        amount = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise PluginSettingsError(f"{expected}, not {value!r}") from None
-    else:
-        raise PluginSettingsError(f"{expected}, not {value!r}")
-    if not amount.is_finite():
-        raise PluginSettingsError(f"{expected}, not {value!r}")
-    return amount
 
 
 # --- the rule --------------------------------------------------------------------

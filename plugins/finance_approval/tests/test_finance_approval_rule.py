@@ -35,6 +35,7 @@ from spm_api.plugins import (
     Verdict,
     Voter,
 )
+from spm_api.plugins.contracts import APPROVAL_RULES, EVALUATE
 
 APPROVED = ApprovalStatus.APPROVED
 REJECTED = ApprovalStatus.REJECTED
@@ -269,13 +270,13 @@ def test_the_host_loads_validates_and_evaluates_it() -> None:
 
     host = PluginHost.load(frozenset({"finance_approval"}))
     try:
-        assert host.approval_rules["finance_approval"].plugin == "finance_approval"
+        assert host.registry(APPROVAL_RULES)["finance_approval"].plugin == "finance_approval"
         host.validate_settings("finance_approval", {"threshold": "25000"})
         with pytest.raises(DomainError) as refused:
             host.validate_settings("finance_approval", {"role": "CFO"})
         assert refused.value.problems[0].code is ErrorCode.VALIDATION
         assert "role must be one of" in refused.value.problems[0].message
-        verdict = asyncio.run(host.evaluate_rule(
+        verdict = asyncio.run(host.call(EVALUATE,
             "finance_approval", ballot("50000", [(FIONA, Decision.APPROVE)]), {}))
         assert verdict.status is APPROVED
     finally:

@@ -42,6 +42,7 @@ from spm_api.plugins import (
     Settings,
     hookimpl,
 )
+from spm_api.plugins.settings import an_object, refuse_unknown
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -126,14 +127,8 @@ def parse_settings(settings: Settings) -> ContractorSettings:
     as ``timeout`` is an error rather than a silently ignored limit. Raises
     ``PluginSettingsError`` with words for the person registering the contractor.
     """
-    if not isinstance(settings, Mapping):
-        raise PluginSettingsError(
-            f"the {INTEGRATION_NAME} settings must be an object, not {type(settings).__name__}")
-    unknown = sorted(str(key) for key in settings if key not in SETTINGS_KEYS)
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown setting {unknown[0]!r}: the {INTEGRATION_NAME} integration reads only "
-            f"base_url, token and timeout_seconds")
+    settings = an_object(settings, f"the {INTEGRATION_NAME} settings")
+    refuse_unknown(settings, SETTINGS_KEYS, reader=f"the {INTEGRATION_NAME} integration")
     return ContractorSettings(base_url=_base_url(settings.get("base_url")),
                               token=_token(settings.get("token")),
                               timeout_seconds=_timeout(settings.get("timeout_seconds")))

@@ -37,6 +37,12 @@ from spm_api.plugins import (
     QuoteOffer,
     QuoteRequest,
 )
+from spm_api.plugins.contracts import (
+    CONTRACTOR_INTEGRATIONS,
+    REQUEST_QUOTE,
+    SEND_ENGAGEMENT,
+    VALIDATE_CONTRACTOR_SETTINGS,
+)
 
 KEY = "9f0c2d7e4b1a4c3e8d6f5a4b3c2d1e0f"
 
@@ -545,27 +551,27 @@ async def test_the_host_loads_validates_and_calls_it(
 
     host = PluginHost.load(frozenset({"http_contractor"}), timeout=2.0)
     try:
-        assert host.contractor_integrations["http_json"].plugin == "http_contractor"
+        assert host.registry(CONTRACTOR_INTEGRATIONS)["http_json"].plugin == "http_contractor"
 
-        host.validate_contractor_settings("http_json", settings_of(contractor))
+        host.check(VALIDATE_CONTRACTOR_SETTINGS, "http_json", settings_of(contractor))
         with pytest.raises(DomainError) as refused:
-            host.validate_contractor_settings("http_json", {"base_url": "ftp://c.example"})
+            host.check(VALIDATE_CONTRACTOR_SETTINGS, "http_json", {"base_url": "ftp://c.example"})
         assert refused.value.problems[0].code is ErrorCode.VALIDATION
         assert refused.value.problems[0].field == "settings"
         assert refused.value.problems[0].message.startswith(
             "integration 'http_json': base_url must be an http or https URL")
 
         contractor.status = "accepted"
-        assert await host.send_engagement("http_json", engagement(contractor)) == (
+        assert await host.call(SEND_ENGAGEMENT, "http_json", engagement(contractor)) == (
             EngagementReceipt("E-1", "ACCEPTED"))
-        assert await host.request_quote("http_json", quote_request(contractor)) == (
+        assert await host.call(REQUEST_QUOTE, "http_json", quote_request(contractor)) == (
             QuoteOffer(Decimal("1234.50"), "Q-1", date(2026, 12, 31)))
 
         # A 500 is PLUGIN_ERROR naming the plugin; its words are logged under the error id.
         contractor.behaviour = Behaviour.ERROR
         with caplog.at_level(logging.ERROR, logger="spm_api.plugins"), \
                 pytest.raises(DomainError) as failed:
-            await host.send_engagement("http_json", engagement(contractor, key="second"))
+            await host.call(SEND_ENGAGEMENT, "http_json", engagement(contractor, key="second"))
         problem = failed.value.problems[0]
         assert problem.code is ErrorCode.PLUGIN_ERROR
         assert problem.message.startswith(
@@ -576,7 +582,7 @@ async def test_the_host_loads_validates_and_calls_it(
         # A contractor slower than SPM_PLUGIN_TIMEOUT is cut off by the host.
         contractor.behaviour, contractor.hang_seconds = Behaviour.HANG, 10.0
         with pytest.raises(DomainError) as failed:
-            await host.send_engagement("http_json",
+            await host.call(SEND_ENGAGEMENT, "http_json",
                                        engagement(contractor, key="third", timeout_seconds=10))
         assert failed.value.problems[0].code is ErrorCode.PLUGIN_ERROR
         assert "did not answer within 2 s" in failed.value.problems[0].message

@@ -12,10 +12,9 @@ Everything it needs comes from the public plugin API, ``spm_api.plugins``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 from spm_api.plugins import (
@@ -26,6 +25,7 @@ from spm_api.plugins import (
     Settings,
     hookimpl,
 )
+from spm_api.plugins.settings import an_object, decimal_number, refuse_unknown
 
 __all__ = [
     "MODEL_NAME",
@@ -86,10 +86,8 @@ def parse_settings(settings: Settings) -> RateCard:
     typo cannot silently drop the discount. Raises ``PluginSettingsError`` with words
     for the admin.
     """
-    if not isinstance(settings, Mapping):
-        raise PluginSettingsError(
-            f"the market_rate settings must be an object, not {type(settings).__name__}")
-    _refuse_unknown(settings, SETTINGS_KEYS, "setting", "rates and discount_percent")
+    settings = an_object(settings, "the market_rate settings")
+    refuse_unknown(settings, SETTINGS_KEYS, reader="the market_rate model")
 
     raw_rates = settings.get("rates")
     if raw_rates is None:
@@ -105,7 +103,7 @@ def parse_settings(settings: Settings) -> RateCard:
     rates: dict[str, Decimal] = {}
     for unit, raw_price in raw_rates.items():
         _unit_name(unit, "a unit of rates")
-        price = _decimal(f"the rate of {unit!r}", raw_price)
+        price = _decimal(raw_price, f"the rate of {unit!r}")
         if price < 0:
             raise PluginSettingsError(
                 f"the rate of {unit!r} must be zero or more, not {_plain(price)}")
@@ -129,10 +127,8 @@ def validate_settings(settings: Settings) -> None:
 def parse_parameters(parameters: Settings) -> MarketRateParameters:
     """Check a service's charging policy parameters. Raises ``PluginSettingsError``
     with words for the finance user who set the policy."""
-    if not isinstance(parameters, Mapping):
-        raise PluginSettingsError(
-            f"the market_rate parameters must be an object, not {type(parameters).__name__}")
-    _refuse_unknown(parameters, PARAMETER_KEYS, "parameter", "units and discount_percent")
+    parameters = an_object(parameters, "the market_rate parameters")
+    refuse_unknown(parameters, PARAMETER_KEYS, reader="the market_rate model", kind="parameter")
 
     raw_units = parameters.get("units")
     if raw_units is None:
@@ -234,15 +230,6 @@ def spm_charging_models() -> list[ChargingModel]:
 # --- helpers ---------------------------------------------------------------------
 
 
-def _refuse_unknown(given: Mapping[Any, Any], known: tuple[str, ...], what: str,
-                    known_words: str) -> None:
-    unknown = sorted(str(key) for key in given if key not in known)
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown {what} {', '.join(repr(key) for key in unknown)}: the market_rate "
-            f"model reads only {known_words}")
-
-
 def _unit_name(unit: object, where: str) -> None:
     """A unit is compared exactly with the usage records' unit, so a blank name or one
     with stray spaces could never match: refuse it rather than charge nothing."""
@@ -254,42 +241,17 @@ def _unit_name(unit: object, where: str) -> None:
 
 
 def _discount(value: object) -> Decimal:
-    discount = _decimal("discount_percent", value)
+    discount = _decimal(value, "discount_percent")
     if not 0 <= discount <= _HUNDRED:
         raise PluginSettingsError(
             f"discount_percent must be from 0 to 100, not {_plain(discount)}")
     return discount
 
 
-def _decimal(what: str, value: object) -> Decimal:
-    """An exact decimal from JSON: a number or a decimal string, finite and of a sane
-    size."""
-    number = _number(what, value)
-    if number.adjusted() >= MAX_INTEGER_DIGITS:
-        raise PluginSettingsError(f"{what} is too large: {value!r}")
-    return abs(number) if number == 0 else number  # -0 is 0
-
-
-def _number(what: str, value: object) -> Decimal:
-    expected = f'{what} must be a number or a decimal string such as "0.12"'
-    if isinstance(value, bool):  # bool is an int to Python, but true is no price
-        raise PluginSettingsError(f"{expected}, not {value!r}")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise PluginSettingsError(f"{expected}, not {value!r}")
-        # Through its shortest decimal form: 0.12 means 0.12, not the nearest binary float.
-        return Decimal(repr(value))
-    if isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            raise PluginSettingsError(f"{expected}, not {value!r}") from None
-        if not number.is_finite():
-            raise PluginSettingsError(f"{expected}, not {value!r}")
-        return number
-    raise PluginSettingsError(f"{expected}, not {value!r}")
+def _decimal(value: object, what: str) -> Decimal:
+    """An exact decimal from JSON, negative ones included (the callers say what range
+    they accept, in their own words)."""
+    return decimal_number(value, what, negative=True, max_integer_digits=MAX_INTEGER_DIGITS)
 
 
 def _plain(number: Decimal) -> str:

@@ -34,6 +34,7 @@ from spm_api.plugins import (
     ChargingPeriod,
     PluginSettingsError,
 )
+from spm_api.plugins.contracts import CHARGE, CHARGING_MODELS, VALIDATE_PARAMETERS
 
 CARD: dict[str, Any] = {"rates": {"GB-month": "0.12", "vCPU-hour": "0.045", "seat": "12.50"},
                         "discount_percent": "0"}
@@ -394,8 +395,8 @@ async def test_the_host_loads_validates_and_charges_with_it(
 
     host = PluginHost.load(frozenset({"market_rate"}), timeout=2.0)
     try:
-        assert "market_rate" in host.charging_models
-        assert host.charging_models["market_rate"].plugin == "market_rate"
+        assert "market_rate" in host.registry(CHARGING_MODELS)
+        assert host.registry(CHARGING_MODELS)["market_rate"].plugin == "market_rate"
 
         settings = {"rates": {"GB-month": "0.12", "vCPU-hour": "0.045"},
                     "discount_percent": "5"}
@@ -406,18 +407,18 @@ async def test_the_host_loads_validates_and_charges_with_it(
         assert refused.value.problems[0].message == (
             "plugin 'market_rate': the rate of 'seat' must be zero or more, not -1")
 
-        params = host.validate_parameters(
+        params = host.check(VALIDATE_PARAMETERS,
             "market_rate", {"units": ["GB-month", "vCPU-hour"], "discount_percent": 10})
         assert params == {"units": ["GB-month", "vCPU-hour"], "discount_percent": "10"}
         with pytest.raises(DomainError) as refused:
-            host.validate_parameters("market_rate", {"units": []})
+            host.check(VALIDATE_PARAMETERS, "market_rate", {"units": []})
         assert refused.value.problems[0].code is ErrorCode.VALIDATION
         assert refused.value.problems[0].field == "parameters"
 
         usage = period((1, "120", "GB-month"), (1, "10", "vCPU-hour"),
                        (2, "1", "vCPU-hour"), (3, "50", "seat"))
         # 14.85 less 10 % = 13.365 → 13.37; 0.045 less 10 % = 0.0405 → 0.04
-        assert await host.charge("market_rate", usage, params, settings) == [
+        assert await host.call(CHARGE, "market_rate", usage, params, settings) == [
             Charge(1, Decimal("13.37"),
                    "market rate: 120 GB-month × 0.12 + 10 vCPU-hour × 0.045, less 10 %"),
             Charge(2, Decimal("0.04"), "market rate: 1 vCPU-hour × 0.045, less 10 %"),
@@ -427,7 +428,7 @@ async def test_the_host_loads_validates_and_charges_with_it(
         # and the plugin's words are logged under the error id.
         with caplog.at_level(logging.ERROR, logger="spm_api.plugins"), \
                 pytest.raises(DomainError) as failed:
-            await host.charge("market_rate", usage, {"units": ["seat"]}, settings)
+            await host.call(CHARGE, "market_rate", usage, {"units": ["seat"]}, settings)
         problem = failed.value.problems[0]
         assert problem.code is ErrorCode.PLUGIN_ERROR
         assert problem.message.startswith("plugin 'market_rate' raised ValueError while "

@@ -9,7 +9,6 @@ Everything it needs comes from the public plugin API, ``spm_api.plugins``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -24,6 +23,7 @@ from spm_api.plugins import (
     Verdict,
     hookimpl,
 )
+from spm_api.plugins.settings import an_object, fraction, member, refuse_unknown
 
 __all__ = [
     "RULE_NAME",
@@ -37,7 +37,6 @@ __all__ = [
 RULE_NAME = "supermajority"
 
 KNOWN_KEYS = ("threshold", "quorum", "veto_role")
-_ROLE_VALUES = tuple(role.value for role in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +60,16 @@ def parse_settings(settings: Settings) -> SupermajoritySettings:
     Settings arrive as JSON, so a number may be an int, a float or a string: numbers,
     decimal strings ("0.75") and fractions ("2/3") are accepted. A key set to null is
     treated as not set. Unknown keys are refused, so a typo cannot silently fall back
-    to a default. Raises ``PluginSettingsError`` with words for the admin.
+    to a default. Raises ``PluginSettingsError`` with words for the admin; the checks
+    come from ``spm_api.plugins.settings``.
     """
-    if not isinstance(settings, Mapping):
-        raise PluginSettingsError(
-            f"the supermajority settings must be an object, not {type(settings).__name__}")
-    unknown = sorted(str(key) for key in settings if key not in KNOWN_KEYS)
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown setting {', '.join(repr(key) for key in unknown)}: the supermajority "
-            f"rule reads only threshold, quorum and veto_role")
+    settings = an_object(settings, "the supermajority settings")
+    refuse_unknown(settings, KNOWN_KEYS, reader="the supermajority rule")
     defaults = SupermajoritySettings()
 
     threshold = defaults.threshold
     if settings.get("threshold") is not None:
-        threshold = _fraction("threshold", settings["threshold"])
+        threshold = fraction(settings["threshold"], "threshold")
         if not Fraction(1, 2) < threshold <= 1:
             raise PluginSettingsError(
                 f"threshold must be more than 1/2 and at most 1 (a supermajority of the "
@@ -83,7 +77,7 @@ def parse_settings(settings: Settings) -> SupermajoritySettings:
 
     quorum = defaults.quorum
     if settings.get("quorum") is not None:
-        quorum = _fraction("quorum", settings["quorum"])
+        quorum = fraction(settings["quorum"], "quorum")
         if not 0 < quorum <= 1:
             raise PluginSettingsError(
                 f"quorum must be more than 0 and at most 1 (a share of all decision "
@@ -92,11 +86,7 @@ def parse_settings(settings: Settings) -> SupermajoritySettings:
     veto_role = defaults.veto_role
     raw_role = settings.get("veto_role")
     if raw_role is not None:
-        if not isinstance(raw_role, str) or raw_role not in _ROLE_VALUES:
-            raise PluginSettingsError(
-                f"veto_role must be one of {', '.join(_ROLE_VALUES)} (or null for no veto), "
-                f"not {raw_role!r}")
-        veto_role = Role(raw_role)
+        veto_role = member(raw_role, "veto_role", Role)
 
     return SupermajoritySettings(threshold=threshold, quorum=quorum, veto_role=veto_role)
 
@@ -104,27 +94,6 @@ def parse_settings(settings: Settings) -> SupermajoritySettings:
 def validate_settings(settings: Settings) -> None:
     """Refuse settings the rule cannot use; called when an admin configures the plugin."""
     parse_settings(settings)
-
-
-def _fraction(key: str, value: object) -> Fraction:
-    """A share written as a number, a decimal string or a fraction string, exactly."""
-    expected = (f'{key} must be a number, a decimal string such as "0.75" or a fraction '
-                f'such as "2/3"')
-    if isinstance(value, bool):  # bool is an int to Python, but true is no share
-        raise PluginSettingsError(f"{expected}, not {value!r}")
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise PluginSettingsError(f"{expected}, not {value!r}")
-        # Through its shortest decimal form: 0.75 means 3/4, not the nearest binary float.
-        return Fraction(repr(value))
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise PluginSettingsError(f"{expected}, not {value!r}") from None
-    raise PluginSettingsError(f"{expected}, not {value!r}")
 
 
 # --- the rule --------------------------------------------------------------------

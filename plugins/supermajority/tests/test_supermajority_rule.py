@@ -36,6 +36,7 @@ from spm_api.plugins import (
     Verdict,
     Voter,
 )
+from spm_api.plugins.contracts import APPROVAL_RULES, EVALUATE
 
 APPROVED = ApprovalStatus.APPROVED
 REJECTED = ApprovalStatus.REJECTED
@@ -370,13 +371,13 @@ def test_the_host_loads_validates_and_evaluates_it() -> None:
 
     host = PluginHost.load(frozenset({"supermajority"}))
     try:
-        assert host.approval_rules["supermajority"].plugin == "supermajority"
+        assert host.registry(APPROVAL_RULES)["supermajority"].plugin == "supermajority"
         host.validate_settings("supermajority", {"threshold": "3/4"})
         with pytest.raises(DomainError) as refused:
             host.validate_settings("supermajority", {"threshold": "1/3"})
         assert refused.value.problems[0].code is ErrorCode.VALIDATION
         assert "threshold must be more than 1/2" in refused.value.problems[0].message
-        verdict = asyncio.run(host.evaluate_rule("supermajority", tally(3, approve=3), {}))
+        verdict = asyncio.run(host.call(EVALUATE, "supermajority", tally(3, approve=3), {}))
         assert verdict.status is APPROVED
     finally:
         host.close()

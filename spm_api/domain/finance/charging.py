@@ -24,11 +24,18 @@ from spm_api.domain.finance.books import Books, books_of
 from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
-from spm_api.plugins.contracts import ChargeableUsage, ChargingPeriod
+from spm_api.plugins.contracts import (
+    CHARGE,
+    CHARGING_MODELS,
+    VALIDATE_PARAMETERS,
+    ChargeableUsage,
+    ChargingPeriod,
+)
 from spm_api.plugins.host import PluginHost
+from spm_api.plugins.registry import builtin_default
 
 #: The model of a service without a policy: a cost centre, never charged.
-DEFAULT_MODEL = "none"
+DEFAULT_MODEL = builtin_default(CHARGING_MODELS)
 
 
 async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: PluginHost,
@@ -39,13 +46,13 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
     service = await load_service(session, actor, service_id)
     if not isinstance(parameters, Mapping):
         raise fail(ErrorCode.VALIDATION, "parameters must be a JSON object", "parameters")
-    normalised = plugins.validate_parameters(model.strip(), parameters)
+    normalised = plugins.check(VALIDATE_PARAMETERS, model.strip(), parameters)
     policy = await session.get(ChargingPolicy, service.id)
     if policy is None:
         policy = ChargingPolicy(service_id=service.id, organisation_id=actor.organisation_id)
         session.add(policy)
     policy.model = model.strip()
-    policy.parameters = normalised
+    policy.parameters = dict(normalised)
     policy.updated_by_id = actor.person_id
     policy.updated_at = utcnow()
     await session.flush()
@@ -110,7 +117,7 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
 
     run = ChargingRun(month, books.currency)
     for service_id, model, parameters, name in sorted(policies):
-        registered = plugins.charging_models.get(model)
+        registered = plugins.registry(CHARGING_MODELS).get(model)
         if registered is None:
             continue  # its model's plugin is not loaded on this server: not charged
         actual = costs.get(service_id, Decimal(0))
@@ -119,8 +126,8 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
                                          tuple(usage.get(service_id, ())))
         if not charging_period.usage:
             continue
-        charges = await plugins.charge(model, charging_period, parameters,
-                                       settings.get(registered.plugin, {}))
+        charges = await plugins.call(CHARGE, registered, charging_period, parameters,
+                                     settings.get(registered.plugin, {}))
         run.lines.extend(
             RunLine(charge.customer_id, service_id, model, charge.amount,
                     registered.item.billed, charge.description)

@@ -1,5 +1,5 @@
 """Ranking pipeline services for investment by a scoring model (a plugin hook; the
-built-in default is ``balanced``)."""
+default is the model registered as such)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain.actor import Actor
 from spm_api.domain.approval import settings_by_plugin
 from spm_api.domain.enums import Position
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.finance.business_case import monthly_budgets, service_facts
 from spm_api.domain.stages import Section, stages_in
 from spm_api.models import Service, StakeholderInput
-from spm_api.plugins.contracts import Score, Support
+from spm_api.plugins.contracts import SCORE, SCORING_MODELS, Score, Support
 from spm_api.plugins.host import PluginHost
+from spm_api.plugins.registry import builtin_default
 
-DEFAULT_SCORING_MODEL = "balanced"
+DEFAULT_SCORING_MODEL = builtin_default(SCORING_MODELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +34,7 @@ class Ranked:
 async def pipeline_ranking(session: AsyncSession, actor: Actor, plugins: PluginHost,
                            scoring_model: str = DEFAULT_SCORING_MODEL) -> list[Ranked]:
     """Pipeline services, best score first (ties by name)."""
-    registered = plugins.scoring_models.get(scoring_model)
-    if registered is None:
-        known = ", ".join(sorted(plugins.scoring_models))
-        raise fail(ErrorCode.VALIDATION,
-                   f"no scoring model {scoring_model!r}; installed: {known}", "scoringModel")
+    registered = plugins.registry(SCORING_MODELS).require(scoring_model)
     books = await books_of(session, actor.organisation_id)
     services = list(await session.scalars(
         select(Service).where(Service.organisation_id == actor.organisation_id,
@@ -59,8 +55,8 @@ async def pipeline_ranking(session: AsyncSession, actor: Actor, plugins: PluginH
     scored = []
     for service, budget in zip(services, budgets, strict=True):
         support = Support(**positions.get(service.id, {}))
-        score = await plugins.score(scoring_model, service_facts(service, books, budget),
-                                    support, settings)
+        score = await plugins.call(SCORE, registered, service_facts(service, books, budget),
+                                   support, settings)
         scored.append((service, score, support))
     scored.sort(key=lambda item: (-item[1].value, item[0].name))
     return [Ranked(rank, service, score, support)

@@ -12,6 +12,7 @@ from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Contractor
+from spm_api.plugins.contracts import VALIDATE_CONTRACTOR_SETTINGS
 from spm_api.plugins.host import PluginHost
 
 
@@ -24,7 +25,7 @@ async def register_contractor(session: AsyncSession, actor: Actor, plugins: Plug
     name = required_text(name, "name", 200)
     if not isinstance(settings, Mapping):
         raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
-    plugins.validate_contractor_settings(integration.strip(), settings)
+    plugins.check(VALIDATE_CONTRACTOR_SETTINGS, integration.strip(), settings)
     taken = await session.scalar(select(Contractor.id).where(
         Contractor.organisation_id == actor.organisation_id, Contractor.name == name))
     if taken is not None:
@@ -57,7 +58,7 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
     if settings is not None:
         if not isinstance(settings, Mapping):
             raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
-        plugins.validate_contractor_settings(contractor.integration, settings)
+        plugins.check(VALIDATE_CONTRACTOR_SETTINGS, contractor.integration, settings)
         contractor.settings = dict(settings)
     if contact is not None:
         contractor.contact = optional_text(contact, "contact", 2000)

@@ -32,7 +32,7 @@ from spm_api.models import (
     Organisation,
     Service,
 )
-from spm_api.plugins.contracts import EngagementReceipt, EngagementRequest
+from spm_api.plugins.contracts import SEND_ENGAGEMENT, EngagementReceipt, EngagementRequest
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
 
@@ -125,7 +125,7 @@ async def _delivery(session: AsyncSession, engagement_id: int, claimed_until: da
 async def deliver(plugins: PluginHost, delivery: Delivery) -> EngagementReceipt | str:
     """The contractor's receipt, or why this attempt failed."""
     try:
-        return await plugins.send_engagement(delivery.integration, delivery.request)
+        return await plugins.call(SEND_ENGAGEMENT, delivery.integration, delivery.request)
     except DomainError as error:  # the host logged the plugin's failure with its id
         return error.problems[0].message
 

@@ -16,7 +16,7 @@ from spm_api.domain.sourcing.capabilities import load_capability, refresh_estima
 from spm_api.domain.sourcing.contractors import load_contractor
 from spm_api.domain.stages import Stage
 from spm_api.models import Quote, Service
-from spm_api.plugins.contracts import QuoteRequest
+from spm_api.plugins.contracts import REQUEST_QUOTE, QuoteRequest
 from spm_api.plugins.host import PluginHost
 
 
@@ -50,7 +50,7 @@ async def request_quote(session: AsyncSession, actor: Actor, plugins: PluginHost
     version = service.version
     await session.rollback()  # no transaction stays open while the contractor answers
 
-    offer = await plugins.request_quote(integration, request)
+    offer = await plugins.call(REQUEST_QUOTE, integration, request)
 
     if (await books_of(session, actor.organisation_id, lock=True)).currency != books.currency:
         raise fail(ErrorCode.CONFLICT, "the organisation's currency changed while the "

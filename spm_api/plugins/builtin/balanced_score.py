@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from spm_api.domain.enums import InvestmentCategory
-from spm_api.plugins.builtin.charging.parameters import decimal_value
 from spm_api.plugins.contracts import (
     PluginSettingsError,
     Score,
@@ -23,6 +22,7 @@ from spm_api.plugins.contracts import (
     Support,
 )
 from spm_api.plugins.markers import hookimpl
+from spm_api.plugins.settings import an_object, decimal_number, refuse_unknown
 
 MODEL_NAME = "balanced"
 
@@ -51,14 +51,8 @@ WEIGHT_NAMES = ("benefit", "category", "support")
 def parse_settings(settings: Settings) -> Weights:
     """The weights, defaults filling in those not set; unknown keys, non-numbers,
     negatives and weights adding up to nothing are refused."""
-    if not isinstance(settings, Mapping):
-        raise PluginSettingsError(
-            f"the balanced score settings must be an object, not {type(settings).__name__}")
-    unknown = sorted(str(key) for key in settings if key != "weights")
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown setting {', '.join(repr(key) for key in unknown)}: the balanced "
-            f"score reads only weights")
+    settings = an_object(settings, "the balanced score settings")
+    refuse_unknown(settings, ("weights",), reader="the balanced score")
     raw = settings.get("weights")
     if raw is None:
         return Weights()
@@ -66,15 +60,11 @@ def parse_settings(settings: Settings) -> Weights:
         raise PluginSettingsError(
             f'weights must be an object like {{"benefit": "0.5", "category": "0.2", '
             f'"support": "0.3"}}, not {raw!r}')
-    unknown = sorted(str(key) for key in raw if key not in WEIGHT_NAMES)
-    if unknown:
-        raise PluginSettingsError(
-            f"unknown weight {', '.join(repr(key) for key in unknown)}: the weights are "
-            f"{', '.join(WEIGHT_NAMES)}")
+    refuse_unknown(raw, WEIGHT_NAMES, reader="the balanced score", kind="weight")
     defaults = Weights()
     weights = Weights(*(
         getattr(defaults, name) if raw.get(name) is None
-        else decimal_value(f"the {name} weight", raw[name])
+        else decimal_number(raw[name], f"the {name} weight")
         for name in WEIGHT_NAMES))
     if weights.benefit + weights.category + weights.support == 0:
         raise PluginSettingsError("the weights add up to 0: at least one must be more than 0")
@@ -138,4 +128,5 @@ def spm_scoring_models() -> list[ScoringModel]:
                     "0.5, 0.2 and 0.3 unless the organisation sets other weights.",
         score=score,
         validate_settings=validate_settings,
+        default=True,
     )]

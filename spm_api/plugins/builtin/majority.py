@@ -1,4 +1,5 @@
-"""The default approval rule: a strict majority of all the organisation's decision makers."""
+"""The default approval rule (registered ``default=True``): a strict majority of all the
+organisation's decision makers."""
 
 from __future__ import annotations
 
@@ -36,4 +37,5 @@ def spm_approval_rules() -> list[ApprovalRule]:
         description="Approved when more than half of all the organisation's decision "
                     "makers approve; rejected when more than half reject.",
         evaluate=evaluate,
+        default=True,
     )]

@@ -30,4 +30,5 @@ def spm_charging_models() -> list[ChargingModel]:
         description="The service's cost is carried centrally; customers are not charged.",
         validate_parameters=validate_parameters,
         charge=charge,
+        default=True,
     )]

@@ -11,7 +11,6 @@ from typing import Any
 
 from spm_api.plugins.builtin.charging.parameters import (
     checked,
-    decimal_value,
     optional_unit,
     text,
     with_unit,
@@ -25,6 +24,7 @@ from spm_api.plugins.contracts import (
     Settings,
 )
 from spm_api.plugins.markers import hookimpl
+from spm_api.plugins.settings import decimal_number
 
 MODEL_NAME = "tiered"
 EXAMPLE = '[{"up_to": "100", "unit_price": "1.00"}, {"up_to": null, "unit_price": "0.80"}]'
@@ -69,7 +69,7 @@ def _tiers(raw: object) -> tuple[Tier, ...]:
                 f"only up_to and unit_price")
         if entry.get("unit_price") is None:
             raise PluginSettingsError(f"{name}: unit_price is required")
-        unit_price = decimal_value(f"{name} unit_price", entry["unit_price"])
+        unit_price = decimal_number(entry["unit_price"], f"{name} unit_price")
         last = number == len(raw)
         raw_up_to = entry.get("up_to")
         if raw_up_to is None:
@@ -82,7 +82,7 @@ def _tiers(raw: object) -> tuple[Tier, ...]:
             raise PluginSettingsError(
                 f"the last tier must have up_to null (no upper limit), so every quantity "
                 f"has a price; tier {number} stops at {raw_up_to!r}")
-        up_to = decimal_value(f"{name} up_to", raw_up_to)
+        up_to = decimal_number(raw_up_to, f"{name} up_to")
         if up_to <= below:
             raise PluginSettingsError(
                 f"{name}: up_to must be more than {text(below)} (where "
