@@ -14,11 +14,11 @@ from typing import Any
 
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
-from spm_api.domain.enums import Role
-from spm_api.domain.errors import DomainError
 from spm_api.plugins.host import PluginHost, Registered
 from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
+from spm_api.vocabulary.enums import Role
+from spm_api.vocabulary.errors import DomainError
 
 
 def _load_plugins() -> PluginHost:

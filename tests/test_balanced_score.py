@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from spm_api.domain.enums import InvestmentCategory
-from spm_api.domain.errors import DomainError, ErrorCode
 from spm_api.plugins.builtin import BUILTIN_PLUGINS, balanced_score
 from spm_api.plugins.builtin.balanced_score import Weights, parse_settings, score
 from spm_api.plugins.contracts import PluginSettingsError, Score, ServiceFacts, Support
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import InvestmentCategory
+from spm_api.vocabulary.errors import DomainError, ErrorCode
 
 D = Decimal
 GROW, RUN, TRANSFORM = (InvestmentCategory.GROW, InvestmentCategory.RUN,

@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain import baseline
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.services import load_service
-from spm_api.domain.stages import Stage
-from spm_api.domain.validation import optional_text
 from spm_api.models import Affirmation, Baseline, Service
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.stages import Stage
+from spm_api.vocabulary.validation import optional_text
 
 AFFIRMABLE_STAGES = frozenset({Stage.CHARTERED, Stage.LIVE})
 

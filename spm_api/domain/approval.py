@@ -11,11 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
-from spm_api.domain.enums import ApprovalStatus, Role
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import Books, books_of
 from spm_api.domain.finance.business_case import MonthlyBudget, monthly_budgets, service_facts
-from spm_api.domain.stages import Stage
 from spm_api.models import (
     ApprovalRound,
     ApprovalRuleChoice,
@@ -28,6 +25,9 @@ from spm_api.models import (
 from spm_api.plugins.builtin.majority import RULE_NAME as MAJORITY
 from spm_api.plugins.contracts import Ballot, CastVote, Voter
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import ApprovalStatus, Role
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.stages import Stage
 
 #: The rules of an organisation that has not chosen any.
 DEFAULT_RULES: tuple[str, ...] = (MAJORITY,)

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.models import ApprovalRuleChoice, PluginSettings
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 
 async def choose_rules(session: AsyncSession, actor: Actor, plugins: PluginHost,

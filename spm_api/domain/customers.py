@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import CustomerKind
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.validation import required_text
 from spm_api.models import Customer
+from spm_api.vocabulary.enums import CustomerKind
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.validation import required_text
 
 
 async def create_customer(session: AsyncSession, actor: Actor, name: str,

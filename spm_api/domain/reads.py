@@ -16,8 +16,6 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import InvestmentCategory, Role
-from spm_api.domain.stages import Section, Stage, section_of, stages_in
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
@@ -40,6 +38,8 @@ from spm_api.models import (
     StatementLine,
     Vote,
 )
+from spm_api.vocabulary.enums import InvestmentCategory, Role
+from spm_api.vocabulary.stages import Section, Stage, section_of, stages_in
 
 T = TypeVar("T")
 

@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import InvestmentCategory, Necessity, Position
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import Money
 from spm_api.domain.stage_history import serialise_stage_history
-from spm_api.domain.stages import CLOSED_STAGES, Stage
-from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
+from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.stages import CLOSED_STAGES, Stage
+from spm_api.vocabulary.validation import optional_text, required_text
 
 #: Requirements are recorded while the proposal is being defined or analysed.
 #: Requirements are gathered in DEFINITION and ANALYSIS; after chartering a new one is a

@@ -11,15 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain import approval, baseline, events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import ApprovalStatus, Necessity
-from spm_api.domain.errors import DomainError, ErrorCode, Problem, fail
 from spm_api.domain.services import check_version, load_service, touch
 from spm_api.domain.sourcing import engagements
 from spm_api.domain.stage_history import serialise_stage_history
-from spm_api.domain.stages import NEXT_STAGES, Stage
 from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import ApprovalStatus, Necessity
+from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem, fail
+from spm_api.vocabulary.stages import NEXT_STAGES, Stage
 
 
 @dataclass

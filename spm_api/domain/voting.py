@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain import approval, events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.domain.services import load_service
-from spm_api.domain.stages import Stage
 from spm_api.domain.transitions import Move, move_service
-from spm_api.domain.validation import optional_text
 from spm_api.models import ApprovalRound, Service, StageChange, Vote
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import ApprovalStatus, Decision
+from spm_api.vocabulary.stages import Stage
+from spm_api.vocabulary.validation import optional_text
 
 
 @dataclass(frozen=True, slots=True)

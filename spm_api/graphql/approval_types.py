@@ -13,12 +13,12 @@ from strawberry.types import Info
 from spm_api import models
 from spm_api.domain import approval
 from spm_api.domain.baseline import DeviationAspect, DeviationKind
-from spm_api.domain.enums import ApprovalStatus, Decision
-from spm_api.domain.errors import DomainError
 from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_of
 from spm_api.graphql.reading import coded_error
 from spm_api.graphql.types import LoadedNode, PersonNode
+from spm_api.vocabulary.enums import ApprovalStatus, Decision
+from spm_api.vocabulary.errors import DomainError
 
 strawberry.enum(Decision, description="A decision maker's vote.")
 strawberry.enum(ApprovalStatus, description="What the approval rules conclude.")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import strawberry
 
-from spm_api.domain.enums import InvestmentCategory, Necessity, Position, Role
-from spm_api.domain.errors import ErrorCode
 from spm_api.domain.reads import ServiceOrderField, SortDirection
-from spm_api.domain.stages import Section, Stage
+from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position, Role
+from spm_api.vocabulary.errors import ErrorCode
+from spm_api.vocabulary.stages import Section, Stage
 
 strawberry.enum(Stage, description="Lifecycle stage of a service.")
 strawberry.enum(

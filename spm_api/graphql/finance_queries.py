@@ -12,10 +12,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.errors import DomainError
 from spm_api.domain.finance import books, charging
 from spm_api.domain.finance.reports import Months
-from spm_api.domain.periods import Period
 from spm_api.graphql.context import Context
 from spm_api.graphql.finance_types import (
     ChargingModelInfo,
@@ -31,6 +29,8 @@ from spm_api.graphql.permissions import AUTHENTICATED
 from spm_api.graphql.reading import coded_error, read
 from spm_api.graphql.report_types import Reports
 from spm_api.models import CostEntry, Customer, Statement
+from spm_api.vocabulary.errors import DomainError
+from spm_api.vocabulary.periods import Period
 
 
 @strawberry.type(name="CostEntryConnection")

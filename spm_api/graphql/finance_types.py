@@ -13,11 +13,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from spm_api import models
-from spm_api.domain.enums import CustomerKind
 from spm_api.domain.finance.charging import ChargingRun, RunLine
 from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_in, money_of
 from spm_api.graphql.types import LoadedNode, ServiceNode, service_of
+from spm_api.vocabulary.enums import CustomerKind
 
 CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
 

@@ -7,8 +7,6 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from spm_api.domain import reads
-from spm_api.domain.enums import Decision
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.graphql.enums import (
     InvestmentCategory,
     Necessity,
@@ -19,6 +17,8 @@ from spm_api.graphql.enums import (
     Stage,
 )
 from spm_api.graphql.money import MoneyInput
+from spm_api.vocabulary.enums import Decision
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 
 def parse_global_id(raw: str) -> relay.GlobalID | None:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from spm_api.domain import approval, reads
-from spm_api.domain.enums import Role
 from spm_api.domain.finance import business_case, charging
 from spm_api.models import (
     Affirmation,
@@ -37,6 +36,7 @@ from spm_api.models import (
     StatementLine,
     Vote,
 )
+from spm_api.vocabulary.enums import Role
 
 V = TypeVar("V")
 BatchRead = Callable[..., Awaitable[Sequence[V]]]

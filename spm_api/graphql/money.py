@@ -7,8 +7,8 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from spm_api.domain import money
 from spm_api.graphql.context import Context
+from spm_api.vocabulary import money
 
 
 @strawberry.type(description="An exact amount of money. `amount` is a decimal string "

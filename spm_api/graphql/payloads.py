@@ -6,7 +6,6 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from spm_api.domain.errors import Problem
 from spm_api.graphql.approval_types import AffirmationNode, ApprovalRoundView, VoteNode
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import UserErrorCode
@@ -18,6 +17,7 @@ from spm_api.graphql.types import (
     StakeholderInputNode,
     service_of,
 )
+from spm_api.vocabulary.errors import Problem
 
 
 @strawberry.type(description="An expected problem with a mutation's input or the rules.")

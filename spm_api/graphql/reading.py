@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.errors import DomainError
 from spm_api.graphql.context import Context
+from spm_api.vocabulary.errors import DomainError
 
 T = TypeVar("T")
 

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from spm_api.domain.enums import Sourcing
 from spm_api.domain.sourcing import capabilities, contractors, engagements, invoices, quotes
 from spm_api.graphql.context import Context
 from spm_api.graphql.finance_types import CostEntryNode
@@ -26,6 +25,7 @@ from spm_api.graphql.sourcing_types import (
 )
 from spm_api.graphql.unit_of_work import run_mutation
 from spm_api.plugins.contracts import Settings
+from spm_api.vocabulary.enums import Sourcing
 
 
 @strawberry.input

@@ -11,10 +11,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from spm_api import models
-from spm_api.domain.enums import EngagementStatus, Sourcing
 from spm_api.graphql.context import Context
 from spm_api.graphql.money import Money, money_of
 from spm_api.graphql.types import LoadedNode, PersonNode, ServiceNode
+from spm_api.vocabulary.enums import EngagementStatus, Sourcing
 
 SourcingEnum = strawberry.enum(Sourcing, name="Sourcing")
 EngagementStatusEnum = strawberry.enum(EngagementStatus, name="EngagementStatus")

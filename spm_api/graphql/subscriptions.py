@@ -18,7 +18,6 @@ from graphql import GraphQLError
 from sqlalchemy import func, select
 from strawberry.types import Info
 
-from spm_api.domain.stages import SECTION_OF_STAGE, Stage
 from spm_api.graphql.approval_types import VoteNode
 from spm_api.graphql.context import Context
 from spm_api.graphql.enums import Section
@@ -34,6 +33,7 @@ from spm_api.realtime.messages import (
     StatementsIssuedMessage,
     VoteCastMessage,
 )
+from spm_api.vocabulary.stages import SECTION_OF_STAGE, Stage
 
 M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage)
 

@@ -12,10 +12,10 @@ from strawberry.types import Info
 
 from spm_api.domain import events
 from spm_api.domain.actor import Actor
-from spm_api.domain.errors import DomainError, ErrorCode, Problem
 from spm_api.graphql.context import Context
 from spm_api.graphql.payloads import UserError
 from spm_api.realtime.announce import announce_committed
+from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem
 
 T = TypeVar("T")
 

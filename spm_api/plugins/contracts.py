@@ -9,9 +9,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
-from spm_api.domain.money import allocate, rounded
-from spm_api.domain.stages import Stage
+from spm_api.vocabulary.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.vocabulary.money import allocate, rounded
+from spm_api.vocabulary.stages import Stage
 
 Settings = Mapping[str, Any]
 

@@ -17,9 +17,6 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pluggy
 
-from spm_api.domain.enums import ApprovalStatus
-from spm_api.domain.errors import DomainError, ErrorCode, fail
-from spm_api.domain.money import LARGEST
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
@@ -41,6 +38,9 @@ from spm_api.plugins.contracts import (
     Verdict,
 )
 from spm_api.plugins.manager import PluginInfo, PluginLoadError, build_plugin_manager, describe
+from spm_api.vocabulary.enums import ApprovalStatus
+from spm_api.vocabulary.errors import DomainError, ErrorCode, fail
+from spm_api.vocabulary.money import LARGEST
 
 logger = logging.getLogger("spm_api.plugins")
 

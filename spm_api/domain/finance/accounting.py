@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.customers import load_customer
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
-from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import CostEntry, UsageRecord
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.validation import optional_text, required_text
 
 #: The largest quantity a row may hold.
 MAX_VALUE = MAX_AMOUNT

@@ -7,13 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of, check_category
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
-from spm_api.domain.stages import CLOSED_STAGES
 from spm_api.models import BudgetLine
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.stages import CLOSED_STAGES
 
 
 async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,

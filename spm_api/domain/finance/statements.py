@@ -16,13 +16,9 @@ from spm_api.db.base import utcnow
 from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.customers import load_customer
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
 from spm_api.domain.services import load_service
-from spm_api.domain.validation import required_text
 from spm_api.models import (
     ChargeAdjustment,
     ClosedPeriod,
@@ -32,6 +28,10 @@ from spm_api.models import (
     UsageRecord,
 )
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.validation import required_text
 
 
 async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginHost,

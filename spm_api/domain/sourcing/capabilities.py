@@ -9,15 +9,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Sourcing
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import Money
 from spm_api.domain.services import load_service, touch
 from spm_api.domain.sourcing.contractors import load_contractor
-from spm_api.domain.stages import Stage
-from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Capability, Person, Quote, Service
+from spm_api.vocabulary.enums import Sourcing
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.stages import Stage
+from spm_api.vocabulary.validation import optional_text, required_text
 
 #: Capabilities are planned before the decision; after chartering they are engaged.
 PLANNING_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS})

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.validation import optional_text, required_text
 from spm_api.models import Contractor
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.validation import optional_text, required_text
 
 
 async def register_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost, *,

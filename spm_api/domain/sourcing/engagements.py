@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import EngagementStatus, Sourcing
-from spm_api.domain.errors import ErrorCode, Problem, fail
-from spm_api.domain.validation import optional_text
 from spm_api.models import Capability, Engagement, Service
+from spm_api.vocabulary.enums import EngagementStatus, Sourcing
+from spm_api.vocabulary.errors import ErrorCode, Problem, fail
+from spm_api.vocabulary.validation import optional_text
 
 
 async def open_engagements(session: AsyncSession, service: Service) -> list[Engagement]:

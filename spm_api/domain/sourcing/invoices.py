@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.accounting import record_cost
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import Money
-from spm_api.domain.validation import required_text
 from spm_api.models import Contractor, CostEntry, Engagement
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.validation import required_text
 
 CATEGORY = "contractor"
 

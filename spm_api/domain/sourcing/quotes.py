@@ -7,17 +7,17 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Sourcing
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import rounded
 from spm_api.domain.services import load_service, touch
 from spm_api.domain.sourcing.capabilities import load_capability, refresh_estimated_cost
 from spm_api.domain.sourcing.contractors import load_contractor
-from spm_api.domain.stages import Stage
 from spm_api.models import Quote, Service
 from spm_api.plugins.contracts import QuoteRequest
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import Sourcing
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import rounded
+from spm_api.vocabulary.stages import Stage
 
 
 def _require_analysis(service: Service) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from spm_api.domain.enums import InvestmentCategory
 from spm_api.plugins.builtin.charging.parameters import decimal_value
 from spm_api.plugins.contracts import (
     PluginSettingsError,
@@ -23,6 +22,7 @@ from spm_api.plugins.contracts import (
     Support,
 )
 from spm_api.plugins.markers import hookimpl
+from spm_api.vocabulary.enums import InvestmentCategory
 
 MODEL_NAME = "balanced"
 

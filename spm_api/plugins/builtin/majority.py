@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.plugins.contracts import ApprovalRule, Ballot, Settings, Verdict
 from spm_api.plugins.markers import hookimpl
+from spm_api.vocabulary.enums import ApprovalStatus, Decision
 
 RULE_NAME = "majority"
 

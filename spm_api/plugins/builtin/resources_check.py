@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from spm_api.domain.enums import ApprovalStatus
-from spm_api.domain.money import rounded
 from spm_api.plugins.contracts import ApprovalRule, Ballot, Settings, Verdict
 from spm_api.plugins.markers import hookimpl
+from spm_api.vocabulary.enums import ApprovalStatus
+from spm_api.vocabulary.money import rounded
 
 RULE_NAME = "resources_check"
 

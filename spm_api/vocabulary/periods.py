@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spm_api.domain.errors import ErrorCode, fail
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 _PATTERN = re.compile(r"(\d{4})-(\d{2})")
 

@@ -15,7 +15,7 @@ from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from spm_api.domain.errors import ErrorCode, fail
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 #: The largest amount the books hold (stored as ten-thousandths in a 64-bit integer).
 LARGEST = Decimal("99999999999999")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spm_api.domain.errors import ErrorCode, fail
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 
 def required_text(value: str, field: str, max_length: int | None = None) -> str:
