@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.customers import create_customer
 from spm_api.domain.finance import accounting, budgets, charging, statements
+from spm_api.domain.finance.customers import create_customer
 from spm_api.models import Service
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import CustomerKind

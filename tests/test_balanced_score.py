@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from spm_api.plugins.builtin import BUILTIN_PLUGINS, balanced_score
-from spm_api.plugins.builtin.balanced_score import Weights, parse_settings, score
+from spm_api.plugins.builtin import BUILTIN_PLUGINS
+from spm_api.plugins.builtin.finance import balanced_score
+from spm_api.plugins.builtin.finance.balanced_score import Weights, parse_settings, score
 from spm_api.plugins.contracts import PluginSettingsError, Score, ServiceFacts, Support
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import InvestmentCategory

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from spm_api.plugins.builtin import BUILTIN_PLUGINS
-from spm_api.plugins.builtin.charging import (
+from spm_api.plugins.builtin.finance.charging import (
     cost_plus,
     cost_recovery,
     fixed_price,

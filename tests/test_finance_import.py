@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.actor import Actor
 from spm_api.domain.finance.imports import COST_COLUMNS, read_csv
-from spm_api.domain.services import create_service
+from spm_api.domain.portfolio.services import create_service
 from spm_api.models import ClosedPeriod, CostEntry, Customer, UsageRecord
 from spm_api.vocabulary.enums import CustomerKind, InvestmentCategory, Role
 from spm_api.vocabulary.errors import DomainError

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from spm_api.plugins.builtin import BUILTIN_PLUGINS, resources_check
+from spm_api.plugins.builtin import BUILTIN_PLUGINS
+from spm_api.plugins.builtin.approvals import resources_check
 from spm_api.plugins.contracts import Ballot, ServiceFacts, Verdict
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import ApprovalStatus, InvestmentCategory

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,6 +111,27 @@ def services_query(
     if order.direction is SortDirection.DESC:
         return query.order_by(column.desc(), Service.id.desc())
     return query.order_by(column.asc(), Service.id.asc())
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """Rows a query matches, fetched a slice at a time: what a paginated field pages
+    through without seeing the SQL."""
+
+    query: Select[T]
+
+    async def fetch(self, session: AsyncSession, offset: int, limit: int | None
+                    ) -> Sequence[T]:
+        return await fetch_page(session, self.query, offset, limit)
+
+    async def count(self, session: AsyncSession) -> int:
+        return await count_rows(session, self.query)
+
+
+def services(actor: Actor, where: ServiceFilter | None = None,
+             order: ServiceOrder | None = None) -> Listing[Service]:
+    """The services ``services_query`` matches, to page through."""
+    return Listing(services_query(actor, where, order))
 
 
 async def fetch_page(

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.customers import load_customer
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
-from spm_api.domain.services import load_service
+from spm_api.domain.finance.customers import load_customer
+from spm_api.domain.portfolio.services import load_service
+from spm_api.domain.reads import Listing
 from spm_api.models import CostEntry, UsageRecord
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import Money
@@ -86,3 +88,18 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
     session.add(record)
     await session.flush()
     return record
+
+
+def cost_entries(organisation_id: int, service_id: int | None = None,
+                 from_period: str | None = None, to_period: str | None = None
+                 ) -> Listing[CostEntry]:
+    """Cost booked, newest first; between two months when given (inclusive)."""
+    query = (select(CostEntry).where(CostEntry.organisation_id == organisation_id)
+             .order_by(CostEntry.booked_on.desc(), CostEntry.id.desc()))
+    if service_id is not None:
+        query = query.where(CostEntry.service_id == service_id)
+    if from_period is not None:
+        query = query.where(CostEntry.period >= str(Period.parse(from_period, "fromPeriod")))
+    if to_period is not None:
+        query = query.where(CostEntry.period <= str(Period.parse(to_period, "toPeriod")))
+    return Listing(query)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of, check_category
-from spm_api.domain.services import load_service
+from spm_api.domain.portfolio.services import load_service
 from spm_api.models import BudgetLine
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import Money

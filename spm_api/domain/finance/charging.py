@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.approval import settings_by_plugin
+from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import Books, books_of
-from spm_api.domain.services import load_service
+from spm_api.domain.portfolio.services import load_service
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
 from spm_api.plugins.contracts import ChargeableUsage, ChargingPeriod
 from spm_api.plugins.host import PluginHost

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.approval import settings_by_plugin
+from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.finance.business_case import monthly_budgets, service_facts
 from spm_api.models import Service, StakeholderInput

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.customers import load_customer
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
-from spm_api.domain.services import load_service
+from spm_api.domain.finance.customers import load_customer
+from spm_api.domain.finance.reports import Months
+from spm_api.domain.portfolio.services import load_service
 from spm_api.models import (
     ChargeAdjustment,
     ClosedPeriod,
@@ -147,3 +148,20 @@ async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: in
     session.add(adjustment)
     await session.flush()
     return adjustment
+
+
+def statement_month(period: str) -> Period:
+    """The month a ``period`` argument names (a month, quarter or year: its first month)."""
+    return Months.parse(period, period).first
+
+
+async def statements_of(session: AsyncSession, organisation_id: int, period: str,
+                        customer_id: int | None = None) -> list[Statement]:
+    """The month's issued statements, by customer (one customer's when given)."""
+    found = (select(Statement)
+             .where(Statement.organisation_id == organisation_id,
+                    Statement.period == period)
+             .order_by(Statement.customer_id))
+    if customer_id is not None:
+        found = found.where(Statement.customer_id == customer_id)
+    return list(await session.scalars(found))

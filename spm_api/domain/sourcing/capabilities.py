@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.services import load_service, touch
+from spm_api.domain.portfolio.services import load_service, touch
 from spm_api.domain.sourcing.contractors import load_contractor
 from spm_api.models import Capability, Person, Quote, Service
 from spm_api.vocabulary.enums import Sourcing

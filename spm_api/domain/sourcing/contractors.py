@@ -63,3 +63,10 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
         contractor.contact = optional_text(contact, "contact", 2000)
     await session.flush()
     return contractor
+
+
+async def contractors_of(session: AsyncSession, organisation_id: int) -> list[Contractor]:
+    """The organisation's contractor registry by name."""
+    return list(await session.scalars(
+        select(Contractor).where(Contractor.organisation_id == organisation_id)
+        .order_by(Contractor.name)))

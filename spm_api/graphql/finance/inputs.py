@@ -1,0 +1,77 @@
+"""Inputs of the finance mutations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.scalars import JSON
+
+from spm_api.graphql.core.money import MoneyInput
+from spm_api.graphql.finance.types import CustomerKindEnum
+
+
+@strawberry.input
+class CreateCustomerInput:
+    name: str
+    kind: CustomerKindEnum  # type: ignore[valid-type]
+
+
+@strawberry.input
+class AddCostCategoryInput:
+    code: str = strawberry.field(description="Lower-case letters, digits and _.")
+    title: str
+
+
+@strawberry.input
+class SetBudgetLineInput:
+    service_id: strawberry.ID
+    period: str = strawberry.field(description="The month, YYYY-MM.")
+    category: str = strawberry.field(description="A cost category code, like labour.")
+    amount: MoneyInput
+
+
+@strawberry.input
+class RemoveBudgetLineInput:
+    budget_line_id: strawberry.ID
+
+
+@strawberry.input
+class RecordCostInput:
+    service_id: strawberry.ID
+    booked_on: date
+    category: str
+    amount: MoneyInput = strawberry.field(description="Negative for a credit note.")
+    description: str = ""
+
+
+@strawberry.input
+class RecordUsageInput:
+    customer_id: strawberry.ID
+    service_id: strawberry.ID
+    period: str
+    quantity: str = strawberry.field(description="A decimal string, like \"12.5\".")
+    unit: str
+
+
+@strawberry.input
+class SetChargingPolicyInput:
+    service_id: strawberry.ID
+    model: str = strawberry.field(description="A charging model, as chargingModels lists.")
+    parameters: JSON = strawberry.field(default_factory=dict,
+                                        description="Checked by the model.")
+
+
+@strawberry.input
+class PeriodInput:
+    period: str = strawberry.field(description="The month, YYYY-MM.")
+
+
+@strawberry.input
+class AddChargeAdjustmentInput:
+    customer_id: strawberry.ID
+    service_id: strawberry.ID
+    corrects_period: str = strawberry.field(description="The closed month being corrected.")
+    period: str = strawberry.field(description="The later, open month that bills it.")
+    amount: MoneyInput = strawberry.field(description="Negative for a credit.")
+    reason: str
