@@ -9,8 +9,10 @@ SQLite runs one writer at a time and needs nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.models import StageChange
 
 #: The advisory-lock namespace of stage histories (any constant unique to this use).
 LOCK_NAMESPACE = 7_301
@@ -23,3 +25,19 @@ async def serialise_stage_history(session: AsyncSession, organisation_id: int) -
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :organisation)"),
                               {"namespace": LOCK_NAMESPACE, "organisation": organisation_id})
+
+
+async def changes_after(session: AsyncSession, organisation_id: int, after: int, limit: int
+                        ) -> list[StageChange]:
+    """The organisation's stage changes after id ``after``, oldest first, at most ``limit``."""
+    return list(await session.scalars(
+        select(StageChange)
+        .where(StageChange.organisation_id == organisation_id, StageChange.id > after)
+        .order_by(StageChange.id).limit(limit)))
+
+
+async def latest_change_id(session: AsyncSession, organisation_id: int) -> int:
+    """The organisation's newest stage-change id (0 without any)."""
+    newest = await session.scalar(
+        select(func.max(StageChange.id)).where(StageChange.organisation_id == organisation_id))
+    return int(newest or 0)

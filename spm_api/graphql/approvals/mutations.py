@@ -19,11 +19,13 @@ from spm_api.graphql.approvals.payloads import (
     CastVotePayload,
     ConfigurePluginPayload,
 )
-from spm_api.graphql.approvals.types import ApprovalRoundView
+from spm_api.graphql.approvals.types import AffirmationNode, ApprovalRoundView, VoteNode
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import node_pk
+from spm_api.graphql.core.nodes import as_node
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.unit_of_work import run_mutation
+from spm_api.graphql.portfolio.types import ServiceNode, StageChangeNode
 
 
 @strawberry.type
@@ -44,12 +46,12 @@ class ApprovalsMutation:
         if outcome is None:
             return CastVotePayload(errors=errors)
         return CastVotePayload(
-            vote=outcome.vote,  # type: ignore[arg-type]
-            service=outcome.service,  # type: ignore[arg-type]
+            vote=as_node(VoteNode, outcome.vote),
+            service=as_node(ServiceNode, outcome.service),
             approval=ApprovalRoundView(round=outcome.approval_round, all_votes=outcome.votes,
                                        result=outcome.result,
                                        decision_maker_count=outcome.decision_maker_count),
-            stage_change=outcome.stage_change,  # type: ignore[arg-type]
+            stage_change=as_node(StageChangeNode, outcome.stage_change),
         )
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
@@ -64,7 +66,8 @@ class ApprovalsMutation:
                 input.comment,
             ),
         )
-        return AffirmServicePayload(affirmation=affirmation, errors=errors)  # type: ignore[arg-type]
+        return AffirmServicePayload(affirmation=as_node(AffirmationNode, affirmation),
+                                    errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Choose the organisation's approval rules (admins).")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from spm_api.graphql.approvals.types import VoteNode
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import node_pk
+from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.subscriptions import bus_messages, unauthenticated
 from spm_api.graphql.portfolio.types import ServiceNode
@@ -23,7 +24,7 @@ class VoteCastEvent:
 
     @strawberry.field(description="The service, with its approval round after the vote.")
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.service.load(self.service_id))
 
 
 @strawberry.type
@@ -45,5 +46,5 @@ class ApprovalsSubscription:
                     raise unauthenticated()
                 vote = await context.loaders.vote.load(message.vote_id)
                 if vote is not None:
-                    yield VoteCastEvent(vote=vote,  # type: ignore[arg-type]
+                    yield VoteCastEvent(vote=vote,
                                         service_id=message.service_id)

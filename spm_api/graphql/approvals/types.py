@@ -10,13 +10,13 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from spm_api import models
+from spm_api.domain import rows
 from spm_api.domain.approvals import rounds as approval
 from spm_api.domain.approvals.baseline import DeviationAspect, DeviationKind
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import ApprovalStatus, Decision
 from spm_api.graphql.core.money import Money, money_of
-from spm_api.graphql.core.nodes import LoadedNode
+from spm_api.graphql.core.nodes import LoadedNode, as_nodes
 from spm_api.graphql.core.reading import coded_error
 from spm_api.graphql.portfolio.types import PersonNode
 from spm_api.vocabulary.errors import DomainError
@@ -27,7 +27,6 @@ strawberry.enum(DeviationKind)
 
 @strawberry.type(name="Vote", description="One vote as cast; later votes replace it.")
 class VoteNode(LoadedNode):
-    model = models.Vote
     loader_name = "vote"
 
     id: relay.NodeID[int]
@@ -38,7 +37,7 @@ class VoteNode(LoadedNode):
 
     @strawberry.field
     async def voter(self, info: Info[Context, None]) -> PersonNode | None:
-        return await info.context.loaders.person.load(self.voter_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.voter_id)
 
 
 @strawberry.type
@@ -52,8 +51,8 @@ class RuleVerdict:
 @strawberry.type(name="ApprovalRound",
                  description="The decision makers' vote on a proposal in APPROVAL.")
 class ApprovalRoundView:
-    round: strawberry.Private[models.ApprovalRound]
-    all_votes: strawberry.Private[list[models.Vote]]
+    round: strawberry.Private[rows.ApprovalRound]
+    all_votes: strawberry.Private[list[rows.Vote]]
     result: strawberry.Private[approval.RoundResult]
     decision_maker_count: int = strawberry.field(
         description="How many decision makers may vote in the round right now.")
@@ -73,11 +72,11 @@ class ApprovalRoundView:
 
     @strawberry.field(description="Each decision maker's current vote.")
     def votes(self) -> list[VoteNode]:
-        return approval.current_votes(self.all_votes)  # type: ignore[return-value]
+        return as_nodes(VoteNode, approval.current_votes(self.all_votes))
 
     @strawberry.field(description="Every vote cast, replaced ones included, oldest first.")
     def vote_history(self) -> list[VoteNode]:
-        return self.all_votes  # type: ignore[return-value]
+        return as_nodes(VoteNode, self.all_votes)
 
     @strawberry.field(description="Each chosen rule's verdict and why.")
     def verdicts(self) -> list[RuleVerdict]:
@@ -129,7 +128,7 @@ class BaselineCapability:
 
 @strawberry.type(description="What was agreed when the service was chartered.")
 class Baseline:
-    row: strawberry.Private[models.Baseline]
+    row: strawberry.Private[rows.Baseline]
 
     @strawberry.field
     def frozen_at(self) -> datetime:
@@ -171,7 +170,6 @@ class Baseline:
 @strawberry.type(name="Affirmation",
                  description="A stakeholder affirming the delivered outcome.")
 class AffirmationNode(LoadedNode):
-    model = models.Affirmation
     loader_name = "affirmation"
 
     id: relay.NodeID[int]
@@ -184,7 +182,7 @@ class AffirmationNode(LoadedNode):
 
     @strawberry.field
     async def person(self, info: Info[Context, None]) -> PersonNode | None:
-        return await info.context.loaders.person.load(self.person_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.person_id)
 
 
 @strawberry.type(description="An approval rule installed on this server.")

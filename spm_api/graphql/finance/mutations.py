@@ -12,6 +12,7 @@ from spm_api.domain.finance import accounting, books, budgets, charging, custome
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import node_pk
 from spm_api.graphql.core.money import money_in
+from spm_api.graphql.core.nodes import as_node, as_nodes
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.unit_of_work import run_mutation
 from spm_api.graphql.finance.inputs import (
@@ -38,9 +39,14 @@ from spm_api.graphql.finance.payloads import (
     UsageRecordPayload,
 )
 from spm_api.graphql.finance.types import (
+    BudgetLineNode,
     ChargeLine,
+    ChargingPolicy,
     ChargingRunResult,
     CostCategoryInfo,
+    CostEntryNode,
+    CustomerNode,
+    StatementNode,
     UsageRecord,
 )
 from spm_api.plugins.contracts import Settings
@@ -63,7 +69,7 @@ class FinanceMutation:
         customer, errors = await run_mutation(
             info, lambda session, actor: customers.create_customer(
                 session, actor, input.name, input.kind))
-        return CustomerPayload(customer=customer, errors=errors)  # type: ignore[arg-type]
+        return CustomerPayload(customer=as_node(CustomerNode, customer), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Add a cost category of the organisation's own.")
@@ -86,7 +92,7 @@ class FinanceMutation:
             info, lambda session, actor: budgets.set_budget_line(
                 session, actor, _service_pk(input.service_id), input.period, input.category,
                 input.amount.to_domain("amount")))
-        return BudgetLinePayload(budget_line=line, errors=errors)  # type: ignore[arg-type]
+        return BudgetLinePayload(budget_line=as_node(BudgetLineNode, line), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def remove_budget_line(self, info: Info[Context, None],
@@ -107,7 +113,7 @@ class FinanceMutation:
                 session, actor, _service_pk(input.service_id), booked_on=booked_on,
                 category=input.category, amount=input.amount.to_domain("amount"),
                 description=input.description))
-        return CostEntryPayload(cost_entry=entry, errors=errors)  # type: ignore[arg-type]
+        return CostEntryPayload(cost_entry=as_node(CostEntryNode, entry), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Record what a customer used of a service in a month.")
@@ -134,7 +140,8 @@ class FinanceMutation:
             info, lambda session, actor: charging.set_charging_policy(
                 session, actor, info.context.plugins, _service_pk(input.service_id),
                 input.model, parameters))
-        return ChargingPolicyPayload(charging_policy=policy, errors=errors)  # type: ignore[arg-type]
+        return ChargingPolicyPayload(charging_policy=as_node(ChargingPolicy, policy),
+                                     errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Run charging for an open month and save a statement "
@@ -148,7 +155,7 @@ class FinanceMutation:
             return IssueStatementsPayload(errors=errors)
         run, rows = issued
         return IssueStatementsPayload(run=ChargingRunResult.of(run, issued=True),
-                                      statements=rows)  # type: ignore[arg-type]
+                                      statements=as_nodes(StatementNode, rows))
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Close a month: its statements become final and its "

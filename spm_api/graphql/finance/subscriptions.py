@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
+from spm_api.domain.finance import statements
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.nodes import as_nodes
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.subscriptions import bus_messages, unauthenticated
 from spm_api.graphql.finance.types import StatementNode
-from spm_api.models import Statement
 from spm_api.realtime.messages import StatementsIssuedMessage
 
 
@@ -34,10 +34,7 @@ class FinanceSubscription:
             async with context.event_scope() as actor:
                 if actor is None:
                     raise unauthenticated()
-                rows = await context.session.scalars(
-                    select(Statement)
-                    .where(Statement.organisation_id == actor.organisation_id,
-                           Statement.period == message.period)
-                    .order_by(Statement.customer_id))
+                rows = await statements.statements_of(context.session, actor.organisation_id,
+                                                      message.period)
                 yield StatementsIssuedEvent(period=message.period,
-                                            statements=list(rows))  # type: ignore[arg-type]
+                                            statements=as_nodes(StatementNode, rows))

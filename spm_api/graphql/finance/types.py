@@ -12,11 +12,11 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from spm_api import models
+from spm_api.domain import rows
 from spm_api.domain.finance.charging import ChargingRun, RunLine
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.money import Money, money_in, money_of
-from spm_api.graphql.core.nodes import LoadedNode
+from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
 from spm_api.vocabulary.enums import CustomerKind
 
@@ -30,13 +30,12 @@ async def _service(info: Info[Context, None], service_id: int) -> ServiceNode:
 
 
 async def _customer(info: Info[Context, None], customer_id: int) -> CustomerNode:
-    return await info.context.loaders.customer.load(customer_id)  # type: ignore[return-value]
+    return present(await info.context.loaders.customer.load(customer_id))
 
 
 @strawberry.type(name="Customer", description="A department or external customer that "
                                               "uses services and is charged for them.")
 class CustomerNode(LoadedNode):
-    model = models.Customer
     loader_name = "customer"
 
     id: relay.NodeID[int]
@@ -64,7 +63,6 @@ class ServiceAmountNode(LoadedNode):
 @strawberry.type(name="BudgetLine", description="Planned cost of a service in one month "
                                                 "and cost category.")
 class BudgetLineNode(ServiceAmountNode):
-    model = models.BudgetLine
     loader_name = "budget_line"
 
     id: relay.NodeID[int]
@@ -76,7 +74,6 @@ class BudgetLineNode(ServiceAmountNode):
 
 @strawberry.type(name="CostEntry", description="Actual cost booked against a service.")
 class CostEntryNode(ServiceAmountNode):
-    model = models.CostEntry
     loader_name = "cost_entry"
 
     id: relay.NodeID[int]
@@ -152,7 +149,7 @@ class ChargeLine:
         return await _customer(info, self.customer_id)
 
     @classmethod
-    def of(cls, line: RunLine | models.StatementLine, customer_id: int, currency: str
+    def of(cls, line: RunLine | rows.StatementLine, customer_id: int, currency: str
            ) -> ChargeLine:
         """A line of a run (computed) or of a statement (saved): the same fields."""
         return cls(model=line.model, amount=money_in(line.amount, currency),
@@ -164,7 +161,6 @@ class ChargeLine:
 @strawberry.type(name="Statement", description="What one customer is charged for one "
                                                "month; final once the month is closed.")
 class StatementNode(LoadedNode):
-    model = models.Statement
     loader_name = "statement"
 
     id: relay.NodeID[int]

@@ -7,10 +7,12 @@ from strawberry.types import Info
 
 from spm_api.domain import tenancy
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.nodes import as_node
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.unit_of_work import run_mutation
 from spm_api.graphql.organisation.inputs import UpdateOrganisationSettingsInput
 from spm_api.graphql.organisation.payloads import OrganisationPayload
+from spm_api.graphql.portfolio.types import OrganisationNode
 
 
 @strawberry.type
@@ -27,4 +29,5 @@ class OrganisationMutation:
                 session, actor, currency=input.currency,
                 fiscal_year_start_month=input.fiscal_year_start_month),
         )
-        return OrganisationPayload(organisation=organisation, errors=errors)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=as_node(OrganisationNode, organisation),
+                                   errors=errors)

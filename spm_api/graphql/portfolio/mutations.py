@@ -9,6 +9,7 @@ from spm_api.domain.portfolio import services, transitions
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import node_pk
 from spm_api.graphql.core.money import optional_money
+from spm_api.graphql.core.nodes import as_node
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.unit_of_work import run_mutation
 from spm_api.graphql.portfolio.inputs import (
@@ -24,6 +25,12 @@ from spm_api.graphql.portfolio.payloads import (
     ServicePayload,
     StakeholderInputPayload,
     TransitionServicePayload,
+)
+from spm_api.graphql.portfolio.types import (
+    RequirementNode,
+    ServiceNode,
+    StageChangeNode,
+    StakeholderInputNode,
 )
 
 
@@ -47,7 +54,7 @@ class PortfolioMutation:
                 expected_benefit=optional_money(input.expected_benefit, "expectedBenefit"),
             ),
         )
-        return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
+        return ServicePayload(service=as_node(ServiceNode, service), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def update_service(
@@ -67,7 +74,7 @@ class PortfolioMutation:
                 expected_benefit=optional_money(input.expected_benefit, "expectedBenefit"),
             ),
         )
-        return ServicePayload(service=service, errors=errors)  # type: ignore[arg-type]
+        return ServicePayload(service=as_node(ServiceNode, service), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def add_requirement(
@@ -79,7 +86,8 @@ class PortfolioMutation:
                 session, actor, node_pk(input.service_id, "Service", "serviceId"), input.text
             ),
         )
-        return RequirementPayload(requirement=requirement, errors=errors)  # type: ignore[arg-type]
+        return RequirementPayload(requirement=as_node(RequirementNode, requirement),
+                                  errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Judge a requirement NECESSARY or NOT_NECESSARY in ANALYSIS.")
@@ -94,7 +102,8 @@ class PortfolioMutation:
                 input.necessity, input.reason,
             ),
         )
-        return RequirementPayload(requirement=requirement, errors=errors)  # type: ignore[arg-type]
+        return RequirementPayload(requirement=as_node(RequirementNode, requirement),
+                                  errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def add_stakeholder_input(
@@ -108,7 +117,7 @@ class PortfolioMutation:
             ),
         )
         return StakeholderInputPayload(
-            stakeholder_input=stakeholder_input, errors=errors  # type: ignore[arg-type]
+            stakeholder_input=as_node(StakeholderInputNode, stakeholder_input), errors=errors
         )
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
@@ -127,4 +136,5 @@ class PortfolioMutation:
         if moved is None:
             return TransitionServicePayload(errors=errors)
         service, change = moved
-        return TransitionServicePayload(service=service, stage_change=change)  # type: ignore[arg-type]
+        return TransitionServicePayload(service=as_node(ServiceNode, service),
+                                        stage_change=as_node(StageChangeNode, change))

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from spm_api.domain import reads
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
+from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.pagination import CountedConnection, QuerySource
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.portfolio.counts import Portfolio
@@ -39,7 +40,7 @@ class PortfolioQuery:
     @strawberry.field(permission_classes=AUTHENTICATED, description="The person the token is for.")
     async def viewer(self, info: Info[Context, None]) -> PersonNode:
         assert info.context.actor is not None
-        return await info.context.loaders.person.load(info.context.actor.person_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.person.load(info.context.actor.person_id))
 
     @relay.connection(ServiceConnection, permission_classes=AUTHENTICATED)
     def services(
@@ -60,7 +61,7 @@ class PortfolioQuery:
         pk = database_id(id, "Service")
         if pk is None:
             return None
-        return await info.context.loaders.service.load(pk)  # type: ignore[return-value]
+        return await info.context.loaders.service.load(pk)
 
     @strawberry.field(permission_classes=AUTHENTICATED)
     async def portfolio(self, info: Info[Context, None]) -> Portfolio:

@@ -14,17 +14,17 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import func, select
 from strawberry.types import Info
 
+from spm_api.domain.portfolio import stage_history
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import Section
 from spm_api.graphql.core.enums import Stage as StageEnum
 from spm_api.graphql.core.ids import node_pk, row_id
+from spm_api.graphql.core.nodes import as_node, present
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.subscriptions import unauthenticated
 from spm_api.graphql.portfolio.types import ServiceNode, StageChangeNode
-from spm_api.models import StageChange
 from spm_api.realtime.messages import (
     Message,
     StageChangedMessage,
@@ -78,8 +78,7 @@ class StageChangedEvent:
 
     @strawberry.field(description="The service as it is now.")
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(  # type: ignore[return-value]
-            self.stage_change.service_id)
+        return present(await info.context.loaders.service.load(self.stage_change.service_id))
 
 
 @strawberry.type
@@ -109,18 +108,16 @@ class PortfolioSubscription:
                     async with context.event_scope() as actor:
                         if actor is None:
                             raise unauthenticated()
-                        rows = list(await context.session.scalars(
-                            select(StageChange)
-                            .where(StageChange.organisation_id == actor.organisation_id,
-                                   StageChange.id > last)
-                            .order_by(StageChange.id).limit(REPLAY_BATCH)))
+                        rows = await stage_history.changes_after(
+                            context.session, actor.organisation_id, last, REPLAY_BATCH)
                         for row in rows:
                             last = row.id
                             if wanted.matches(row.from_stage.value if row.from_stage else None,
                                               row.to_stage.value, row.service_id,
                                               wanted_service):
+                                change = present(as_node(StageChangeNode, row))
                                 yield StageChangedEvent(cursor=cursor_of(row.id),
-                                                        stage_change=row)  # type: ignore[arg-type]
+                                                        stage_change=change)
                     if len(rows) == REPLAY_BATCH:
                         continue  # more history to read
                 catching_up = await _woken(messages, last)
@@ -132,10 +129,7 @@ async def _latest(context: Context) -> int:
     async with context.event_scope() as actor:
         if actor is None:
             raise unauthenticated()
-        newest = await context.session.scalar(
-            select(func.max(StageChange.id))
-            .where(StageChange.organisation_id == actor.organisation_id))
-    return int(newest or 0)
+        return await stage_history.latest_change_id(context.session, actor.organisation_id)
 
 
 async def _woken(messages: AsyncIterator[Message], last: int) -> bool:

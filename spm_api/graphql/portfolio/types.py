@@ -11,12 +11,11 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from spm_api import models
 from spm_api.domain.approvals import baseline
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import InvestmentCategory, Necessity, Position, Role, Section, Stage
 from spm_api.graphql.core.money import Money, money_of
-from spm_api.graphql.core.nodes import LoadedNode
+from spm_api.graphql.core.nodes import LoadedNode, present
 
 if TYPE_CHECKING:
     from spm_api.graphql.approvals.types import (
@@ -37,14 +36,13 @@ async def service_of(info: Info[Context, None], service_id: int | None) -> Servi
     """The service with this id, through the request's loader (None for None)."""
     if service_id is None:
         return None
-    found: ServiceNode | None = await info.context.loaders.service.load(  # type: ignore[assignment]
+    found: ServiceNode | None = await info.context.loaders.service.load(
         service_id)
     return found
 
 
 @strawberry.type(name="Organisation")
 class OrganisationNode(LoadedNode):
-    model = models.Organisation
     loader_name = "organisation"
 
     id: relay.NodeID[int]
@@ -57,7 +55,6 @@ class OrganisationNode(LoadedNode):
 
 @strawberry.type(name="Person")
 class PersonNode(LoadedNode):
-    model = models.Person
     loader_name = "person"
 
     id: relay.NodeID[int]
@@ -71,12 +68,11 @@ class PersonNode(LoadedNode):
 
     @strawberry.field
     async def organisation(self, info: Info[Context, None]) -> OrganisationNode:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.organisation.load(self.organisation_id))
 
 
 @strawberry.type(name="Requirement")
 class RequirementNode(LoadedNode):
-    model = models.Requirement
     loader_name = "requirement"
 
     id: relay.NodeID[int]
@@ -91,22 +87,21 @@ class RequirementNode(LoadedNode):
 
     @strawberry.field
     async def created_by(self, info: Info[Context, None]) -> PersonNode | None:
-        return await info.context.loaders.person.load(self.created_by_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.created_by_id)
 
     @strawberry.field
     async def judged_by(self, info: Info[Context, None]) -> PersonNode | None:
         if self.judged_by_id is None:
             return None
-        return await info.context.loaders.person.load(self.judged_by_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.judged_by_id)
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.service.load(self.service_id))
 
 
 @strawberry.type(name="StakeholderInput")
 class StakeholderInputNode(LoadedNode):
-    model = models.StakeholderInput
     loader_name = "stakeholder_input"
 
     id: relay.NodeID[int]
@@ -118,16 +113,15 @@ class StakeholderInputNode(LoadedNode):
 
     @strawberry.field
     async def author(self, info: Info[Context, None]) -> PersonNode | None:
-        return await info.context.loaders.person.load(self.author_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.author_id)
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.service.load(self.service_id))
 
 
 @strawberry.type(name="StageChange", description="Immutable audit record of one transition.")
 class StageChangeNode(LoadedNode):
-    model = models.StageChange
     loader_name = "stage_change"
 
     id: relay.NodeID[int]
@@ -140,16 +134,15 @@ class StageChangeNode(LoadedNode):
 
     @strawberry.field
     async def actor(self, info: Info[Context, None]) -> PersonNode | None:
-        return await info.context.loaders.person.load(self.actor_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.actor_id)
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.service.load(self.service_id))
 
 
 @strawberry.type(name="Service", description="An IT service in the portfolio.")
 class ServiceNode(LoadedNode):
-    model = models.Service
     loader_name = "service"
 
     id: relay.NodeID[int]
@@ -180,43 +173,43 @@ class ServiceNode(LoadedNode):
     async def budget_lines(
         self, info: Info[Context, None]
     ) -> list[Annotated[BudgetLineNode, strawberry.lazy(FINANCE_TYPES)]]:
-        return await info.context.loaders.budget_lines_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.budget_lines_of_service.load(self.id)
 
     @strawberry.field(description="How the service is charged; null for a cost centre.")
     async def charging_policy(
         self, info: Info[Context, None]
     ) -> Annotated[ChargingPolicy, strawberry.lazy(FINANCE_TYPES)] | None:
-        return await info.context.loaders.charging_policy_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.charging_policy_of_service.load(self.id)
 
     @strawberry.field(description="What delivering it needs, and who delivers each.")
     async def capabilities(
         self, info: Info[Context, None]
     ) -> list[Annotated[CapabilityNode, strawberry.lazy(SOURCING_TYPES)]]:
-        return await info.context.loaders.capabilities_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.capabilities_of_service.load(self.id)
 
     @strawberry.field(description="Engagement requests to contractors, from chartering on.")
     async def engagements(
         self, info: Info[Context, None]
     ) -> list[Annotated[EngagementNode, strawberry.lazy(SOURCING_TYPES)]]:
-        return await info.context.loaders.engagements_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.engagements_of_service.load(self.id)
 
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> PersonNode | None:
         if self.owner_id is None:
             return None
-        return await info.context.loaders.person.load(self.owner_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(self.owner_id)
 
     @strawberry.field
     async def requirements(self, info: Info[Context, None]) -> list[RequirementNode]:
-        return await info.context.loaders.requirements_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.requirements_of_service.load(self.id)
 
     @strawberry.field
     async def stakeholder_inputs(self, info: Info[Context, None]) -> list[StakeholderInputNode]:
-        return await info.context.loaders.stakeholder_inputs_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.stakeholder_inputs_of_service.load(self.id)
 
     @strawberry.field(description="The stage history, oldest first.")
     async def stage_changes(self, info: Info[Context, None]) -> list[StageChangeNode]:
-        return await info.context.loaders.stage_changes_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.stage_changes_of_service.load(self.id)
 
     @strawberry.field(description="The latest approval round; null before APPROVAL.")
     async def approval(
@@ -248,7 +241,7 @@ class ServiceNode(LoadedNode):
         requirements = await loaders.requirements_of_service.load(self.id)
         capabilities = await loaders.capabilities_of_service.load(self.id)
         budget = await loaders.monthly_budget_of_service.load(self.id)
-        plan = baseline.Plan(requirements, capabilities,
+        plan = baseline.Plan(requirements, capabilities,  # type: ignore[arg-type]
                              sum((amount for _, amount in budget), Decimal(0)))
         return [
             Deviation(aspect=d.aspect, kind=d.kind, subject=d.subject, baseline=d.baseline,
@@ -260,4 +253,4 @@ class ServiceNode(LoadedNode):
     async def affirmations(
         self, info: Info[Context, None]
     ) -> list[Annotated[AffirmationNode, strawberry.lazy(APPROVAL_TYPES)]]:
-        return await info.context.loaders.affirmations_of_service.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.affirmations_of_service.load(self.id)

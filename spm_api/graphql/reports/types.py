@@ -15,6 +15,7 @@ from spm_api.domain.session import Session
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import InvestmentCategory, Section
 from spm_api.graphql.core.money import Money, books_currency, money_in
+from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.reading import read
 from spm_api.graphql.finance.types import CustomerNode
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
@@ -81,7 +82,7 @@ class CustomerCharges:
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> CustomerNode:
-        return await info.context.loaders.customer.load(self.customer_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.customer.load(self.customer_id))
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.errors import UserError
 from spm_api.graphql.core.ids import node_pk
 from spm_api.graphql.core.money import MoneyInput, optional_money
+from spm_api.graphql.core.nodes import as_node
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.unit_of_work import run_mutation
 from spm_api.graphql.finance.types import CostEntryNode
@@ -138,7 +139,7 @@ class SourcingMutation:
             info, lambda session, actor: contractors.register_contractor(
                 session, actor, info.context.plugins, name=input.name, contact=input.contact,
                 integration=input.integration, settings=settings))
-        return ContractorPayload(contractor=row, errors=errors)  # type: ignore[arg-type]
+        return ContractorPayload(contractor=as_node(ContractorNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Change a contractor's contact or integration settings "
@@ -151,7 +152,7 @@ class SourcingMutation:
                 session, actor, info.context.plugins,
                 node_pk(input.contractor_id, "Contractor", "contractorId"),
                 contact=input.contact, settings=settings))
-        return ContractorPayload(contractor=row, errors=errors)  # type: ignore[arg-type]
+        return ContractorPayload(contractor=as_node(ContractorNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Plan a capability of a service in DEFINITION or "
@@ -168,7 +169,7 @@ class SourcingMutation:
                 contractor_id=(node_pk(input.contractor_id, "Contractor", "contractorId")
                                if input.contractor_id else None),
                 estimated_cost=optional_money(input.estimated_cost, "estimatedCost")))
-        return CapabilityPayload(capability=row, errors=errors)  # type: ignore[arg-type]
+        return CapabilityPayload(capability=as_node(CapabilityNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def remove_capability(self, info: Info[Context, None], input: CapabilityIdInput
@@ -192,7 +193,7 @@ class SourcingMutation:
         if row is None:
             return QuotePayload(errors=errors)
         capability = await info.context.loaders.capability.load(row.capability_id)
-        return QuotePayload(quote=row, capability=capability)  # type: ignore[arg-type]
+        return QuotePayload(quote=as_node(Quote, row), capability=capability)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Queue a FAILED engagement for delivery again.")
@@ -201,7 +202,7 @@ class SourcingMutation:
         row, errors = await run_mutation(
             info, lambda session, actor: engagements.retry_engagement(
                 session, actor, _engagement_pk(input.engagement_id)))
-        return EngagementPayload(engagement=row, errors=errors)  # type: ignore[arg-type]
+        return EngagementPayload(engagement=as_node(EngagementNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Record a contractor's answer to an engagement it "
@@ -213,7 +214,7 @@ class SourcingMutation:
             info, lambda session, actor: engagements.record_decision(
                 session, actor, _engagement_pk(input.engagement_id), input.accepted,
                 input.reference))
-        return EngagementPayload(engagement=row, errors=errors)  # type: ignore[arg-type]
+        return EngagementPayload(engagement=as_node(EngagementNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Book a contractor's invoice for an engagement as a "
@@ -226,4 +227,4 @@ class SourcingMutation:
                 session, actor, _engagement_pk(input.engagement_id),
                 reference=input.invoice_reference, booked_on=input.booked_on,
                 amount=input.amount.to_domain("amount"), description=input.description))
-        return ContractorInvoicePayload(cost_entry=row, errors=errors)  # type: ignore[arg-type]
+        return ContractorInvoicePayload(cost_entry=as_node(CostEntryNode, row), errors=errors)

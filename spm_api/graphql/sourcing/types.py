@@ -10,10 +10,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from spm_api import models
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.money import Money, money_of
-from spm_api.graphql.core.nodes import LoadedNode
+from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import PersonNode, ServiceNode
 from spm_api.vocabulary.enums import EngagementStatus, Sourcing
 
@@ -25,12 +24,11 @@ async def _contractor(info: Info[Context, None], contractor_id: int | None
                       ) -> ContractorNode | None:
     if contractor_id is None:
         return None
-    return await info.context.loaders.contractor.load(contractor_id)  # type: ignore[return-value]
+    return await info.context.loaders.contractor.load(contractor_id)
 
 
 @strawberry.type(name="Contractor", description="An external supplier in the registry.")
 class ContractorNode(LoadedNode):
-    model = models.Contractor
     loader_name = "contractor"
 
     id: relay.NodeID[int]
@@ -68,7 +66,6 @@ class Quote:
                  description="What delivering the service needs, staffed internally or "
                              "sourced from a contractor.")
 class CapabilityNode(LoadedNode):
-    model = models.Capability
     loader_name = "capability"
 
     id: relay.NodeID[int]
@@ -86,7 +83,7 @@ class CapabilityNode(LoadedNode):
                     ) -> PersonNode | None:
         if root.owner_id is None:
             return None
-        return await info.context.loaders.person.load(root.owner_id)  # type: ignore[return-value]
+        return await info.context.loaders.person.load(root.owner_id)
 
     @strawberry.field(description="The contractor (CONTRACTOR).")
     async def contractor(self, info: Info[Context, None], root: strawberry.Parent[Any]
@@ -96,7 +93,7 @@ class CapabilityNode(LoadedNode):
     @strawberry.field(description="Quotes received, oldest first.")
     async def quotes(self, info: Info[Context, None], root: strawberry.Parent[Any]
                      ) -> list[Quote]:
-        return await info.context.loaders.quotes_of_capability.load(root.id)  # type: ignore[return-value]
+        return await info.context.loaders.quotes_of_capability.load(root.id)
 
 
 @strawberry.type(description="One delivery attempt of an engagement request.")
@@ -111,7 +108,6 @@ class EngagementAttempt:
                  description="An engagement request to a contractor, written when the "
                              "service was chartered and delivered after.")
 class EngagementNode(LoadedNode):
-    model = models.Engagement
     loader_name = "engagement"
 
     id: relay.NodeID[int]
@@ -129,7 +125,7 @@ class EngagementNode(LoadedNode):
 
     @strawberry.field
     async def capability(self, info: Info[Context, None]) -> CapabilityNode | None:
-        return await info.context.loaders.capability.load(self.capability_id)  # type: ignore[return-value]
+        return await info.context.loaders.capability.load(self.capability_id)
 
     @strawberry.field
     async def contractor(self, info: Info[Context, None]) -> ContractorNode | None:
@@ -137,11 +133,11 @@ class EngagementNode(LoadedNode):
 
     @strawberry.field
     async def service(self, info: Info[Context, None]) -> ServiceNode:
-        return await info.context.loaders.service.load(self.service_id)  # type: ignore[return-value]
+        return present(await info.context.loaders.service.load(self.service_id))
 
     @strawberry.field(description="Every delivery attempt, oldest first.")
     async def attempt_history(self, info: Info[Context, None]) -> list[EngagementAttempt]:
-        return await info.context.loaders.attempts_of_engagement.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.attempts_of_engagement.load(self.id)
 
 
 @strawberry.type(description="A contractor integration installed on this server.")
