@@ -39,6 +39,7 @@ from spm_api.models import (
     Vote,
 )
 from spm_api.vocabulary.enums import InvestmentCategory, Role
+from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.stages import Section, Stage, section_of, stages_in
 
 T = TypeVar("T")
@@ -154,6 +155,20 @@ TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability,
 )
+
+
+async def load_owned(session: AsyncSession, model: type[TenantRow], organisation_id: int,
+                     row_id: int, field: str, *, for_update: bool = False) -> TenantRow:
+    """The row of ``model`` with ``row_id`` in the organisation, or NOT_FOUND on ``field``
+    ("no such service"): another tenant's row is as absent as a missing one. With
+    ``for_update`` the row is locked until the transaction ends."""
+    query = select(model).where(model.id == row_id, model.organisation_id == organisation_id)
+    if for_update:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, f"no such {model.__name__.lower()}", field)
+    return row
 
 
 async def children_of(

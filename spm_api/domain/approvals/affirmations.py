@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import baseline
-from spm_api.domain.portfolio.services import load_service
+from spm_api.domain.reads import load_owned
 from spm_api.models import Affirmation, Baseline, Service
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.stages import Stage
@@ -28,7 +28,7 @@ async def affirm_service(session: AsyncSession, actor: Actor, service_id: int, c
                          ) -> Affirmation:
     """Record that a stakeholder affirms the outcome, knowing the deviations reported."""
     actor.require(Permission.AFFIRM)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     if service.stage not in AFFIRMABLE_STAGES:
         raise fail(ErrorCode.STAGE_LOCKED,
                    f"the outcome is affirmed once chartered; the service is "

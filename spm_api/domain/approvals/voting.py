@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import rounds as approval
-from spm_api.domain.portfolio.services import load_service
 from spm_api.domain.portfolio.transitions import Move, move_service
+from spm_api.domain.reads import load_owned
 from spm_api.models import ApprovalRound, Service, StageChange, Vote
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import ApprovalStatus, Decision
@@ -41,7 +41,7 @@ async def cast_vote(
 ) -> VoteOutcome:
     """Record the actor's vote in the service's open round and re-evaluate the rules."""
     actor.require(Permission.VOTE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     approval_round = await approval.lock_open_round(session, service)
     vote = Vote(
         organisation_id=actor.organisation_id,

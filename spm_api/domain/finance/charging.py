@@ -20,7 +20,7 @@ from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import Books, books_of
-from spm_api.domain.portfolio.services import load_service
+from spm_api.domain.reads import load_owned
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
 from spm_api.plugins.contracts import ChargeableUsage, ChargingPeriod
 from spm_api.plugins.host import PluginHost
@@ -36,7 +36,7 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
                               ) -> ChargingPolicy:
     """Choose how a service is charged; the model checks and normalises its parameters."""
     actor.require(Permission.MANAGE_FINANCE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     if not isinstance(parameters, Mapping):
         raise fail(ErrorCode.VALIDATION, "parameters must be a JSON object", "parameters")
     normalised = plugins.validate_parameters(model.strip(), parameters)

@@ -26,13 +26,6 @@ async def create_customer(session: AsyncSession, actor: Actor, name: str,
     return customer
 
 
-async def load_customer(session: AsyncSession, organisation_id: int, customer_id: int,
-                        field: str = "customerId") -> Customer:
-    customer = await session.scalar(select(Customer).where(
-        Customer.id == customer_id, Customer.organisation_id == organisation_id))
-    if customer is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such customer", field)
-    return customer
 
 
 async def customers_of(session: AsyncSession, organisation_id: int) -> list[Customer]:

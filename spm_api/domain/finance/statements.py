@@ -17,13 +17,14 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
-from spm_api.domain.finance.customers import load_customer
 from spm_api.domain.finance.reports import Months
-from spm_api.domain.portfolio.services import load_service
+from spm_api.domain.reads import load_owned
 from spm_api.models import (
     ChargeAdjustment,
     ClosedPeriod,
     CostEntry,
+    Customer,
+    Service,
     Statement,
     StatementLine,
     UsageRecord,
@@ -138,8 +139,8 @@ async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: in
         raise fail(ErrorCode.VALIDATION,
                    f"the adjustment is billed in a month after {corrected}", "period")
     await require_open(session, actor.organisation_id, carried_in)
-    customer = await load_customer(session, actor.organisation_id, customer_id)
-    service = await load_service(session, actor, service_id)
+    customer = await load_owned(session, Customer, actor.organisation_id, customer_id, "customerId")
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     adjustment = ChargeAdjustment(
         organisation_id=actor.organisation_id, customer_id=customer.id,
         service_id=service.id, period=str(carried_in), corrects_period=str(corrected),

@@ -15,6 +15,7 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
+from spm_api.domain.reads import load_owned
 from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
 from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position
@@ -30,16 +31,6 @@ from spm_api.vocabulary.validation import optional_text, required_text
 REQUIREMENT_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS, Stage.CHARTERED, Stage.LIVE})
 
 
-async def load_service(session: AsyncSession, actor: Actor, service_id: int) -> Service:
-    """The service with ``service_id`` in the actor's organisation, or NOT_FOUND."""
-    service = await session.scalar(
-        select(Service).where(
-            Service.id == service_id, Service.organisation_id == actor.organisation_id
-        )
-    )
-    if service is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such service", "serviceId")
-    return service
 
 
 def check_version(service: Service, expected_version: int | None) -> None:
@@ -65,13 +56,7 @@ def _refuse_when_closed(service: Service) -> None:
 
 
 async def _check_owner(session: AsyncSession, actor: Actor, owner_id: int) -> None:
-    found = await session.scalar(
-        select(Person.id).where(
-            Person.id == owner_id, Person.organisation_id == actor.organisation_id
-        )
-    )
-    if found is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such person", "ownerId")
+    await load_owned(session, Person, actor.organisation_id, owner_id, "ownerId")
 
 
 async def _check_unique_name(
@@ -152,7 +137,7 @@ async def update_service(
 ) -> Service:
     """Change the description of a service; fields left as None stay as they are."""
     actor.require(Permission.EDIT_SERVICE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     check_version(service, expected_version)
     _refuse_when_closed(service)
     if name is not None:
@@ -183,7 +168,7 @@ async def add_requirement(
     session: AsyncSession, actor: Actor, service_id: int, text: str
 ) -> Requirement:
     actor.require(Permission.EDIT_SERVICE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     if service.stage not in REQUIREMENT_STAGES:
         raise fail(
             ErrorCode.STAGE_LOCKED,
@@ -212,17 +197,12 @@ async def assess_requirement(
 ) -> Requirement:
     """Judge a requirement NECESSARY or NOT_NECESSARY during analysis, saying why."""
     actor.require(Permission.ASSESS_REQUIREMENT)
-    requirement = await session.scalar(
-        select(Requirement).where(
-            Requirement.id == requirement_id,
-            Requirement.organisation_id == actor.organisation_id,
-        )
-    )
-    if requirement is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such requirement", "requirementId")
+    requirement = await load_owned(session, Requirement, actor.organisation_id, requirement_id,
+                                   "requirementId")
     if necessity is Necessity.UNASSESSED:
         raise fail(ErrorCode.VALIDATION, "judge it NECESSARY or NOT_NECESSARY", "necessity")
-    service = await load_service(session, actor, requirement.service_id)
+    service = await load_owned(session, Service, actor.organisation_id, requirement.service_id,
+                               "serviceId")
     if service.stage is not Stage.ANALYSIS:
         raise fail(
             ErrorCode.STAGE_LOCKED,
@@ -246,7 +226,7 @@ async def add_stakeholder_input(
     comment: str,
 ) -> StakeholderInput:
     actor.require(Permission.GIVE_INPUT)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     _refuse_when_closed(service)
     stakeholder_input = StakeholderInput(
         organisation_id=actor.organisation_id,

@@ -13,8 +13,9 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import baseline
 from spm_api.domain.approvals import rounds as approval
-from spm_api.domain.portfolio.services import check_version, load_service, touch
+from spm_api.domain.portfolio.services import check_version, touch
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
+from spm_api.domain.reads import load_owned
 from spm_api.domain.sourcing import engagements
 from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
 from spm_api.plugins.contracts import StageChanged
@@ -128,7 +129,7 @@ async def transition_service(
 ) -> tuple[Service, StageChange]:
     """Move the service to ``to`` when the edge exists and its guard passes."""
     actor.require(Permission.TRANSITION_SERVICE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     check_version(service, expected_version)
     return await move_service(Move(session, plugins, service, to, reason), actor)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
+from spm_api.domain.reads import load_owned
 from spm_api.models import Contractor
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.errors import ErrorCode, fail
@@ -37,13 +38,6 @@ async def register_contractor(session: AsyncSession, actor: Actor, plugins: Plug
     return contractor
 
 
-async def load_contractor(session: AsyncSession, organisation_id: int, contractor_id: int,
-                          field: str = "contractorId") -> Contractor:
-    contractor = await session.scalar(select(Contractor).where(
-        Contractor.id == contractor_id, Contractor.organisation_id == organisation_id))
-    if contractor is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such contractor", field)
-    return contractor
 
 
 async def update_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost,
@@ -53,7 +47,8 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
     new address); new settings are checked by the integration, and apply from the next
     delivery or quote on."""
     actor.require(Permission.MANAGE_SOURCING)
-    contractor = await load_contractor(session, actor.organisation_id, contractor_id)
+    contractor = await load_owned(session, Contractor, actor.organisation_id, contractor_id,
+                                  "contractorId")
     if settings is not None:
         if not isinstance(settings, Mapping):
             raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
