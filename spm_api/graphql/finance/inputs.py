@@ -7,14 +7,14 @@ from datetime import date
 import strawberry
 from strawberry.scalars import JSON
 
+from spm_api.graphql.core.enums import CustomerKind
 from spm_api.graphql.core.money import MoneyInput
-from spm_api.graphql.finance.types import CustomerKindEnum
 
 
 @strawberry.input
 class CreateCustomerInput:
     name: str
-    kind: CustomerKindEnum  # type: ignore[valid-type]
+    kind: CustomerKind
 
 
 @strawberry.input

@@ -15,12 +15,10 @@ from strawberry.types import Info
 from spm_api.domain import rows
 from spm_api.domain.finance.charging import ChargingRun, RunLine
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.enums import CustomerKind
 from spm_api.graphql.core.money import Money, money_in, money_of
 from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
-from spm_api.vocabulary.enums import CustomerKind
-
-CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
 
 
 async def _service(info: Info[Context, None], service_id: int) -> ServiceNode:
@@ -40,7 +38,7 @@ class CustomerNode(LoadedNode):
 
     id: relay.NodeID[int]
     name: str
-    kind: CustomerKindEnum  # type: ignore[valid-type]
+    kind: CustomerKind
 
 
 @strawberry.type

@@ -13,16 +13,15 @@ from spm_api.domain.finance import books as finance_books
 from spm_api.domain.finance import ranking, reports
 from spm_api.domain.session import Session
 from spm_api.graphql.core.context import Context
-from spm_api.graphql.core.enums import InvestmentCategory, Section
+from spm_api.graphql.core.enums import InvestmentCategory, ReportDimension, Section
 from spm_api.graphql.core.money import Money, books_currency, money_in
-from spm_api.graphql.core.nodes import present
+from spm_api.graphql.core.nodes import as_node, present
 from spm_api.graphql.core.reading import read
 from spm_api.graphql.finance.types import CustomerNode
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
 
 T = TypeVar("T")
 
-ReportDimension = strawberry.enum(reports.Dimension, name="ReportDimension")
 
 
 @strawberry.type(description="Budget and actual cost of one group; variance = budget - "
@@ -109,7 +108,7 @@ class RankedService:
 
     @strawberry.field
     def service(self) -> ServiceNode:
-        return self.service_row  # type: ignore[no-any-return]
+        return present(as_node(ServiceNode, self.service_row))
 
 
 @strawberry.type(description="Finance reports of your organisation.")
@@ -119,7 +118,7 @@ class Reports:
                                   "service; an empty list gives the total only).")
     async def budget_vs_actual(
         self, info: Info[Context, None], from_period: str, to_period: str,
-        group_by: list[ReportDimension] | None = None,  # type: ignore[valid-type]
+        group_by: list[ReportDimension] | None = None,
         service_ids: list[strawberry.ID] | None = None,
     ) -> BudgetVsActual:
         from spm_api.graphql.core.ids import node_pk

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from spm_api.domain.sourcing import capabilities, contractors, engagements, invoices, quotes
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.enums import Sourcing
 from spm_api.graphql.core.errors import UserError
 from spm_api.graphql.core.ids import node_pk
 from spm_api.graphql.core.money import MoneyInput, optional_money
@@ -23,10 +24,8 @@ from spm_api.graphql.sourcing.types import (
     ContractorNode,
     EngagementNode,
     Quote,
-    SourcingEnum,
 )
 from spm_api.plugins.contracts import Settings
-from spm_api.vocabulary.enums import Sourcing
 
 
 @strawberry.input
@@ -51,7 +50,7 @@ class UpdateContractorInput:
 class AddCapabilityInput:
     service_id: strawberry.ID
     name: str
-    sourcing: SourcingEnum  # type: ignore[valid-type]
+    sourcing: Sourcing
     description: str = ""
     owner_id: strawberry.ID | None = strawberry.field(default=None,
                                                      description="For INTERNAL.")

@@ -11,13 +11,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.enums import EngagementStatus, Sourcing
 from spm_api.graphql.core.money import Money, money_of
 from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import PersonNode, ServiceNode
-from spm_api.vocabulary.enums import EngagementStatus, Sourcing
-
-SourcingEnum = strawberry.enum(Sourcing, name="Sourcing")
-EngagementStatusEnum = strawberry.enum(EngagementStatus, name="EngagementStatus")
 
 
 async def _contractor(info: Info[Context, None], contractor_id: int | None
@@ -71,7 +68,7 @@ class CapabilityNode(LoadedNode):
     id: relay.NodeID[int]
     name: str
     description: str
-    sourcing: SourcingEnum  # type: ignore[valid-type]
+    sourcing: Sourcing
 
     @strawberry.field
     async def estimated_cost(self, info: Info[Context, None], root: strawberry.Parent[Any]
@@ -111,7 +108,7 @@ class EngagementNode(LoadedNode):
     loader_name = "engagement"
 
     id: relay.NodeID[int]
-    status: EngagementStatusEnum  # type: ignore[valid-type]
+    status: EngagementStatus
     attempts: int = strawberry.field(description="Attempts since it was (re)queued.")
     next_attempt_at: datetime
     contractor_reference: str | None
