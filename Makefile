@@ -39,6 +39,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check spm_api tests alembic bench plugins
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Regenerate schema.graphql after changing the GraphQL types.
 schema: $(INSTALLED)

@@ -39,13 +39,10 @@ from spm_api.db import migrations
 from spm_api.db.base import utcnow
 from spm_api.db.engine import create_engine, create_session_factory, is_sqlite
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import CustomerKind, InvestmentCategory, Role
 from spm_api.domain.finance.books import STANDARD_CATEGORIES, books_of
 from spm_api.domain.finance.charging import compute_run
 from spm_api.domain.finance.reports import Dimension, Months, budget_vs_actual
 from spm_api.domain.finance.statements import issue_statements
-from spm_api.domain.periods import Period
-from spm_api.domain.stages import Stage
 from spm_api.models import (
     BudgetLine,
     ChargingPolicy,
@@ -58,6 +55,9 @@ from spm_api.models import (
     UsageRecord,
 )
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import CustomerKind, InvestmentCategory, Role
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.stages import Stage
 
 DEFAULT_DATABASE = "spm_bench_finance"
 ADMIN_URL = "postgresql://postgres@127.0.0.1/postgres"

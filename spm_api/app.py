@@ -21,9 +21,9 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.sourcing import outbox
-from spm_api.graphql.context import Context
+from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.schema import build_schema
-from spm_api.graphql.websocket import TransportWSHandler, authenticate_connection
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings

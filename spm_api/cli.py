@@ -16,12 +16,12 @@ from typing import Any
 from spm_api import __version__
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
-from spm_api.domain.enums import Role
-from spm_api.domain.errors import DomainError
 from spm_api.failures import Unavailable, database_failure, ensure_port_free
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import PluginLoadError
 from spm_api.settings import get_settings
+from spm_api.vocabulary.enums import Role
+from spm_api.vocabulary.errors import DomainError
 
 #: Exit statuses, the same for every command.
 EXIT_OK = 0

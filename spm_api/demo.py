@@ -14,18 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import seed_finance
-from spm_api.domain import services as commands
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import Decision, InvestmentCategory, Necessity, Position, Role
-from spm_api.domain.errors import DomainError, ErrorCode, Problem
-from spm_api.domain.money import Money
-from spm_api.domain.stages import Stage
+from spm_api.domain.approvals.voting import cast_vote
+from spm_api.domain.portfolio import services as commands
+from spm_api.domain.portfolio.transitions import transition_service
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token, revoke_tokens
-from spm_api.domain.transitions import transition_service
-from spm_api.domain.voting import cast_vote
 from spm_api.models import Organisation, Person, PersonRole, Service
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import Decision, InvestmentCategory, Necessity, Position, Role
+from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.stages import Stage
 
 DEMO_SLUG = "demo"
 #: Labels of the tokens the demo hands out: printed by the CLI, or put in GraphiQL's

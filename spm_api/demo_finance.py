@@ -9,14 +9,14 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.customers import create_customer
-from spm_api.domain.enums import CustomerKind
 from spm_api.domain.finance import accounting, budgets, charging, statements
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
-from spm_api.domain.stages import Stage
+from spm_api.domain.finance.customers import create_customer
 from spm_api.models import Service
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import CustomerKind
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.stages import Stage
 
 CUSTOMERS = [
     ("Sales", CustomerKind.INTERNAL_DEPARTMENT),

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from spm_api.db.engine import create_session_factory
-from spm_api.domain.enums import Role
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
+from spm_api.vocabulary.enums import Role
 
 
 class GraphQLClient:

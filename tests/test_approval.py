@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.app import create_app
-from spm_api.domain.enums import Role
 from spm_api.models import Vote
 from spm_api.plugins.contracts import APPROVAL_RULES
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
+from spm_api.vocabulary.enums import Role
 from tests.support import (
     GraphQLClient,
     Org,

@@ -34,9 +34,9 @@ from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
-from spm_api.domain.enums import ApprovalStatus, Decision, Role
-from spm_api.domain.stages import Stage
 from spm_api.models import ApprovalRound, Baseline, StageChange, Vote
+from spm_api.vocabulary.enums import ApprovalStatus, Decision, Role
+from spm_api.vocabulary.stages import Stage
 from tests.support import Org, Portfolio, add_decision_makers
 
 VOTERS = 20

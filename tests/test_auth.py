@@ -9,8 +9,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.base import utcnow
-from spm_api.domain.enums import Role
 from spm_api.models import ApiToken
+from spm_api.vocabulary.enums import Role
 from tests.support import (
     ADD_INPUT,
     ADD_REQUIREMENT,

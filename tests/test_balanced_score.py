@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from spm_api.domain.enums import InvestmentCategory
-from spm_api.domain.errors import DomainError, ErrorCode
-from spm_api.plugins.builtin import BUILTIN_PLUGINS, balanced_score
-from spm_api.plugins.builtin.balanced_score import Weights, parse_settings, score
+from spm_api.plugins.builtin import BUILTIN_PLUGINS
+from spm_api.plugins.builtin.finance import balanced_score
+from spm_api.plugins.builtin.finance.balanced_score import Weights, parse_settings, score
 from spm_api.plugins.contracts import (
     SCORE,
     SCORING_MODELS,
@@ -21,6 +20,8 @@ from spm_api.plugins.contracts import (
     Support,
 )
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import InvestmentCategory
+from spm_api.vocabulary.errors import DomainError, ErrorCode
 
 D = Decimal
 GROW, RUN, TRANSFORM = (InvestmentCategory.GROW, InvestmentCategory.RUN,

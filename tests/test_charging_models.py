@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from spm_api.domain.errors import DomainError, ErrorCode
 from spm_api.plugins.builtin import BUILTIN_PLUGINS
-from spm_api.plugins.builtin.charging import (
+from spm_api.plugins.builtin.finance.charging import (
     cost_plus,
     cost_recovery,
     fixed_price,
@@ -32,6 +31,7 @@ from spm_api.plugins.contracts import (
     PluginSettingsError,
 )
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import DomainError, ErrorCode
 
 D = Decimal
 MODELS = ("none", "showback", "cost_recovery", "cost_plus", "fixed_price", "price_per_unit",

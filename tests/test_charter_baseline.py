@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import Org, Portfolio
 
 BASELINE = """

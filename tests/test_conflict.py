@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import UPDATE_SERVICE, Portfolio
 
 STATE = """

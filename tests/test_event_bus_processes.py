@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_engine
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Portfolio, make_org
 from tests.ws import free_port, subscriber
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
-from spm_api.domain.enums import Role
 from spm_api.models import Statement
 from spm_api.models.portfolio import ImmutableRecordError
+from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, Portfolio
 
 pytestmark = pytest.mark.asyncio

@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.actor import Actor
-from spm_api.domain.customers import create_customer
-from spm_api.domain.enums import CustomerKind, InvestmentCategory, Role
-from spm_api.domain.errors import DomainError, ErrorCode
 from spm_api.domain.finance import accounting, charging, statements
-from spm_api.domain.money import Money
-from spm_api.domain.services import create_service
+from spm_api.domain.finance.customers import create_customer
+from spm_api.domain.portfolio.services import create_service
 from spm_api.models import ClosedPeriod, Statement
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import CustomerKind, InvestmentCategory, Role
+from spm_api.vocabulary.errors import DomainError, ErrorCode
+from spm_api.vocabulary.money import Money
 from tests.support import Org
 
 ROUNDS = 5

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import CustomerKind, InvestmentCategory, Role
-from spm_api.domain.errors import DomainError
 from spm_api.domain.finance.imports import COST_COLUMNS, read_csv
-from spm_api.domain.services import create_service
+from spm_api.domain.portfolio.services import create_service
 from spm_api.models import ClosedPeriod, CostEntry, Customer, UsageRecord
+from spm_api.vocabulary.enums import CustomerKind, InvestmentCategory, Role
+from spm_api.vocabulary.errors import DomainError
 from tests.support import Org
 
 COST_HEADER = "service,date,category,amount,currency,description\n"

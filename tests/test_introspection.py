@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from graphql import get_introspection_query
 
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org
 
 

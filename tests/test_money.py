@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from spm_api.domain.errors import DomainError
-from spm_api.domain.money import Money, allocate, currency_code, minor_unit, rounded
+from spm_api.vocabulary.errors import DomainError
+from spm_api.vocabulary.money import Money, allocate, currency_code, minor_unit, rounded
 
 D = Decimal
 

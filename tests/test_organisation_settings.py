@@ -3,7 +3,7 @@ month its fiscal year starts, set by admins."""
 
 from __future__ import annotations
 
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org
 
 UPDATE = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from spm_api.domain.errors import DomainError
-from spm_api.domain.periods import Period, fiscal_year_months
+from spm_api.vocabulary.errors import DomainError
+from spm_api.vocabulary.periods import Period, fiscal_year_months
 
 
 def test_months_parse_and_print() -> None:

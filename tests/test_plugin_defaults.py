@@ -10,7 +10,7 @@ from typing import Any
 import pluggy
 import pytest
 
-from spm_api.domain import approval
+from spm_api.domain.approvals import rounds as approval
 from spm_api.domain.finance import charging, ranking
 from spm_api.domain.finance.charging import DEFAULT_MODEL
 from spm_api.plugins import (

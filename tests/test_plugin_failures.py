@@ -21,9 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.app import create_app
-from spm_api.domain.enums import ApprovalStatus, InvestmentCategory, Role
-from spm_api.domain.errors import DomainError
-from spm_api.domain.stages import Stage
 from spm_api.models import ApprovalRound, Baseline, Service, StageChange, Vote
 from spm_api.plugins import (
     ApprovalRule,
@@ -38,6 +35,9 @@ from spm_api.plugins.contracts import EVALUATE
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import build_plugin_manager
 from spm_api.settings import Settings as AppSettings
+from spm_api.vocabulary.enums import ApprovalStatus, InvestmentCategory, Role
+from spm_api.vocabulary.errors import DomainError
+from spm_api.vocabulary.stages import Stage
 from tests.support import APPROVAL, GraphQLClient, Org, Portfolio, serve_api
 
 FLAKY = "flaky"

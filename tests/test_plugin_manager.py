@@ -31,7 +31,8 @@ from spm_api.plugins import (
     hookimpl,
 )
 from spm_api.plugins import manager as manager_module
-from spm_api.plugins.builtin import BUILTIN_PLUGINS, majority
+from spm_api.plugins.builtin import BUILTIN_PLUGINS
+from spm_api.plugins.builtin.approvals import majority
 from spm_api.plugins.contracts import (
     APPROVAL_RULES,
     CHARGING_MODELS,

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from spm_api.domain.errors import DomainError, ErrorCode
 from spm_api.plugins import (
     ApprovalRule,
     ApprovalStatus,
@@ -25,6 +24,7 @@ from spm_api.plugins import (
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import build_plugin_manager
 from spm_api.plugins.settings import an_object, decimal_number, fraction, member, refuse_unknown
+from spm_api.vocabulary.errors import DomainError, ErrorCode
 
 PLUGIN = "quorum_rule"
 

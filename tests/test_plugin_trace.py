@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from spm_api.domain.enums import InvestmentCategory
-from spm_api.domain.errors import DomainError
 from spm_api.plugins import ServiceFacts, Support
 from spm_api.plugins.contracts import SCORE, VALIDATE_PARAMETERS
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
+from spm_api.vocabulary.enums import InvestmentCategory
+from spm_api.vocabulary.errors import DomainError
 
 SERVICE = ServiceFacts(id=1, organisation_id=1, name="CRM", currency="EUR",
                        investment_category=InvestmentCategory.GROW,

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from spm_api.domain.enums import ApprovalStatus, InvestmentCategory
-from spm_api.plugins.builtin import BUILTIN_PLUGINS, resources_check
+from spm_api.plugins.builtin import BUILTIN_PLUGINS
+from spm_api.plugins.builtin.approvals import resources_check
 from spm_api.plugins.contracts import APPROVAL_RULES, EVALUATE, Ballot, ServiceFacts, Verdict
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import ApprovalStatus, InvestmentCategory
 
 D = Decimal
 APPROVED, PENDING = ApprovalStatus.APPROVED, ApprovalStatus.PENDING

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.relay import to_base64
 
 from spm_api.db.engine import create_session_factory
-from spm_api.domain.enums import Role
 from spm_api.domain.tenancy import create_person
 from spm_api.domain.tokens import issue_token
+from spm_api.vocabulary.enums import Role
 from tests.support import (
     ADD_INPUT,
     ADD_REQUIREMENT,

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.app import create_app
 from spm_api.db.engine import create_session_factory
-from spm_api.domain.enums import EngagementStatus, Role
 from spm_api.domain.sourcing import outbox
 from spm_api.models import Engagement, EngagementAttempt
 from spm_api.plugins import (
@@ -40,6 +39,7 @@ from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import build_plugin_manager
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings as AppSettings
+from spm_api.vocabulary.enums import EngagementStatus, Role
 from tests.support import GraphQLClient, Org, Portfolio, serve_api
 
 TIMEOUT = 0.5

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import InvestmentCategory, Role
-from spm_api.domain.services import create_service
+from spm_api.domain.portfolio.services import create_service
+from spm_api.vocabulary.enums import InvestmentCategory, Role
 from tests.support import Org
 
 

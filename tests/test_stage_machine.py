@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.relay import GlobalID
 
-from spm_api.domain.enums import Role
-from spm_api.domain.stages import Stage
 from spm_api.models import Service
+from spm_api.vocabulary.enums import Role
+from spm_api.vocabulary.stages import Stage
 from tests.support import UPDATE_SERVICE, Portfolio
 
 

@@ -16,10 +16,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from spm_api.app import create_app
-from spm_api.domain.enums import Role
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
+from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, Portfolio
 from tests.ws import PROTOCOL, running, subscriber
 
@@ -343,9 +343,9 @@ async def test_late_lost_or_reordered_bus_messages_neither_reorder_nor_drop_chan
     from sqlalchemy import select
 
     from spm_api.db.engine import create_session_factory
-    from spm_api.domain.stages import Stage
     from spm_api.models import Service, StageChange
     from spm_api.realtime.messages import StageChangedMessage
+    from spm_api.vocabulary.stages import Stage
 
     quiet = EventBus("memory://")  # changes made here announce nothing on the server's bus
     app = create_app(Settings(database_url=live.db.url.render_as_string(False),

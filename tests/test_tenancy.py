@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from strawberry.relay import to_base64
 
-from spm_api.domain.enums import Role
+from spm_api.vocabulary.enums import Role
 from tests.support import (
     ADD_INPUT,
     ADD_REQUIREMENT,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from spm_api.domain.enums import Role
-from spm_api.domain.errors import ErrorCode, fail
+from spm_api.vocabulary.enums import Role
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 
 class Permission(StrEnum):

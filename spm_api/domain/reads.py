@@ -10,14 +10,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import InvestmentCategory, Role
-from spm_api.domain.stages import Section, Stage, section_of, stages_in
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
@@ -40,6 +38,9 @@ from spm_api.models import (
     StatementLine,
     Vote,
 )
+from spm_api.vocabulary.enums import InvestmentCategory, Role
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.stages import Section, Stage, section_of, stages_in
 
 T = TypeVar("T")
 
@@ -113,6 +114,27 @@ def services_query(
     return query.order_by(column.asc(), Service.id.asc())
 
 
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """Rows a query matches, fetched a slice at a time: what a paginated field pages
+    through without seeing the SQL."""
+
+    query: Select[T]
+
+    async def fetch(self, session: AsyncSession, offset: int, limit: int | None
+                    ) -> Sequence[T]:
+        return await fetch_page(session, self.query, offset, limit)
+
+    async def count(self, session: AsyncSession) -> int:
+        return await count_rows(session, self.query)
+
+
+def services(actor: Actor, where: ServiceFilter | None = None,
+             order: ServiceOrder | None = None) -> Listing[Service]:
+    """The services ``services_query`` matches, to page through."""
+    return Listing(services_query(actor, where, order))
+
+
 async def fetch_page(
     session: AsyncSession, query: Select[T], offset: int, limit: int | None
 ) -> Sequence[T]:
@@ -133,6 +155,20 @@ TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability,
 )
+
+
+async def load_owned(session: AsyncSession, model: type[TenantRow], organisation_id: int,
+                     row_id: int, field: str, *, for_update: bool = False) -> TenantRow:
+    """The row of ``model`` with ``row_id`` in the organisation, or NOT_FOUND on ``field``
+    ("no such service"): another tenant's row is as absent as a missing one. With
+    ``for_update`` the row is locked until the transaction ends."""
+    query = select(model).where(model.id == row_id, model.organisation_id == organisation_id)
+    if for_update:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, f"no such {model.__name__.lower()}", field)
+    return row
 
 
 async def children_of(

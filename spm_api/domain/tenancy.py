@@ -9,10 +9,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Role
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.money import currency_code
-from spm_api.domain.validation import required_text
 from spm_api.models import (
     BudgetLine,
     ChargeAdjustment,
@@ -23,6 +19,10 @@ from spm_api.models import (
     Service,
     Statement,
 )
+from spm_api.vocabulary.enums import Role
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import currency_code
+from spm_api.vocabulary.validation import required_text
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")

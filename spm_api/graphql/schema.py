@@ -6,19 +6,25 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from spm_api.graphql.execution import ExecutionContext
-from spm_api.graphql.extensions import CloseSession, MaskUnexpectedErrors
-from spm_api.graphql.finance_types import (
+from spm_api.graphql.approvals.mutations import ApprovalsMutation
+from spm_api.graphql.approvals.queries import ApprovalsQuery
+from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
+from spm_api.graphql.core.execution import ExecutionContext
+from spm_api.graphql.core.extensions import CloseSession, MaskUnexpectedErrors
+from spm_api.graphql.finance.mutations import FinanceMutation
+from spm_api.graphql.finance.queries import FinanceQuery
+from spm_api.graphql.finance.subscriptions import FinanceSubscription
+from spm_api.graphql.finance.types import (
     BudgetLineNode,
     CostEntryNode,
     CustomerNode,
     StatementNode,
 )
-from spm_api.graphql.mutations import Mutation
-from spm_api.graphql.queries import Query
-from spm_api.graphql.sourcing_types import CapabilityNode, ContractorNode, EngagementNode
-from spm_api.graphql.subscriptions import Subscription
-from spm_api.graphql.types import (
+from spm_api.graphql.organisation.mutations import OrganisationMutation
+from spm_api.graphql.portfolio.mutations import PortfolioMutation
+from spm_api.graphql.portfolio.queries import PortfolioQuery
+from spm_api.graphql.portfolio.subscriptions import PortfolioSubscription
+from spm_api.graphql.portfolio.types import (
     OrganisationNode,
     PersonNode,
     RequirementNode,
@@ -26,6 +32,10 @@ from spm_api.graphql.types import (
     StageChangeNode,
     StakeholderInputNode,
 )
+from spm_api.graphql.reports.queries import ReportsQuery
+from spm_api.graphql.sourcing.mutations import SourcingMutation
+from spm_api.graphql.sourcing.queries import SourcingQuery
+from spm_api.graphql.sourcing.types import CapabilityNode, ContractorNode, EngagementNode
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
@@ -43,6 +53,26 @@ NODE_TYPES = [
     StakeholderInputNode,
     StageChangeNode,
 ]
+
+
+# The root types are composed from each capability's parts; Strawberry lists the fields
+# base by base, in the order the bases are written.
+
+
+@strawberry.type
+class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery):
+    """Every capability's root query fields."""
+
+
+@strawberry.type
+class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
+               OrganisationMutation):
+    """Every capability's root mutation fields."""
+
+
+@strawberry.type
+class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscription):
+    """Every capability's live events."""
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
-from spm_api.domain.enums import ApprovalStatus, Decision
 from spm_api.models.columns import enum_type
 from spm_api.models.portfolio import ImmutableRecordError
+from spm_api.vocabulary.enums import ApprovalStatus, Decision
 
 
 class ApprovalRound(Base):

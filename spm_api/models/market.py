@@ -6,8 +6,8 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spm_api.db.base import Base
-from spm_api.domain.enums import CustomerKind
 from spm_api.models.columns import enum_type
+from spm_api.vocabulary.enums import CustomerKind
 
 
 class MarketSegment(Base):

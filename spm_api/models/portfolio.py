@@ -21,9 +21,9 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
-from spm_api.domain.enums import InvestmentCategory, Necessity, Position
-from spm_api.domain.stages import SECTION_OF_STAGE, Section, Stage
 from spm_api.models.columns import FixedDecimal, enum_type
+from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position
+from spm_api.vocabulary.stages import SECTION_OF_STAGE, Section, Stage
 
 
 class Service(Base):

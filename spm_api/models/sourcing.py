@@ -11,8 +11,8 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
-from spm_api.domain.enums import EngagementStatus, Sourcing
 from spm_api.models.columns import FixedDecimal, enum_type
+from spm_api.vocabulary.enums import EngagementStatus, Sourcing
 
 
 class Contractor(Base):

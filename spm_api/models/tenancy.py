@@ -8,8 +8,8 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spm_api.db.base import Base, UTCDateTime, utcnow
-from spm_api.domain.enums import Role
 from spm_api.models.columns import enum_type
+from spm_api.vocabulary.enums import Role
 
 
 class Organisation(Base):

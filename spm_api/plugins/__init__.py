@@ -4,8 +4,6 @@ A plugin is a module (or object) with ``@hookimpl`` functions named after the sp
 ``spm_api.plugins.hookspecs``, advertised under the ``spm_api`` entry-point group.
 """
 
-from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
-from spm_api.domain.money import allocate, minor_unit, rounded
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
@@ -30,6 +28,8 @@ from spm_api.plugins.contracts import (
     Voter,
 )
 from spm_api.plugins.markers import hookimpl
+from spm_api.vocabulary.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.vocabulary.money import allocate, minor_unit, rounded
 
 __all__ = [
     "ApprovalRule",

@@ -14,10 +14,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from spm_api.domain.enums import ApprovalStatus, Decision, InvestmentCategory, Role
-from spm_api.domain.money import LARGEST, allocate, rounded
-from spm_api.domain.stages import Stage
 from spm_api.plugins.family import Family, Method, Observer, Validator
+from spm_api.vocabulary.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.vocabulary.money import LARGEST, allocate, rounded
+from spm_api.vocabulary.stages import Stage
 
 Settings = Mapping[str, Any]
 

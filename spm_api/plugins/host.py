@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pluggy
 
-from spm_api.domain.errors import DomainError, ErrorCode, fail
 from spm_api.plugins.contracts import PluginSettingsError
 from spm_api.plugins.family import (
     E,
@@ -38,6 +37,7 @@ from spm_api.plugins.hookspecs import REGISTRATIONS
 from spm_api.plugins.manager import PluginInfo, build_plugin_manager, describe
 from spm_api.plugins.registry import Registry, collect
 from spm_api.plugins.trace import Trace
+from spm_api.vocabulary.errors import DomainError, ErrorCode, fail
 
 if TYPE_CHECKING:
     from spm_api.settings import Settings

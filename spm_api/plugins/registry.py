@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.plugins.family import Family, Named, Registered
 from spm_api.plugins.manager import PluginLoadError, builtin_plugin_manager
 from spm_api.plugins.trace import Trace
+from spm_api.vocabulary.errors import ErrorCode, fail
 
 T = TypeVar("T", bound=Named)
 

@@ -20,7 +20,6 @@ from test_http_contractor_integration import needs_installing
 from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine, create_session_factory
-from spm_api.domain.enums import Role
 from spm_api.domain.sourcing import outbox
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
@@ -28,6 +27,7 @@ from spm_api.models import Engagement
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
+from spm_api.vocabulary.enums import Role
 
 pytestmark = needs_installing
 

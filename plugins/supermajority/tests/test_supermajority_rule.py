@@ -366,8 +366,8 @@ def test_installed_under_the_spm_api_entry_point_group() -> None:
 
 
 def test_the_host_loads_validates_and_evaluates_it() -> None:
-    from spm_api.domain.errors import DomainError, ErrorCode
     from spm_api.plugins.host import PluginHost
+    from spm_api.vocabulary.errors import DomainError, ErrorCode
 
     host = PluginHost.load(frozenset({"supermajority"}))
     try:

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.customers import load_customer
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
-from spm_api.domain.services import load_service
-from spm_api.domain.validation import optional_text, required_text
-from spm_api.models import CostEntry, UsageRecord
+from spm_api.domain.reads import Listing, load_owned
+from spm_api.models import CostEntry, Customer, Service, UsageRecord
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.validation import optional_text, required_text
 
 #: The largest quantity a row may hold.
 MAX_VALUE = MAX_AMOUNT
@@ -59,7 +59,7 @@ async def record_cost(session: AsyncSession, actor: Actor, service_id: int, *,
     month = period_of(booked_on)
     await require_open(session, actor.organisation_id, month, "bookedOn")
     code = await check_category(session, actor.organisation_id, category)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     entry = CostEntry(organisation_id=actor.organisation_id, service_id=service.id,
                       booked_on=booked_on, period=str(month), category=code, amount=value,
                       description=optional_text(description, "description", 2000),
@@ -77,8 +77,8 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
     await books_of(session, actor.organisation_id, lock=True)
     month = Period.parse(period)
     await require_open(session, actor.organisation_id, month)
-    customer = await load_customer(session, actor.organisation_id, customer_id)
-    service = await load_service(session, actor, service_id)
+    customer = await load_owned(session, Customer, actor.organisation_id, customer_id, "customerId")
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     record = UsageRecord(organisation_id=actor.organisation_id, customer_id=customer.id,
                          service_id=service.id, period=str(month),
                          quantity=parse_quantity(amount), unit=unit(unit_name),
@@ -86,3 +86,18 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
     session.add(record)
     await session.flush()
     return record
+
+
+def cost_entries(organisation_id: int, service_id: int | None = None,
+                 from_period: str | None = None, to_period: str | None = None
+                 ) -> Listing[CostEntry]:
+    """Cost booked, newest first; between two months when given (inclusive)."""
+    query = (select(CostEntry).where(CostEntry.organisation_id == organisation_id)
+             .order_by(CostEntry.booked_on.desc(), CostEntry.id.desc()))
+    if service_id is not None:
+        query = query.where(CostEntry.service_id == service_id)
+    if from_period is not None:
+        query = query.where(CostEntry.period >= str(Period.parse(from_period, "fromPeriod")))
+    if to_period is not None:
+        query = query.where(CostEntry.period <= str(Period.parse(to_period, "toPeriod")))
+    return Listing(query)

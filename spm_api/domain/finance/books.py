@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.money import LARGEST, Money
-from spm_api.domain.periods import Period
-from spm_api.domain.validation import required_text
 from spm_api.models import ClosedPeriod, CostCategory, Organisation
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import LARGEST, Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.validation import required_text
 
 #: The cost categories every organisation has; each may add its own.
 STANDARD_CATEGORIES: dict[str, str] = {

@@ -7,13 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of, check_category
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
-from spm_api.domain.services import load_service
-from spm_api.domain.stages import CLOSED_STAGES
-from spm_api.models import BudgetLine
+from spm_api.domain.reads import load_owned
+from spm_api.models import BudgetLine, Service
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.stages import CLOSED_STAGES
 
 
 async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
@@ -27,7 +27,7 @@ async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
         raise fail(ErrorCode.VALIDATION, "a budget is not negative", "amount")
     month = Period.parse(period)
     code = await check_category(session, actor.organisation_id, category)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     if service.stage in CLOSED_STAGES:
         raise fail(ErrorCode.STAGE_LOCKED,
                    f"the service is {service.stage.value}; it is not budgeted any more",

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.finance.books import Books
-from spm_api.domain.periods import Period
 from spm_api.models import BudgetLine, Service
 from spm_api.plugins.contracts import ServiceFacts
+from spm_api.vocabulary.periods import Period
 
 #: A service's budget summed per month: (``YYYY-MM``, amount), oldest first.
 MonthlyBudget = Sequence[tuple[str, Decimal]]

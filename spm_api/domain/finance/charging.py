@@ -18,11 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.approval import settings_by_plugin
-from spm_api.domain.errors import ErrorCode, fail
+from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import Books, books_of
-from spm_api.domain.periods import Period
-from spm_api.domain.services import load_service
+from spm_api.domain.reads import load_owned
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
 from spm_api.plugins.contracts import (
     CHARGE,
@@ -33,6 +31,8 @@ from spm_api.plugins.contracts import (
 )
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.registry import builtin_default
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.periods import Period
 
 #: The model of a service without a policy: a cost centre, never charged.
 DEFAULT_MODEL = builtin_default(CHARGING_MODELS)
@@ -43,7 +43,7 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
                               ) -> ChargingPolicy:
     """Choose how a service is charged; the model checks and normalises its parameters."""
     actor.require(Permission.MANAGE_FINANCE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     if not isinstance(parameters, Mapping):
         raise fail(ErrorCode.VALIDATION, "parameters must be a JSON object", "parameters")
     normalised = plugins.check(VALIDATE_PARAMETERS, model.strip(), parameters)

@@ -15,12 +15,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
-from spm_api.domain.errors import DomainError, ErrorCode, Problem
 from spm_api.domain.finance.accounting import period_of, quantity, unit
 from spm_api.domain.finance.books import Books, books_of, closed_periods, cost_categories
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
 from spm_api.models import CostEntry, Customer, Service, UsageRecord
+from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
 
 COST_COLUMNS = ("service", "date", "category", "amount")
 COST_OPTIONAL = ("currency", "description")

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.approval import settings_by_plugin
-from spm_api.domain.enums import Position
+from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.finance.business_case import monthly_budgets, service_facts
-from spm_api.domain.stages import Section, stages_in
 from spm_api.models import Service, StakeholderInput
 from spm_api.plugins.contracts import SCORE, SCORING_MODELS, Score, Support
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.registry import builtin_default
+from spm_api.vocabulary.enums import Position
+from spm_api.vocabulary.stages import Section, stages_in
 
 DEFAULT_SCORING_MODEL = builtin_default(SCORING_MODELS)
 

@@ -14,11 +14,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
-from spm_api.domain.enums import InvestmentCategory
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.periods import Period, fiscal_year_months
-from spm_api.domain.stages import Section
 from spm_api.models import BudgetLine, CostEntry, Service, Statement, StatementLine
+from spm_api.vocabulary.enums import InvestmentCategory
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.periods import Period, fiscal_year_months
+from spm_api.vocabulary.stages import Section
 
 ZERO = Decimal(0)
 

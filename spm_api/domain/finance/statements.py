@@ -15,23 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.customers import load_customer
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
-from spm_api.domain.money import Money
-from spm_api.domain.periods import Period
-from spm_api.domain.services import load_service
-from spm_api.domain.validation import required_text
+from spm_api.domain.finance.reports import Months
+from spm_api.domain.reads import load_owned
 from spm_api.models import (
     ChargeAdjustment,
     ClosedPeriod,
     CostEntry,
+    Customer,
+    Service,
     Statement,
     StatementLine,
     UsageRecord,
 )
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.periods import Period
+from spm_api.vocabulary.validation import required_text
 
 
 async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginHost,
@@ -137,8 +139,8 @@ async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: in
         raise fail(ErrorCode.VALIDATION,
                    f"the adjustment is billed in a month after {corrected}", "period")
     await require_open(session, actor.organisation_id, carried_in)
-    customer = await load_customer(session, actor.organisation_id, customer_id)
-    service = await load_service(session, actor, service_id)
+    customer = await load_owned(session, Customer, actor.organisation_id, customer_id, "customerId")
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     adjustment = ChargeAdjustment(
         organisation_id=actor.organisation_id, customer_id=customer.id,
         service_id=service.id, period=str(carried_in), corrects_period=str(corrected),
@@ -147,3 +149,20 @@ async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: in
     session.add(adjustment)
     await session.flush()
     return adjustment
+
+
+def statement_month(period: str) -> Period:
+    """The month a ``period`` argument names (a month, quarter or year: its first month)."""
+    return Months.parse(period, period).first
+
+
+async def statements_of(session: AsyncSession, organisation_id: int, period: str,
+                        customer_id: int | None = None) -> list[Statement]:
+    """The month's issued statements, by customer (one customer's when given)."""
+    found = (select(Statement)
+             .where(Statement.organisation_id == organisation_id,
+                    Statement.period == period)
+             .order_by(Statement.customer_id))
+    if customer_id is not None:
+        found = found.where(Statement.customer_id == customer_id)
+    return list(await session.scalars(found))

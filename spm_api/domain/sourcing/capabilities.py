@@ -9,15 +9,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Sourcing
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import Money
-from spm_api.domain.services import load_service, touch
-from spm_api.domain.sourcing.contractors import load_contractor
-from spm_api.domain.stages import Stage
-from spm_api.domain.validation import optional_text, required_text
-from spm_api.models import Capability, Person, Quote, Service
+from spm_api.domain.portfolio.services import touch
+from spm_api.domain.reads import load_owned
+from spm_api.models import Capability, Contractor, Person, Quote, Service
+from spm_api.vocabulary.enums import Sourcing
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.stages import Stage
+from spm_api.vocabulary.validation import optional_text, required_text
 
 #: Capabilities are planned before the decision; after chartering they are engaged.
 PLANNING_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS})
@@ -35,23 +35,20 @@ async def add_capability(session: AsyncSession, actor: Actor, service_id: int, *
                          owner_id: int | None = None, contractor_id: int | None = None,
                          estimated_cost: Money | None = None) -> Capability:
     actor.require(Permission.EDIT_SERVICE)
-    service = await load_service(session, actor, service_id)
+    service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     require_planning(service)
     name = required_text(name, "name", 200)
     if sourcing is Sourcing.INTERNAL:
         if owner_id is None or contractor_id is not None:
             raise fail(ErrorCode.VALIDATION,
                        "an internal capability has an owner and no contractor", "ownerId")
-        owner = await session.scalar(select(Person.id).where(
-            Person.id == owner_id, Person.organisation_id == actor.organisation_id))
-        if owner is None:
-            raise fail(ErrorCode.NOT_FOUND, "no such person", "ownerId")
+        await load_owned(session, Person, actor.organisation_id, owner_id, "ownerId")
     else:
         if contractor_id is None or owner_id is not None:
             raise fail(ErrorCode.VALIDATION,
                        "a contractor-sourced capability names a contractor and no owner",
                        "contractorId")
-        await load_contractor(session, actor.organisation_id, contractor_id)
+        await load_owned(session, Contractor, actor.organisation_id, contractor_id, "contractorId")
     taken = await session.scalar(select(Capability.id).where(
         Capability.service_id == service.id, Capability.name == name))
     if taken is not None:
@@ -73,8 +70,10 @@ async def add_capability(session: AsyncSession, actor: Actor, service_id: int, *
 
 async def remove_capability(session: AsyncSession, actor: Actor, capability_id: int) -> int:
     actor.require(Permission.EDIT_SERVICE)
-    capability = await load_capability(session, actor.organisation_id, capability_id)
-    service = await load_service(session, actor, capability.service_id)
+    capability = await load_owned(session, Capability, actor.organisation_id, capability_id,
+                                  "capabilityId")
+    service = await load_owned(session, Service, actor.organisation_id, capability.service_id,
+                               "serviceId")
     require_planning(service)
     await session.execute(delete(Quote).where(Quote.capability_id == capability.id))
     await session.delete(capability)
@@ -85,13 +84,6 @@ async def remove_capability(session: AsyncSession, actor: Actor, capability_id: 
     return capability_id
 
 
-async def load_capability(session: AsyncSession, organisation_id: int, capability_id: int
-                          ) -> Capability:
-    capability = await session.scalar(select(Capability).where(
-        Capability.id == capability_id, Capability.organisation_id == organisation_id))
-    if capability is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such capability", "capabilityId")
-    return capability
 
 
 async def refresh_estimated_cost(session: AsyncSession, service: Service) -> None:

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
-from spm_api.domain.validation import optional_text, required_text
+from spm_api.domain.reads import load_owned
 from spm_api.models import Contractor
 from spm_api.plugins.contracts import VALIDATE_CONTRACTOR_SETTINGS
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.validation import optional_text, required_text
 
 
 async def register_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost, *,
@@ -38,13 +39,6 @@ async def register_contractor(session: AsyncSession, actor: Actor, plugins: Plug
     return contractor
 
 
-async def load_contractor(session: AsyncSession, organisation_id: int, contractor_id: int,
-                          field: str = "contractorId") -> Contractor:
-    contractor = await session.scalar(select(Contractor).where(
-        Contractor.id == contractor_id, Contractor.organisation_id == organisation_id))
-    if contractor is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such contractor", field)
-    return contractor
 
 
 async def update_contractor(session: AsyncSession, actor: Actor, plugins: PluginHost,
@@ -54,7 +48,8 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
     new address); new settings are checked by the integration, and apply from the next
     delivery or quote on."""
     actor.require(Permission.MANAGE_SOURCING)
-    contractor = await load_contractor(session, actor.organisation_id, contractor_id)
+    contractor = await load_owned(session, Contractor, actor.organisation_id, contractor_id,
+                                  "contractorId")
     if settings is not None:
         if not isinstance(settings, Mapping):
             raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
@@ -64,3 +59,10 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
         contractor.contact = optional_text(contact, "contact", 2000)
     await session.flush()
     return contractor
+
+
+async def contractors_of(session: AsyncSession, organisation_id: int) -> list[Contractor]:
+    """The organisation's contractor registry by name."""
+    return list(await session.scalars(
+        select(Contractor).where(Contractor.organisation_id == organisation_id)
+        .order_by(Contractor.name)))

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import EngagementStatus, Sourcing
-from spm_api.domain.errors import ErrorCode, Problem, fail
-from spm_api.domain.validation import optional_text
+from spm_api.domain.reads import load_owned
 from spm_api.models import Capability, Engagement, Service
+from spm_api.vocabulary.enums import EngagementStatus, Sourcing
+from spm_api.vocabulary.errors import ErrorCode, Problem, fail
+from spm_api.vocabulary.validation import optional_text
 
 
 async def open_engagements(session: AsyncSession, service: Service) -> list[Engagement]:
@@ -45,21 +46,14 @@ async def unaccepted(session: AsyncSession, service_id: int) -> list[Problem]:
             for status, name in rows if status is not EngagementStatus.ACCEPTED]
 
 
-async def load_engagement(session: AsyncSession, actor: Actor, engagement_id: int
-                          ) -> Engagement:
-    engagement = await session.scalar(select(Engagement).where(
-        Engagement.id == engagement_id, Engagement.organisation_id == actor.organisation_id)
-        .with_for_update())
-    if engagement is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such engagement", "engagementId")
-    return engagement
 
 
 async def retry_engagement(session: AsyncSession, actor: Actor, engagement_id: int
                            ) -> Engagement:
     """Deliver a FAILED engagement again, from a fresh count of attempts."""
     actor.require(Permission.MANAGE_SOURCING)
-    engagement = await load_engagement(session, actor, engagement_id)
+    engagement = await load_owned(session, Engagement, actor.organisation_id, engagement_id,
+                                  "engagementId", for_update=True)
     if engagement.status is not EngagementStatus.FAILED:
         raise fail(ErrorCode.CONFLICT,
                    f"only a FAILED engagement is retried; this one is "
@@ -77,7 +71,8 @@ async def record_decision(session: AsyncSession, actor: Actor, engagement_id: in
                           accepted: bool, reference: str | None = None) -> Engagement:
     """Record the contractor's answer to an engagement it received (SENT)."""
     actor.require(Permission.MANAGE_SOURCING)
-    engagement = await load_engagement(session, actor, engagement_id)
+    engagement = await load_owned(session, Engagement, actor.organisation_id, engagement_id,
+                                  "engagementId", for_update=True)
     if engagement.status is not EngagementStatus.SENT:
         raise fail(ErrorCode.CONFLICT,
                    f"the contractor answers an engagement it received (SENT); this one is "

@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.accounting import record_cost
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import Money
-from spm_api.domain.validation import required_text
+from spm_api.domain.reads import load_owned
 from spm_api.models import Contractor, CostEntry, Engagement
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.validation import required_text
 
 CATEGORY = "contractor"
 
@@ -25,10 +26,8 @@ async def book_invoice(session: AsyncSession, actor: Actor, engagement_id: int, 
     actor.require(Permission.MANAGE_FINANCE)
     # Exclusive: two bookings of the same invoice must not both pass the check below.
     await books_of(session, actor.organisation_id, exclusive=True)
-    engagement = await session.scalar(select(Engagement).where(
-        Engagement.id == engagement_id, Engagement.organisation_id == actor.organisation_id))
-    if engagement is None:
-        raise fail(ErrorCode.NOT_FOUND, "no such engagement", "engagementId")
+    engagement = await load_owned(session, Engagement, actor.organisation_id, engagement_id,
+                                  "engagementId")
     contractor = await session.get(Contractor, engagement.contractor_id)
     assert contractor is not None
     reference = required_text(reference, "invoiceReference", 100)

@@ -22,8 +22,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spm_api.db.base import utcnow
-from spm_api.domain.enums import EngagementStatus
-from spm_api.domain.errors import DomainError
 from spm_api.models import (
     Capability,
     Contractor,
@@ -35,6 +33,8 @@ from spm_api.models import (
 from spm_api.plugins.contracts import SEND_ENGAGEMENT, EngagementReceipt, EngagementRequest
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
+from spm_api.vocabulary.enums import EngagementStatus
+from spm_api.vocabulary.errors import DomainError
 
 logger = logging.getLogger("spm_api.outbox")
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.domain.enums import Sourcing
-from spm_api.domain.errors import ErrorCode, fail
 from spm_api.domain.finance.books import books_of
-from spm_api.domain.money import rounded
-from spm_api.domain.services import load_service, touch
-from spm_api.domain.sourcing.capabilities import load_capability, refresh_estimated_cost
-from spm_api.domain.sourcing.contractors import load_contractor
-from spm_api.domain.stages import Stage
-from spm_api.models import Quote, Service
+from spm_api.domain.portfolio.services import touch
+from spm_api.domain.reads import load_owned
+from spm_api.domain.sourcing.capabilities import refresh_estimated_cost
+from spm_api.models import Capability, Contractor, Quote, Service
 from spm_api.plugins.contracts import REQUEST_QUOTE, QuoteRequest
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.enums import Sourcing
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.money import rounded
+from spm_api.vocabulary.stages import Stage
 
 
 def _require_analysis(service: Service) -> None:
@@ -32,14 +32,16 @@ async def request_quote(session: AsyncSession, actor: Actor, plugins: PluginHost
     """Ask the capability's contractor for a price; the quote becomes the capability's
     estimated cost, and the service's estimated cost is its capabilities' sum."""
     actor.require(Permission.EDIT_SERVICE)
-    capability = await load_capability(session, actor.organisation_id, capability_id)
-    service = await load_service(session, actor, capability.service_id)
+    capability = await load_owned(session, Capability, actor.organisation_id, capability_id,
+                                  "capabilityId")
+    service = await load_owned(session, Service, actor.organisation_id, capability.service_id,
+                               "serviceId")
     _require_analysis(service)
     if capability.sourcing is not Sourcing.CONTRACTOR or capability.contractor_id is None:
         raise fail(ErrorCode.VALIDATION, "only a contractor-sourced capability gets quotes",
                    "capabilityId")
-    contractor = await load_contractor(session, actor.organisation_id,
-                                       capability.contractor_id)
+    contractor = await load_owned(session, Contractor, actor.organisation_id,
+                                  capability.contractor_id, "contractorId")
     books = await books_of(session, actor.organisation_id)
     integration, contractor_id = contractor.integration, contractor.id
     request = QuoteRequest(
@@ -55,8 +57,10 @@ async def request_quote(session: AsyncSession, actor: Actor, plugins: PluginHost
     if (await books_of(session, actor.organisation_id, lock=True)).currency != books.currency:
         raise fail(ErrorCode.CONFLICT, "the organisation's currency changed while the "
                    "contractor was quoting; ask again", "capabilityId")
-    capability = await load_capability(session, actor.organisation_id, capability_id)
-    service = await load_service(session, actor, capability.service_id)
+    capability = await load_owned(session, Capability, actor.organisation_id, capability_id,
+                                  "capabilityId")
+    service = await load_owned(session, Service, actor.organisation_id, capability.service_id,
+                               "serviceId")
     _require_analysis(service)
     if service.version != version:
         raise fail(ErrorCode.CONFLICT, "the service changed while the contractor was "

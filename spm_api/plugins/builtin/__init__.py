@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from spm_api.plugins.builtin import balanced_score, majority, resources_check
-from spm_api.plugins.builtin.charging import (
+from spm_api.plugins.builtin.approvals import majority, resources_check
+from spm_api.plugins.builtin.finance import balanced_score
+from spm_api.plugins.builtin.finance.charging import (
     cost_plus,
     cost_recovery,
     fixed_price,
@@ -13,7 +14,7 @@ from spm_api.plugins.builtin.charging import (
     showback,
     tiered,
 )
-from spm_api.plugins.builtin.charging import none as none_model
+from spm_api.plugins.builtin.finance.charging import none as none_model
 
 #: Plugin name → module, registered by every plugin manager before third-party plugins.
 BUILTIN_PLUGINS: dict[str, ModuleType] = {

@@ -1,0 +1,2 @@
+"""Approval rounds, votes, the rules an organisation applies, the baseline and
+affirmations."""

@@ -1,0 +1,35 @@
+"""Customers: the departments and outside parties that use services and are charged."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.actor import Actor, Permission
+from spm_api.models import Customer
+from spm_api.vocabulary.enums import CustomerKind
+from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.validation import required_text
+
+
+async def create_customer(session: AsyncSession, actor: Actor, name: str,
+                          kind: CustomerKind) -> Customer:
+    actor.require(Permission.MANAGE_CUSTOMERS)
+    name = required_text(name, "name", 200)
+    taken = await session.scalar(select(Customer.id).where(
+        Customer.organisation_id == actor.organisation_id, Customer.name == name))
+    if taken is not None:
+        raise fail(ErrorCode.CONFLICT, f"a customer named {name!r} already exists", "name")
+    customer = Customer(organisation_id=actor.organisation_id, name=name, kind=kind)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+
+
+async def customers_of(session: AsyncSession, organisation_id: int) -> list[Customer]:
+    """The organisation's customers by name."""
+    return list(await session.scalars(
+        select(Customer).where(Customer.organisation_id == organisation_id)
+        .order_by(Customer.name)))

@@ -1,0 +1,1 @@
+"""Services through their stages: commands, the stage machine and its history."""

@@ -1,0 +1,1 @@
+"""Approval rounds, votes, rules, the baseline and affirmations."""

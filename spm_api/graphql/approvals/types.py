@@ -1,0 +1,207 @@
+"""Types of the approval round, the chartered baseline, deviations and affirmations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from spm_api.domain import rows
+from spm_api.domain.approvals import rounds as approval
+from spm_api.domain.approvals.baseline import DeviationAspect, DeviationKind
+from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.enums import ApprovalStatus, Decision
+from spm_api.graphql.core.money import Money, money_of
+from spm_api.graphql.core.nodes import LoadedNode, as_nodes
+from spm_api.graphql.core.reading import coded_error
+from spm_api.graphql.portfolio.types import PersonNode
+from spm_api.plugins.contracts import APPROVAL_RULES
+from spm_api.vocabulary.errors import DomainError
+
+strawberry.enum(DeviationAspect, description="What part of the baseline a deviation is in.")
+strawberry.enum(DeviationKind)
+
+
+@strawberry.type(name="Vote", description="One vote as cast; later votes replace it.")
+class VoteNode(LoadedNode):
+    loader_name = "vote"
+
+    id: relay.NodeID[int]
+    decision: Decision
+    comment: str
+    cast_at: datetime
+    voter_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def voter(self, info: Info[Context, None]) -> PersonNode | None:
+        return await info.context.loaders.person.load(self.voter_id)
+
+
+@strawberry.type
+class RuleVerdict:
+    rule: str = strawberry.field(description="The approval rule's name.")
+    plugin: str = strawberry.field(description="The plugin that registered the rule.")
+    status: ApprovalStatus
+    explanation: str
+
+
+@strawberry.type(name="ApprovalRound",
+                 description="The decision makers' vote on a proposal in APPROVAL.")
+class ApprovalRoundView:
+    round: strawberry.Private[rows.ApprovalRound]
+    all_votes: strawberry.Private[list[rows.Vote]]
+    result: strawberry.Private[approval.RoundResult]
+    decision_maker_count: int = strawberry.field(
+        description="How many decision makers may vote in the round right now.")
+
+    @strawberry.field(description="APPROVED, REJECTED or PENDING: what all the chosen rules "
+                                  "conclude together. Frozen when the round closes.")
+    def status(self) -> ApprovalStatus:
+        return self.result.status
+
+    @strawberry.field
+    def opened_at(self) -> datetime:
+        return self.round.opened_at
+
+    @strawberry.field(description="When the service left APPROVAL; null while voting is open.")
+    def closed_at(self) -> datetime | None:
+        return self.round.closed_at
+
+    @strawberry.field(description="Each decision maker's current vote.")
+    def votes(self) -> list[VoteNode]:
+        return as_nodes(VoteNode, approval.current_votes(self.all_votes))
+
+    @strawberry.field(description="Every vote cast, replaced ones included, oldest first.")
+    def vote_history(self) -> list[VoteNode]:
+        return as_nodes(VoteNode, self.all_votes)
+
+    @strawberry.field(description="Each chosen rule's verdict and why.")
+    def verdicts(self) -> list[RuleVerdict]:
+        return [RuleVerdict(rule=v.rule, plugin=v.plugin, status=v.status,
+                            explanation=v.explanation) for v in self.result.verdicts]
+
+
+async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundView | None:
+    """The service's latest round, evaluated by the rules with batched reads."""
+    loaders = info.context.loaders
+    rounds = await loaders.approval_rounds_of_service.load(service.id)
+    if not rounds:
+        return None
+    latest = rounds[-1]
+    votes = await loaders.votes_of_round.load(latest.id)
+    setup = await loaders.approval_setup.load(service.organisation_id)
+    budget = [] if latest.outcome else await loaders.monthly_budget_of_service.load(service.id)
+    try:
+        result = await approval.result_of(info.context.plugins, service, latest, votes, setup,
+                                          budget)
+    except DomainError as error:
+        raise coded_error(error) from error
+    return ApprovalRoundView(round=latest, all_votes=votes, result=result,
+                             decision_maker_count=len(setup.decision_makers))
+
+
+@strawberry.type
+class Deviation:
+    aspect: DeviationAspect
+    kind: DeviationKind
+    subject: str
+    baseline: str | None = strawberry.field(description="As chartered; null when added.")
+    current: str | None = strawberry.field(description="As it is now; null when removed.")
+    description: str
+
+
+@strawberry.type
+class BaselineRequirement:
+    text: str
+    necessity: str
+
+
+@strawberry.type
+class BaselineCapability:
+    name: str
+    sourcing: str
+    estimated_cost: Money | None
+
+
+@strawberry.type(description="What was agreed when the service was chartered.")
+class Baseline:
+    row: strawberry.Private[rows.Baseline]
+
+    @strawberry.field
+    def frozen_at(self) -> datetime:
+        return self.row.frozen_at
+
+    @strawberry.field
+    def objectives(self) -> str:
+        return str(self.row.content.get("objectives", ""))
+
+    @strawberry.field
+    def summary(self) -> str:
+        return str(self.row.content.get("summary", ""))
+
+    @strawberry.field
+    async def estimated_cost(self, info: Info[Context, None]) -> Money | None:
+        cost = self.row.content.get("estimated_cost")
+        return await money_of(info, None if cost is None else Decimal(cost))
+
+    @strawberry.field
+    def requirements(self) -> list[BaselineRequirement]:
+        return [BaselineRequirement(text=r["text"], necessity=r["necessity"])
+                for r in self.row.content.get("requirements", [])]
+
+    @strawberry.field(description="The budget over all months when chartered; null for "
+                                  "baselines frozen before budgets were part of them.")
+    async def budget(self, info: Info[Context, None]) -> Money | None:
+        amount = self.row.content.get("budget")
+        return await money_of(info, None if amount is None else Decimal(amount))
+
+    @strawberry.field
+    async def capabilities(self, info: Info[Context, None]) -> list[BaselineCapability]:
+        return [BaselineCapability(
+            name=c["name"], sourcing=c["sourcing"],
+            estimated_cost=await money_of(info, None if c["estimated_cost"] is None
+                                          else Decimal(c["estimated_cost"])))
+            for c in self.row.content.get("capabilities", [])]
+
+
+@strawberry.type(name="Affirmation",
+                 description="A stakeholder affirming the delivered outcome.")
+class AffirmationNode(LoadedNode):
+    loader_name = "affirmation"
+
+    id: relay.NodeID[int]
+    comment: str
+    deviation_count: int = strawberry.field(
+        description="How many deviations from the baseline were reported when affirming.")
+    at: datetime
+    person_id: strawberry.Private[int]
+    service_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def person(self, info: Info[Context, None]) -> PersonNode | None:
+        return await info.context.loaders.person.load(self.person_id)
+
+
+@strawberry.type(description="An approval rule installed on this server.")
+class ApprovalRuleInfo:
+    name: str
+    title: str
+    description: str
+    plugin: str = strawberry.field(description="The plugin that registered it.")
+    chosen: bool = strawberry.field(description="Whether your organisation applies it.")
+
+
+async def approval_rules(info: Info[Context, None]) -> list[ApprovalRuleInfo]:
+    """Every installed rule, and whether the viewer's organisation has chosen it."""
+    assert info.context.actor is not None
+    setup = await info.context.loaders.approval_setup.load(info.context.actor.organisation_id)
+    return [
+        ApprovalRuleInfo(name=name, title=registered.item.title,
+                         description=registered.item.description, plugin=registered.plugin,
+                         chosen=name in setup.rules)
+        for name, registered in sorted(info.context.plugins.registry(APPROVAL_RULES).items())
+    ]

@@ -1,0 +1,117 @@
+"""The per-request context: one session, the authenticated actor, the loaders.
+
+A WebSocket connection has one context for its whole life, but every event a
+subscription delivers is read in an *event scope* of its own: a fresh session and
+fresh loaders, bound to the operation's task through a context variable, so events
+never share a session with each other or with another subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from spm_api.domain.actor import Actor
+from spm_api.domain.session import Session, SessionFactory
+from spm_api.domain.tokens import authenticate
+from spm_api.graphql.core.loaders import Loaders
+from spm_api.plugins.host import PluginHost
+from spm_api.realtime.bus import EventBus
+
+BEARER = "bearer "
+
+
+@dataclass
+class EventScope:
+    session: Session
+    loaders: Loaders
+    lock: asyncio.Lock
+
+
+_EVENT_SCOPE: ContextVar[EventScope | None] = ContextVar("spm_event_scope", default=None)
+
+
+@dataclass
+class Context:
+    session_factory: SessionFactory
+    plugins: PluginHost
+    bus: EventBus
+    request: Any = None
+    response: Any = None
+    actor: Actor | None = None
+    #: Set by Strawberry from a WebSocket's ``connection_init`` payload.
+    connection_params: dict[str, Any] | None = None
+    _token: str | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _session: Session | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Serialises statements on the session in use (the event's, inside a scope)."""
+        scope = _EVENT_SCOPE.get()
+        return scope.lock if scope is not None else self._lock
+
+    @property
+    def session(self) -> Session:
+        """The request's single unit-of-work session, opened on first use."""
+        scope = _EVENT_SCOPE.get()
+        if scope is not None:
+            return scope.session
+        if self._session is None:
+            self._session = self.session_factory()
+        return self._session
+
+    @property
+    def loaders(self) -> Loaders:
+        scope = _EVENT_SCOPE.get()
+        if scope is not None:
+            return scope.loaders
+        if self._loaders is None:
+            assert self.actor is not None, "loaders exist only for authenticated requests"
+            self._loaders = Loaders(self.session, self.actor.organisation_id, self._lock)
+        return self._loaders
+
+    def forget_loaded(self) -> None:
+        """Drop cached loads after a commit so later fields read what was written."""
+        self._loaders = None
+
+    async def authenticate(self, authorization: str | None) -> None:
+        if authorization and authorization.lower().startswith(BEARER):
+            token = authorization[len(BEARER):].strip()
+            if token:
+                async with self._lock:
+                    self.actor = await authenticate(self.session, token)
+                    # End the read transaction so a mutation starts a fresh one.
+                    await self.session.rollback()
+                self._token = token if self.actor is not None else None
+
+    @asynccontextmanager
+    async def event_scope(self) -> AsyncIterator[Actor | None]:
+        """A fresh session and loaders for one event, with the token checked again: a
+        revoked token or a changed role applies from the next event on. Yields the
+        actor as it is now, or None when the token no longer authenticates."""
+        session = self.session_factory()
+        lock = asyncio.Lock()
+        try:
+            actor = await authenticate(session, self._token) if self._token else None
+            self.actor = actor
+            scope = EventScope(session, Loaders(session, actor.organisation_id, lock)
+                               if actor else Loaders(session, -1, lock), lock)
+            reset = _EVENT_SCOPE.set(scope)
+            try:
+                yield actor
+            finally:
+                with suppress(ValueError):  # closed from another context: nothing to reset
+                    _EVENT_SCOPE.reset(reset)
+        finally:
+            await session.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,64 @@
+"""Domain enums exposed to GraphQL unchanged: no mapping code between the layers.
+
+``strawberry.enum`` registers each class in place, so the names exported here
+are the domain classes themselves.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from spm_api.domain.finance.reports import Dimension as ReportDimension
+from spm_api.domain.reads import ServiceOrderField, SortDirection
+from spm_api.vocabulary.enums import (
+    ApprovalStatus,
+    CustomerKind,
+    Decision,
+    EngagementStatus,
+    InvestmentCategory,
+    Necessity,
+    Position,
+    Role,
+    Sourcing,
+)
+from spm_api.vocabulary.errors import ErrorCode
+from spm_api.vocabulary.stages import Section, Stage
+
+strawberry.enum(Stage, description="Lifecycle stage of a service.")
+strawberry.enum(
+    Section,
+    description="Portfolio section, derived from the stage: PIPELINE up to CHARTERED, "
+    "CATALOGUE for LIVE, RETIRED for RETIRED and REJECTED.",
+)
+strawberry.enum(Role, description="What a person may do in their organisation.")
+strawberry.enum(InvestmentCategory, description="Run, grow or transform the business.")
+strawberry.enum(Necessity, description="The analysis verdict on a requirement.")
+strawberry.enum(Position, description="A stakeholder's stance on a proposal.")
+strawberry.enum(Decision, description="A decision maker's vote.")
+strawberry.enum(ApprovalStatus, description="What the approval rules conclude.")
+strawberry.enum(ServiceOrderField)
+strawberry.enum(CustomerKind)
+strawberry.enum(Sourcing)
+strawberry.enum(EngagementStatus)
+strawberry.enum(ReportDimension, name="ReportDimension")
+strawberry.enum(SortDirection)
+strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
+UserErrorCode = ErrorCode
+
+__all__ = [
+    "ApprovalStatus",
+    "CustomerKind",
+    "Decision",
+    "EngagementStatus",
+    "InvestmentCategory",
+    "Necessity",
+    "Position",
+    "ReportDimension",
+    "Role",
+    "Section",
+    "ServiceOrderField",
+    "SortDirection",
+    "Sourcing",
+    "Stage",
+    "UserErrorCode",
+]

@@ -1,0 +1,1 @@
+"""Customers, budgets, cost, charging and statements."""

@@ -1,0 +1,1 @@
+"""Services through their stages: people, requirements, stakeholder input, stage history."""

@@ -1,0 +1,1 @@
+"""Budget vs actual, investment, charges, cost recovery and the pipeline ranking."""

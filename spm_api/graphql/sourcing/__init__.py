@@ -1,0 +1,1 @@
+"""Capabilities, contractors, quotes and engagements."""

@@ -1,0 +1,1 @@
+"""Built-in finance plugins: the scoring model and the charging models."""
