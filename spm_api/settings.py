@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     #: Deepest selection a query may nest.
     max_query_depth: int = 12
+    #: Distinct query documents whose parse and validation are kept for reuse.
+    document_cache_size: int = 256
     #: Where the Alembic migration scripts live.
     alembic_dir: Path = REPOSITORY_ROOT / "alembic"
     #: Log SQL statements.

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from spm_api.graphql.approvals.mutations import ApprovalsMutation
@@ -77,11 +84,18 @@ class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscrip
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
+    # The limit rules are built once: Strawberry's limiters make a new rule class per
+    # instance, which would make every request's rules new to the validation cache.
+    limits = (QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
+              + MaxAliasesLimiter(max_alias_count=30).validation_rules)
     extensions: list[object] = [
         CloseSession,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: AddValidationRules(limits),
+        # Parsing and validating a document once, not per request (bounded caches keyed
+        # by the query text and, for validation, the rules).
+        lambda: ParserCache(maxsize=settings.document_cache_size),
+        lambda: ValidationCache(maxsize=settings.document_cache_size),
     ]
     if not settings.debug:
         extensions.append(MaskUnexpectedErrors)

@@ -78,6 +78,8 @@ class Context:
 
     def forget_loaded(self) -> None:
         """Drop cached loads after a commit so later fields read what was written."""
+        if self._loaders is not None:
+            self._loaders.close()
         self._loaders = None
 
     async def authenticate(self, authorization: str | None) -> None:
@@ -108,10 +110,12 @@ class Context:
             finally:
                 with suppress(ValueError):  # closed from another context: nothing to reset
                     _EVENT_SCOPE.reset(reset)
+                scope.loaders.close()
         finally:
             await session.close()
 
     async def close(self) -> None:
+        self.forget_loaded()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -1,15 +1,20 @@
-"""The execution context: Strawberry's, with a per-event fix for long subscriptions.
+"""The execution context: Strawberry's, with two fixes for what graphql-core 3.3
+leaves behind.
 
-graphql-core 3.3 runs each subscription event on a shallow copy of the subscription's
-executor, sharing its memo of collected sub-fields. That memo is keyed on lists built
-anew for every event, so it only ever grows: a few KiB per event per subscription,
-kept until the subscription ends. Each event gets an empty memo of its own instead.
+- It runs each subscription event on a shallow copy of the subscription's executor,
+  sharing its memo of collected sub-fields. That memo is keyed on lists built anew for
+  every event, so it only ever grows: a few KiB per event per subscription, kept until
+  the subscription ends. Each event gets an empty memo of its own instead.
+- Its executor holds helpers made of its own bound methods: a reference cycle that keeps
+  the whole execution (collected fields, paths, results) alive until the garbage
+  collector runs. The response built, the cycle is broken, so it is freed at once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
@@ -18,3 +23,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         return executor
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):  # nothing incremental still to run
+            self.__dict__.pop("async_helpers", None)
+        return response

@@ -186,6 +186,14 @@ class Loaders:
     def monthly_budget_of_service(self) -> DataLoader[int, list[tuple[str, Decimal]]]:
         return self._loader("monthly_budget_of_service")
 
+    def close(self) -> None:
+        """Forget every load: each loader's futures and its batch function (a closure
+        over these loaders) form reference cycles only the collector would free."""
+        for name, built in list(vars(self).items()):
+            if isinstance(built, DataLoader):
+                built.clear_all()
+                del self.__dict__[name]
+
     def _loader(self, name: str) -> DataLoader[int, Any]:
         batch = batches.batch(name)
 
