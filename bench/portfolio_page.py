@@ -1,21 +1,30 @@
 """Benchmark: the canonical portfolio page, in process, on SQLite or PostgreSQL.
 
-    .venv/bin/python bench/portfolio_page.py [--database-url URL] [--requests 200]
+    .venv/bin/python bench/portfolio_page.py [--postgres | --database-url URL]
+        [--requests 200] [--sizes 10,50,100] [--profile 30]
 
-Seeds a demo organisation of 50 services into a fresh database, then times
-``services(first: 50)`` with owners, requirements, stakeholder input and stage
-history through the full ASGI stack (no network), printing requests/s, CPU
-per request, statements per request and the size of the answer.
+Seeds a demo organisation (100 services by default: enough for every page size) into a
+fresh database, then times, through the full ASGI stack (no network) and one request at
+a time, ``services(first: N)`` with, per service, id, name, stage, investment category,
+estimated cost, its stage changes (from, to, at, actor's name), its approval votes
+(voter's name, decision) and its budget lines (period, category, amount), for each size,
+and one service's detail page. Prints requests/s, CPU per request and per leaf value,
+statements per request and the size of the answer; with ``--profile N``, cProfile's N
+costliest functions on the 50-service page, by own time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
+import pstats
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +38,24 @@ from spm_api.demo import seed_demo
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
 
-PAGE = """{ services(first: 50) { totalCount edges { node {
-  id name stage section version owner { name }
-  requirements { text necessity }
-  stakeholderInputs { position comment author { name } }
-  stageChanges { fromStage toStage reason at actor { name } }
-} } } }"""
+SERVICE_FIELDS = """
+  id name stage investmentCategory estimatedCost { amount currency }
+  stageChanges { fromStage toStage at actor { name } }
+  approval { votes { voter { name } decision } }
+  budgetLines { period category amount { amount currency } }"""
+
+
+def page(size: int) -> str:
+    """The canonical portfolio page at ``size`` services."""
+    return f"{{ services(first: {size}) {{ totalCount edges {{ node {{{SERVICE_FIELDS}\n}} }} }} }}"
+
+
+DETAIL = f"""query Detail($id: ID!) {{ service(id: $id) {{{SERVICE_FIELDS}
+  summary objectives owner {{ name }}
+  requirements {{ text necessity judgementReason }}
+  stakeholderInputs {{ position comment author {{ name }} }}
+  deviations {{ aspect kind description }}
+}} }}"""
 
 
 def count_leaves(value: Any) -> int:
@@ -45,49 +66,95 @@ def count_leaves(value: Any) -> int:
     return 1
 
 
-async def measure(url: str, requests: int) -> dict[str, Any]:
+async def measure(url: str, requests: int, sizes: list[int], profile: int) -> dict[str, Any]:
     engine = create_engine(url)
+    plugins = PluginHost.load(frozenset())
     async with create_session_factory(engine)() as session, session.begin():
-        demo = await seed_demo(session, PluginHost.load(frozenset()), services=50)
-    token = demo["people"][1]["token"]
+        demo = await seed_demo(session, plugins, services=max(*sizes, 1))
+    token = next(p["token"] for p in demo["people"] if p["email"].startswith("portfolio@"))
     statements = 0
 
     def count(*_args: Any) -> None:
         nonlocal statements
         statements += 1
 
-    app = create_app(Settings(database_url=url, plugins=""), engine=engine)
+    app = create_app(Settings(database_url=url, plugins="", outbox_in_server=False),
+                     engine=engine, plugins=plugins)
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {token}"}
+    results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for _ in range(10):  # warm up caches and the connection pool
-            response = await client.post("/graphql", json={"query": PAGE}, headers=headers)
-        body = response.json()
-        assert "errors" not in body, body
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(requests):
-            await client.post("/graphql", json={"query": PAGE}, headers=headers)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+
+        async def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+            response = await client.post("/graphql", json={"query": query,
+                                                           "variables": variables},
+                                         headers=headers)
+            body: dict[str, Any] = response.json()
+            return body
+
+        async def timed(name: str, query: str, variables: dict[str, Any]) -> None:
+            nonlocal statements
+            for _ in range(10):  # warm up caches and the connection pool
+                body = await ask(query, variables)
+            assert "errors" not in body, body
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            statements = 0
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(requests):
+                await ask(query, variables)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+            leaves = count_leaves(body["data"])
+            results.append({
+                "page": name,
+                "requests_per_second": round(requests / wall, 1),
+                "cpu_ms_per_request": round(1000 * cpu / requests, 2),
+                "cpu_us_per_leaf": round(1_000_000 * cpu / requests / leaves, 2),
+                "statements_per_request": statements / requests,
+                "leaf_values": leaves,
+                "response_bytes": len(json.dumps(body)),
+            })
+
+        for size in sizes:
+            await timed(f"services(first: {size})", page(size), {})
+        first = (await ask(page(1), {}))["data"]["services"]["edges"][0]["node"]["id"]
+        await timed("service detail", DETAIL, {"id": first})
+        profiled = await _profile(lambda: ask(page(50), {}), requests) if profile else None
     await engine.dispose()
-    return {
-        "backend": url.split(":", 1)[0],
-        "requests": requests,
-        "requests_per_second": round(requests / wall, 1),
-        "cpu_ms_per_request": round(1000 * cpu / requests, 2),
-        "statements_per_request": statements / requests,
-        "leaf_values": count_leaves(body["data"]),
-        "response_bytes": len(json.dumps(body)),
-    }
+    plugins.close()
+    return {"backend": url.split(":", 1)[0], "requests": requests, "pages": results,
+            **({"profile": _top(profiled, profile)} if profiled else {})}
+
+
+async def _profile(request: Callable[[], Any], requests: int) -> cProfile.Profile:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        await request()
+    profiler.disable()
+    return profiler
+
+
+def _top(profiler: cProfile.Profile, count: int) -> list[str]:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(count)
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    return [line.strip() for line in lines[start:] if line.strip()]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
     parser.add_argument("--postgres", action="store_true",
                         help="create and drop a PostgreSQL database at 127.0.0.1 for the run")
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--sizes", default="10,50,100", help="page sizes, comma-separated")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="print cProfile's N costliest functions on the 50-service page")
     args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
     cleanup = None
     if args.postgres:
         import asyncpg
@@ -108,7 +175,11 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     try:
         migrations.upgrade(url)
-        print(json.dumps(asyncio.run(measure(url, args.requests)), indent=2))
+        report = asyncio.run(measure(url, args.requests, sizes, args.profile))
+        profile = report.pop("profile", None)
+        print(json.dumps(report, indent=2))
+        if profile:
+            print("\n".join(profile))
     finally:
         if cleanup:
             cleanup()
