@@ -8,9 +8,11 @@ fresh database, then times, through the full ASGI stack (no network) and one req
 a time, ``services(first: N)`` with, per service, id, name, stage, investment category,
 estimated cost, its stage changes (from, to, at, actor's name), its approval votes
 (voter's name, decision) and its budget lines (period, category, amount), for each size,
-and one service's detail page. Prints requests/s, CPU per request and per leaf value,
+and one service's detail page. Each page is measured through the executor and through
+the planned read path side by side, in the same run and on the same data, after checking
+that both give the same answer. Prints requests/s, CPU per request and per leaf value,
 statements per request and the size of the answer; with ``--profile N``, cProfile's N
-costliest functions on the 50-service page, by own time.
+costliest functions on the 50-service page (per path), by own time.
 """
 
 from __future__ import annotations
@@ -78,52 +80,65 @@ async def measure(url: str, requests: int, sizes: list[int], profile: int) -> di
         nonlocal statements
         statements += 1
 
-    app = create_app(Settings(database_url=url, plugins="", outbox_in_server=False),
-                     engine=engine, plugins=plugins)
-    transport = httpx.ASGITransport(app=app)
+    def app_for(mode: str) -> Any:
+        return create_app(Settings(database_url=url, plugins="", outbox_in_server=False,
+                                   planned_reads=mode), engine=engine, plugins=plugins)
+
+    clients = {mode: httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(mode)),
+                                       base_url="http://bench")
+               for mode in ("off", "on")}
     headers = {"Authorization": f"Bearer {token}"}
     results: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    profiles: dict[str, list[str]] = {}
 
-        async def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-            response = await client.post("/graphql", json={"query": query,
-                                                           "variables": variables},
-                                         headers=headers)
-            body: dict[str, Any] = response.json()
-            return body
+    async def ask(mode: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = await clients[mode].post("/graphql", json={"query": query,
+                                                              "variables": variables},
+                                            headers=headers)
+        body: dict[str, Any] = response.json()
+        return body
 
-        async def timed(name: str, query: str, variables: dict[str, Any]) -> None:
-            nonlocal statements
+    async def timed(name: str, query: str, variables: dict[str, Any]) -> None:
+        nonlocal statements
+        answers = {mode: await ask(mode, query, variables) for mode in clients}
+        assert "errors" not in answers["off"], answers["off"]
+        assert answers["on"] == answers["off"], f"{name}: the paths answer differently"
+        for mode, path in (("off", "executor"), ("on", "planned")):
             for _ in range(10):  # warm up caches and the connection pool
-                body = await ask(query, variables)
-            assert "errors" not in body, body
+                await ask(mode, query, variables)
             event.listen(engine.sync_engine, "before_cursor_execute", count)
             statements = 0
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(requests):
-                await ask(query, variables)
+                await ask(mode, query, variables)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             event.remove(engine.sync_engine, "before_cursor_execute", count)
-            leaves = count_leaves(body["data"])
+            leaves = count_leaves(answers[mode]["data"])
             results.append({
                 "page": name,
+                "path": path,
                 "requests_per_second": round(requests / wall, 1),
                 "cpu_ms_per_request": round(1000 * cpu / requests, 2),
                 "cpu_us_per_leaf": round(1_000_000 * cpu / requests / leaves, 2),
                 "statements_per_request": statements / requests,
                 "leaf_values": leaves,
-                "response_bytes": len(json.dumps(body)),
+                "response_bytes": len(json.dumps(answers[mode])),
             })
 
-        for size in sizes:
-            await timed(f"services(first: {size})", page(size), {})
-        first = (await ask(page(1), {}))["data"]["services"]["edges"][0]["node"]["id"]
-        await timed("service detail", DETAIL, {"id": first})
-        profiled = await _profile(lambda: ask(page(50), {}), requests) if profile else None
+    for size in sizes:
+        await timed(f"services(first: {size})", page(size), {})
+    first = (await ask("off", page(1), {}))["data"]["services"]["edges"][0]["node"]["id"]
+    await timed("service detail", DETAIL, {"id": first})
+    if profile:
+        for mode in clients:
+            profiled = await _profile(lambda mode=mode: ask(mode, page(50), {}), requests)
+            profiles[mode] = _top(profiled, profile)
+    for client in clients.values():
+        await client.aclose()
     await engine.dispose()
     plugins.close()
     return {"backend": url.split(":", 1)[0], "requests": requests, "pages": results,
-            **({"profile": _top(profiled, profile)} if profiled else {})}
+            **({"profile": profiles} if profiles else {})}
 
 
 async def _profile(request: Callable[[], Any], requests: int) -> cProfile.Profile:
@@ -176,10 +191,11 @@ def main() -> None:
     try:
         migrations.upgrade(url)
         report = asyncio.run(measure(url, args.requests, sizes, args.profile))
-        profile = report.pop("profile", None)
+        profiles = report.pop("profile", {})
         print(json.dumps(report, indent=2))
-        if profile:
-            print("\n".join(profile))
+        for mode, lines in profiles.items():
+            print(f"\n# cProfile, planned_reads={mode}, by own time")
+            print("\n".join(lines))
     finally:
         if cleanup:
             cleanup()

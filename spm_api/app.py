@@ -16,13 +16,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.documents import document_checks
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
+from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
@@ -41,8 +44,9 @@ class GraphQLApp(GraphQL[Context, None]):
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.graphql_ws_legacy:
             protocols.append(GRAPHQL_WS_PROTOCOL)
+        schema = build_schema(settings)
         super().__init__(
-            build_schema(settings),
+            schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=protocols,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
@@ -53,9 +57,28 @@ class GraphQLApp(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.plugins = plugins
         self.bus = bus
+        self.planned = PlannedReads(
+            schema, document_checks(settings.max_query_depth, settings.document_cache_size),
+            settings.max_page_size, settings.document_cache_size, settings.planned_reads)
         self.demo_mode = settings.demo_mode
         self._page: str | None = None
         self._page_lock = asyncio.Lock()
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: Any,
+                             request_data: GraphQLRequestData) -> Any:
+        """Queries the planned read path can answer skip the executor (in ``check``
+        mode both run, and a difference is an error)."""
+        planned = (await self.planned.answer(request_data, context)
+                   if request_adapter.method == "POST" else None)
+        if planned is None or self.planned.checking:
+            executed = await super().execute_single(request, request_adapter, sub_response,
+                                                    context, root_value, request_data)
+            if planned is None or (planned.data == executed.data and not executed.errors):
+                return executed
+            return self.planned.mismatch(planned, executed)
+        await context.close()  # what the executor's CloseSession would do
+        return planned
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from this origin; in demo mode with the demo portfolio manager's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
+    #: The planned read path for queries: ``on`` (queries it can plan skip the
+    #: executor), ``off``, or ``check`` (both paths run and must agree: tests).
+    planned_reads: Literal["on", "off", "check"] = "on"
     #: Where the Alembic migration scripts live.
     alembic_dir: Path = REPOSITORY_ROOT / "alembic"
     #: Log SQL statements.

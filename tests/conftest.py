@@ -123,8 +123,10 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Built-in plugins only, whatever happens to be installed, so outcomes are known;
-    an in-process event bus (the subscription tests choose theirs)."""
-    return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory")
+    an in-process event bus (the subscription tests choose theirs); every query the
+    planned read path answers is also run by the executor, and must agree."""
+    return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory",
+                    planned_reads="check")
 
 
 @pytest.fixture(scope="session")

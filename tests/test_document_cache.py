@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.extensions.parser_cache import _get_parse_cache
-from strawberry.extensions.validation_cache import _get_validate_cache
-
+from spm_api.graphql.core.documents import document_checks
 from spm_api.settings import Settings
 from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org
@@ -16,8 +14,9 @@ from tests.support import GraphQLClient, Org
 async def test_documents_are_cached_and_the_caches_bounded(
         api: GraphQLClient, org: Org, settings: Settings) -> None:
     size = settings.document_cache_size
-    parsed: Any = _get_parse_cache(size)  # functools.lru_cache wrappers
-    validated: Any = _get_validate_cache(size)
+    checks = document_checks(settings.max_query_depth, size)
+    parsed: Any = checks.parse  # functools.lru_cache wrappers
+    validated: Any = checks.errors
     token = org.token(Role.VIEWER)
 
     query = "{ viewer { name } }"

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 
 from spm_api.graphql.approvals.mutations import ApprovalsMutation
 from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
+from spm_api.graphql.core.documents import CheckedDocuments, document_checks
 from spm_api.graphql.core.execution import ExecutionContext
 from spm_api.graphql.core.extensions import CloseSession, MaskUnexpectedErrors
 from spm_api.graphql.finance.mutations import FinanceMutation
@@ -84,18 +77,12 @@ class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscrip
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
-    # The limit rules are built once: Strawberry's limiters make a new rule class per
-    # instance, which would make every request's rules new to the validation cache.
-    limits = (QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
-              + MaxAliasesLimiter(max_alias_count=30).validation_rules)
+    checks = document_checks(settings.max_query_depth, settings.document_cache_size)
     extensions: list[object] = [
         CloseSession,
-        lambda: MaxTokensLimiter(max_token_count=5000),
-        lambda: AddValidationRules(limits),
-        # Parsing and validating a document once, not per request (bounded caches keyed
-        # by the query text and, for validation, the rules).
-        lambda: ParserCache(maxsize=settings.document_cache_size),
-        lambda: ValidationCache(maxsize=settings.document_cache_size),
+        # Each document parsed and validated once, with the limits (depth, aliases,
+        # tokens), in caches the planned read path shares.
+        lambda: CheckedDocuments(checks),
     ]
     if not settings.debug:
         extensions.append(MaskUnexpectedErrors)

@@ -1,0 +1,87 @@
+"""The planned read path: validated query operations answered from a cached plan with a
+fixed number of statements per level and no resolver per field. Strawberry's executor
+stays the reference: whatever the plan cannot answer goes there, and in ``check`` mode
+every planned answer is compared with the executor's."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.execution.values import get_variable_values
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.documents import DocumentChecks
+from spm_api.graphql.planned.plan import NotPlannable, Plan, plan_of
+from spm_api.graphql.planned.run import PlanRun
+
+log = logging.getLogger("spm_api.planned")
+
+__all__ = ["PlannedReads"]
+
+
+class PlannedReads:
+    """Answers the queries it can plan; ``None`` hands a request to the executor."""
+
+    def __init__(self, schema: Any, checks: DocumentChecks, max_page_size: int,
+                 cache_size: int, mode: str) -> None:
+        self.graphql_schema = schema._schema
+        self.checks = checks
+        self.max_page_size = max_page_size
+        self.mode = mode
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def checking(self) -> bool:
+        return self.mode == "check"
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        """The cached plan of a valid query operation, or None (bounded LRU)."""
+        key = (query, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        try:
+            document = self.checks.parse(query)
+        except GraphQLError:
+            return None
+        found = None if self.checks.errors(self.graphql_schema, document) else plan_of(
+            document, operation_name)
+        self._plans[key] = found
+        if len(self._plans) > self._cache_size:
+            self._plans.popitem(last=False)
+        return found
+
+    async def answer(self, request: GraphQLRequestData, context: Context
+                     ) -> ExecutionResult | None:
+        if self.mode == "off" or not request.query or context.actor is None:
+            return None
+        plan = self.plan(request.query, request.operation_name)
+        if plan is None:
+            return None
+        coerced = get_variable_values(self.graphql_schema,
+                                      plan.operation.variable_definitions or (),
+                                      request.variables or {})
+        if isinstance(coerced, list):  # variable errors: the executor reports them
+            return None
+        try:
+            data = await PlanRun(plan, context, self.graphql_schema, coerced,
+                                 self.max_page_size).answer()
+        except NotPlannable:
+            return None
+        return ExecutionResult(data=data, errors=None)
+
+    @staticmethod
+    def mismatch(planned: ExecutionResult, executed: ExecutionResult) -> ExecutionResult:
+        """What ``check`` mode answers when the two paths disagree: a coded error, and
+        both answers in the log."""
+        log.error("planned answer differs from the executor's: planned=%r executed=%r "
+                  "errors=%r", planned.data, executed.data, executed.errors)
+        return ExecutionResult(data=None, errors=[GraphQLError(
+            "the planned read path answered differently from the executor",
+            extensions={"code": "PLAN_MISMATCH"})])

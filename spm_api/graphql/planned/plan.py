@@ -1,0 +1,196 @@
+"""From a validated query document to a plan: the selection tree, checked once against
+what the planned path can answer (``shapes``), cached per document and operation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+
+from spm_api.graphql.planned import shapes
+
+
+class NotPlannable(Exception):
+    """The operation (or this request of it) goes to the executor."""
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One key of the answer: the field asked for, under its alias, and what is
+    selected below it (flattened: fragments on the same type merged in)."""
+
+    key: str
+    name: str
+    node: FieldNode
+    below: tuple[Selected, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation: OperationDefinitionNode
+    roots: tuple[Selected, ...]
+    #: Per GraphQL type, every column any selection of it needs.
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Whether an amount of money is shown (the organisation's currency is read once).
+    uses_money: bool = False
+
+
+ROOT_FIELDS = frozenset({"services", "service", "viewer", "__typename"})
+CONNECTION_FIELDS = frozenset({"totalCount", "edges", "pageInfo", "__typename"})
+EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
+PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
+                              "__typename"})
+
+
+def collect(selection_set: SelectionSetNode | None, type_name: str,
+            fragments: dict[str, FragmentDefinitionNode]) -> tuple[Selected, ...]:
+    """The fields under ``selection_set`` on ``type_name``, fragments flattened.
+    Directives, fragments on other types and a key asked twice are not planned."""
+    if selection_set is None:
+        return ()
+    found: list[Selected] = []
+    for selection in selection_set.selections:
+        if selection.directives:
+            raise NotPlannable("directives")
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            found.append(Selected(key, selection.name.value, selection))
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            inner = selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
+        else:  # pragma: no cover - graphql-core has no other selection
+            raise NotPlannable(type(selection).__name__)
+        if condition is not None and condition.name.value != type_name:
+            raise NotPlannable("a fragment on another type")
+        found.extend(collect(inner, type_name, fragments))
+    keys = [selected.key for selected in found]
+    if len(keys) != len(set(keys)):
+        raise NotPlannable("a key asked twice")
+    return tuple(found)
+
+
+class _Builder:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.columns: dict[str, set[str]] = {}
+        self.uses_money = False
+
+    def below(self, selected: Selected, type_name: str) -> Selected:
+        return Selected(selected.key, selected.name, selected.node,
+                        collect(selected.node.selection_set, type_name, self.fragments))
+
+    def only(self, selected: Selected, type_name: str, allowed: frozenset[str]) -> Selected:
+        built = self.below(selected, type_name)
+        for child in built.below:
+            if child.name not in allowed:
+                raise NotPlannable(f"{type_name}.{child.name}")
+            if child.node.arguments:
+                raise NotPlannable("arguments")
+        return built
+
+    def object(self, selected: Selected, type_name: str) -> Selected:
+        """``selected`` on a row type: each field checked and its columns noted."""
+        _, fields = shapes.TYPES[type_name]
+        built = self.below(selected, type_name)
+        needed = self.columns.setdefault(type_name, {"id"})
+        children: list[Selected] = []
+        for child in built.below:
+            if child.name == "__typename":
+                children.append(child)
+                continue
+            shape = fields.get(child.name)
+            if shape is None:
+                raise NotPlannable(f"{type_name}.{child.name}")
+            if child.node.arguments:
+                raise NotPlannable("arguments")
+            children.append(self.shaped(child, shape, needed))
+        return Selected(built.key, built.name, built.node, tuple(children))
+
+    def shaped(self, child: Selected, shape: shapes.Shape, needed: set[str]) -> Selected:
+        if isinstance(shape, shapes.Column | shapes.Derived):
+            needed.add(shape.column)
+            return child
+        if isinstance(shape, shapes.GlobalId):
+            return child
+        if isinstance(shape, shapes.MoneyOf):
+            needed.add(shape.column)
+            self.uses_money = True
+            return self.only(child, "Money", shapes.MONEY_FIELDS)
+        if isinstance(shape, shapes.One):
+            needed.add(shape.column)
+            return self.object(child, shape.target)
+        if isinstance(shape, shapes.Many):
+            return self.object(child, shape.target)
+        return self.approval(child)
+
+    def approval(self, selected: Selected) -> Selected:
+        built = self.only(selected, "ApprovalRound", shapes.APPROVAL_FIELDS)
+        children: list[Selected] = []
+        for child in built.below:
+            if child.name in ("votes", "voteHistory"):
+                children.append(self.object(child, "Vote"))
+            elif child.name == "verdicts":
+                children.append(self.only(child, "RuleVerdict", shapes.RULE_VERDICT_FIELDS))
+            else:
+                children.append(child)
+        return Selected(built.key, built.name, built.node, tuple(children))
+
+    def root(self, selected: Selected) -> Selected:
+        if selected.name == "services":
+            connection = self.only(selected, "ServiceConnection", CONNECTION_FIELDS)
+            children: list[Selected] = []
+            for child in connection.below:
+                if child.name == "edges":
+                    edge = self.only(child, "ServiceEdge", EDGE_FIELDS)
+                    children.append(Selected(edge.key, edge.name, edge.node, tuple(
+                        self.object(part, "Service") if part.name == "node" else part
+                        for part in edge.below)))
+                elif child.name == "pageInfo":
+                    children.append(self.only(child, "PageInfo", PAGE_INFO_FIELDS))
+                else:
+                    children.append(child)
+            return Selected(connection.key, connection.name, connection.node, tuple(children))
+        if selected.name == "service":
+            return self.object(selected, "Service")
+        if selected.name == "viewer":
+            return self.object(selected, "Person")
+        return selected  # __typename
+
+
+def plan_of(document: DocumentNode, operation_name: str | None) -> Plan | None:
+    """The plan of the operation, or None when it is not a query the planned path can
+    answer (mutations, subscriptions and unknown fields go to the executor)."""
+    operations = [definition for definition in document.definitions
+                  if isinstance(definition, OperationDefinitionNode)]
+    fragments = {definition.name.value: definition for definition in document.definitions
+                 if isinstance(definition, FragmentDefinitionNode)}
+    chosen = [operation for operation in operations
+              if operation_name is None or (operation.name and
+                                            operation.name.value == operation_name)]
+    if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
+        return None
+    operation = chosen[0]
+    builder = _Builder(fragments)
+    try:
+        roots = collect(operation.selection_set, "Query", fragments)
+        if not roots or any(root.name not in ROOT_FIELDS for root in roots):
+            return None
+        planned = tuple(builder.root(root) for root in roots)
+    except NotPlannable:
+        return None
+    return Plan(operation, planned,
+                {name: tuple(sorted(columns)) for name, columns in builder.columns.items()},
+                builder.uses_money)

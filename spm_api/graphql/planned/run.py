@@ -1,0 +1,312 @@
+"""Running a plan: one statement per relation in the selection, rows as tuples, the
+answer built straight from them in the shape and order the executor gives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
+from graphql.execution.values import VariableValues, get_argument_values
+from strawberry.relay.utils import SliceMetadata, to_base64
+
+from spm_api.domain import projections, reads
+from spm_api.domain.approvals.rounds import RoundResult, current_votes
+from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.ids import database_id
+from spm_api.graphql.planned import shapes
+from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
+from spm_api.vocabulary import money
+
+CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
+ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
+
+Record = dict[Any, Any]
+
+
+def latest_of_each_voter(votes: list[Record]) -> list[Record]:
+    """``current_votes`` (the domain's rule) over vote records."""
+    by_id = {vote["id"]: vote for vote in votes}
+    chosen = current_votes(SimpleNamespace(id=vote["id"], voter_id=vote["voter_id"])  # type: ignore[misc]
+                           for vote in votes)
+    return [by_id[vote.id] for vote in chosen]
+
+
+class PlanRun:
+    """One request's run of a plan, in the request's session and organisation."""
+
+    def __init__(self, plan: Plan, context: Context, schema: GraphQLSchema,
+                 variables: VariableValues, max_page_size: int) -> None:
+        assert context.actor is not None
+        self.plan = plan
+        self.context = context
+        self.actor = context.actor
+        self.organisation_id = context.actor.organisation_id
+        self.query_type: GraphQLObjectType = schema.query_type  # type: ignore[assignment]
+        self.variables = variables
+        self.max_page_size = max_page_size
+        self.currency = ""
+
+    async def answer(self) -> dict[str, Any]:
+        if self.plan.uses_money:
+            async with self.context.lock:
+                self.currency = await projections.currency_of(self.context.session,
+                                                              self.organisation_id)
+        data: dict[str, Any] = {}
+        for root in self.plan.roots:
+            data[root.key] = await self.root(root)
+        return data
+
+    # --- roots ------------------------------------------------------------------------
+
+    def arguments(self, selected: Selected) -> dict[str, Any]:
+        definition = self.query_type.fields[selected.name]
+        return get_argument_values(definition, selected.node, self.variables)
+
+    async def root(self, selected: Selected) -> Any:
+        if selected.name == "__typename":
+            return "Query"
+        if selected.name == "services":
+            return await self.services(selected)
+        if selected.name == "service":
+            pk = database_id(self.arguments(selected)["id"], "Service")
+            if pk is None:
+                return None
+            found = await self.by_id("Service", [pk])
+            return await self.rendered("Service", [found[pk]] if pk in found else [],
+                                       selected, none_when_empty=True)
+        found = await self.by_id("Person", [self.actor.person_id])
+        return await self.rendered("Person", [found[self.actor.person_id]], selected,
+                                   none_when_empty=True)
+
+    async def services(self, selected: Selected) -> dict[str, Any]:
+        arguments = self.arguments(selected)
+        if any(arguments.get(name) is not None
+               for name in ("filter", "orderBy", "last", "before")):
+            raise NotPlannable("filters, ordering and backward paging")
+        try:
+            window = SliceMetadata.from_arguments(
+                None,  # type: ignore[arg-type]  # only read without max_results
+                after=arguments.get("after"), first=arguments.get("first"),
+                max_results=self.max_page_size, prefix=CURSOR_PREFIX)
+        except (ValueError, TypeError) as refused:  # the executor words the refusal
+            raise NotPlannable(str(refused)) from None
+        listing = reads.services(self.actor)
+        columns = self.plan.columns.get("Service", ("id",))
+        rows: list[Record] = []
+        if any(part.name in ("edges", "pageInfo") for part in selected.below):
+            async with self.context.lock:
+                fetched = await projections.page(self.context.session, listing, columns,
+                                                 window.start, window.overfetch - window.start)
+            rows = [dict(zip(columns, row, strict=True)) for row in fetched]
+        has_next = window.expected is not None and len(rows) == window.expected + 1
+        if has_next:
+            rows = rows[:-1]
+        cursors = [to_base64(CURSOR_PREFIX, window.start + index) for index in range(len(rows))]
+        answer: dict[str, Any] = {}
+        for part in selected.below:
+            if part.name == "totalCount":
+                async with self.context.lock:
+                    answer[part.key] = await listing.count(self.context.session)
+            elif part.name == "edges":
+                answer[part.key] = await self.edges(part, rows, cursors)
+            elif part.name == "pageInfo":
+                answer[part.key] = {
+                    info.key: {"hasNextPage": has_next,
+                               "hasPreviousPage": window.start > 0,
+                               "startCursor": cursors[0] if cursors else None,
+                               "endCursor": cursors[-1] if cursors else None,
+                               "__typename": "PageInfo"}[info.name]
+                    for info in part.below}
+            else:
+                answer[part.key] = "ServiceConnection"
+        return answer
+
+    async def edges(self, selected: Selected, rows: list[Record], cursors: list[str]
+                    ) -> list[dict[str, Any]]:
+        node = next((part for part in selected.below if part.name == "node"), None)
+        nodes = await self.rendered("Service", rows, node) if node else [{} for _ in rows]
+        return [{part.key: (cursor if part.name == "cursor" else
+                            rendered if part.name == "node" else "ServiceEdge")
+                 for part in selected.below}
+                for cursor, rendered in zip(cursors, nodes, strict=True)]
+
+    # --- rows -------------------------------------------------------------------------
+
+    async def by_id(self, type_name: str, ids: Sequence[int]) -> dict[int, Record]:
+        relation, _ = shapes.TYPES[type_name]
+        columns = [column for column in self.plan.columns.get(type_name, ("id",))
+                   if column != "id"]
+        async with self.context.lock:
+            found = await projections.by_id(self.context.session, relation,
+                                            self.organisation_id, ids, columns)
+        return {pk: {"id": pk, **dict(zip(columns, row, strict=True))}
+                for pk, row in found.items()}
+
+    async def children(self, relation: str, type_name: str, parent_ids: Sequence[int]
+                       ) -> dict[int, list[Record]]:
+        columns = self.plan.columns.get(type_name, ("id",))
+        async with self.context.lock:
+            found = await projections.children(self.context.session, relation,
+                                               self.organisation_id, parent_ids, columns)
+        return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
+                for parent, rows in found.items()}
+
+    # --- filling and rendering --------------------------------------------------------
+
+    async def rendered(self, type_name: str, rows: list[Record], selected: Selected,
+                       none_when_empty: bool = False) -> Any:
+        """``rows`` of ``type_name`` as the answer shows them (one statement per
+        relation selected below, for all rows at once)."""
+        await self.fill(type_name, rows, selected.below)
+        shown = [self.render(type_name, row, selected.below) for row in rows]
+        if none_when_empty:
+            return shown[0] if shown else None
+        return shown
+
+    async def fill(self, type_name: str, rows: list[Record], below: Sequence[Selected]
+                   ) -> None:
+        _, fields = shapes.TYPES[type_name]
+        for part in below:
+            shape = fields.get(part.name)
+            if isinstance(shape, shapes.Many):
+                grouped = await self.children(shape.relation, shape.target,
+                                              [row["id"] for row in rows])
+                for row in rows:
+                    row[("many", part.key)] = grouped.get(row["id"], [])
+                await self.fill(shape.target, [child for row in rows
+                                               for child in row[("many", part.key)]],
+                                part.below)
+            elif isinstance(shape, shapes.One):
+                wanted = {row[shape.column] for row in rows if row[shape.column] is not None}
+                found = await self.by_id(shape.target, sorted(wanted))
+                targets = {pk: found[pk] for pk in wanted if pk in found}
+                for row in rows:
+                    row[("one", part.key)] = targets.get(row[shape.column])
+                await self.fill(shape.target, list(targets.values()), part.below)
+            elif isinstance(shape, shapes.ApprovalOf):
+                await self.approvals(rows, part)
+
+    async def approvals(self, rows: list[Record], selected: Selected) -> None:
+        """Each service's latest round. A closed round's result is frozen on it and read
+        with the round; an open one is worked out by the same domain function, loaders
+        and plugins the executor uses."""
+        rounds = await self.children_as("approval_rounds_of_service", ROUND_COLUMNS,
+                                        [row["id"] for row in rows])
+        latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
+        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), "voter_id"}))
+        votes = await self.children_as("votes_of_round", vote_columns,
+                                       [round_["id"] for round_ in latest.values()])
+        open_ids = [service_id for service_id, round_ in latest.items()
+                    if round_["outcome"] is None]
+        evaluated = await self.open_rounds(open_ids) if open_ids else {}
+        setup = (await self.context.loaders.approval_setup.load(self.organisation_id)
+                 if latest else None)
+        for row in rows:
+            round_ = latest.get(row["id"])
+            if round_ is None:
+                row[("approval", selected.key)] = None
+                continue
+            cast = votes.get(round_["id"], [])
+            result = evaluated.get(row["id"]) or RoundResult.thawed(round_["outcome"],
+                                                                   round_["verdicts"] or [])
+            assert setup is not None
+            row[("approval", selected.key)] = SimpleNamespace(
+                round=SimpleNamespace(**round_), all_votes=cast, result=result,
+                decision_maker_count=len(setup.decision_makers))
+            for part in selected.below:
+                if part.name in ("votes", "voteHistory"):
+                    row[("votes", selected.key, part.key)] = (
+                        latest_of_each_voter(cast) if part.name == "votes" else cast)
+        for part in selected.below:
+            if part.name in ("votes", "voteHistory"):
+                await self.fill("Vote", [vote for row in rows for vote in
+                                         row.get(("votes", selected.key, part.key), [])],
+                                part.below)
+
+    async def children_as(self, relation: str, columns: tuple[str, ...],
+                          parent_ids: Sequence[int]) -> dict[int, list[Record]]:
+        async with self.context.lock:
+            found = await projections.children(self.context.session, relation,
+                                               self.organisation_id, parent_ids, columns)
+        return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
+                for parent, rows in found.items()}
+
+    async def open_rounds(self, service_ids: list[int]) -> dict[int, RoundResult]:
+        from spm_api.graphql.approvals.types import approval_of
+
+        services = await self.context.loaders.service.load_many(service_ids)
+        caller = SimpleNamespace(context=self.context)
+        try:
+            views = await asyncio.gather(*(approval_of(caller, service)  # type: ignore[arg-type]
+                                           for service in services))
+        except GraphQLError as refused:  # a plugin failed: the executor reports it
+            raise NotPlannable(refused.message) from None
+        return {service_id: view.result for service_id, view in zip(service_ids, views,
+                                                                     strict=True)
+                if view is not None}
+
+    def render(self, type_name: str, row: Record, below: Sequence[Selected]) -> dict[str, Any]:
+        _, fields = shapes.TYPES[type_name]
+        shown: dict[str, Any] = {}
+        for part in below:
+            shape = fields.get(part.name)
+            if shape is None:  # __typename
+                shown[part.key] = type_name
+            elif isinstance(shape, shapes.Column):
+                shown[part.key] = shape.encode(row[shape.column])
+            elif isinstance(shape, shapes.Derived):
+                shown[part.key] = shape.compute(row[shape.column])
+            elif isinstance(shape, shapes.GlobalId):
+                shown[part.key] = to_base64(type_name, row["id"])
+            elif isinstance(shape, shapes.MoneyOf):
+                shown[part.key] = self.money(row[shape.column], part)
+            elif isinstance(shape, shapes.One):
+                target = row[("one", part.key)]
+                shown[part.key] = (None if target is None else
+                                   self.render(shape.target, target, part.below))
+            elif isinstance(shape, shapes.Many):
+                shown[part.key] = [self.render(shape.target, child, part.below)
+                                   for child in row[("many", part.key)]]
+            else:
+                shown[part.key] = self.approval(row, part)
+        return shown
+
+    def money(self, amount: Any, selected: Selected) -> dict[str, Any] | None:
+        if amount is None:
+            return None
+        currency = self.currency
+        values = {"amount": str(money.rounded(amount, currency)), "currency": currency,
+                  "__typename": "Money"}
+        return {part.key: values[part.name] for part in selected.below}
+
+    def approval(self, row: Record, selected: Selected) -> dict[str, Any] | None:
+        view = row[("approval", selected.key)]
+        if view is None:
+            return None
+        shown: dict[str, Any] = {}
+        for part in selected.below:
+            if part.name == "status":
+                shown[part.key] = view.result.status.name
+            elif part.name == "openedAt":
+                shown[part.key] = shapes.iso(view.round.opened_at)
+            elif part.name == "closedAt":
+                shown[part.key] = shapes.iso(view.round.closed_at)
+            elif part.name == "decisionMakerCount":
+                shown[part.key] = view.decision_maker_count
+            elif part.name in ("votes", "voteHistory"):
+                shown[part.key] = [self.render("Vote", vote, part.below)
+                                   for vote in row[("votes", selected.key, part.key)]]
+            elif part.name == "verdicts":
+                shown[part.key] = [
+                    {inner.key: {"rule": verdict.rule, "plugin": verdict.plugin,
+                                 "status": verdict.status.name,
+                                 "explanation": verdict.explanation,
+                                 "__typename": "RuleVerdict"}[inner.name]
+                     for inner in part.below}
+                    for verdict in view.result.verdicts]
+            else:
+                shown[part.key] = "ApprovalRound"
+        return shown

@@ -1,0 +1,153 @@
+"""Which fields the planned read path can answer, and how: a column, a relation read in
+one statement per level, or a batched post-pass. A field missing here sends the whole
+operation to the executor, so the plan never answers what it does not know."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from spm_api.vocabulary.stages import section_of
+
+
+def plain(value: Any) -> Any:
+    return value
+
+
+def enum_name(value: Enum | None) -> str | None:
+    return None if value is None else value.name
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value read straight from a column, encoded as the executor serialises it."""
+
+    column: str
+    encode: Callable[[Any], Any] = plain
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from one column (``Service.section`` from its stage)."""
+
+    column: str
+    compute: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class GlobalId:
+    """The Relay id: the GraphQL type's name and the row's primary key."""
+
+
+@dataclass(frozen=True)
+class MoneyOf:
+    """``{amount currency}`` of an amount column, in the organisation's currency."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class One:
+    """A row of ``target`` by id through ``column`` (a person, from ``owner_id``)."""
+
+    relation: str
+    column: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Many:
+    """The child rows of ``relation`` (``batches.CHILDREN``), oldest first."""
+
+    relation: str
+    target: str
+
+
+@dataclass(frozen=True)
+class ApprovalOf:
+    """The latest approval round and its verdicts: the plugins decide, so the round is
+    worked out by the same domain function the executor uses, for all services at once."""
+
+
+Shape = Column | Derived | GlobalId | MoneyOf | One | Many | ApprovalOf
+
+#: GraphQL type name -> (the relation its rows are read by, its fields).
+TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
+    "Service": ("service", {
+        "id": GlobalId(),
+        "name": Column("name"),
+        "summary": Column("summary"),
+        "objectives": Column("objectives"),
+        "investmentCategory": Column("investment_category", enum_name),
+        "stage": Column("stage", enum_name),
+        "section": Derived("stage", lambda stage: section_of(stage).name),
+        "version": Column("version"),
+        "createdAt": Column("created_at", iso),
+        "updatedAt": Column("updated_at", iso),
+        "estimatedCost": MoneyOf("estimated_cost"),
+        "expectedBenefit": MoneyOf("expected_benefit"),
+        "owner": One("person", "owner_id", "Person"),
+        "requirements": Many("requirements_of_service", "Requirement"),
+        "stakeholderInputs": Many("stakeholder_inputs_of_service", "StakeholderInput"),
+        "stageChanges": Many("stage_changes_of_service", "StageChange"),
+        "budgetLines": Many("budget_lines_of_service", "BudgetLine"),
+        "approval": ApprovalOf(),
+    }),
+    "Person": ("person", {
+        "id": GlobalId(),
+        "name": Column("name"),
+        "email": Column("email"),
+    }),
+    "StageChange": ("stage_change", {
+        "id": GlobalId(),
+        "fromStage": Column("from_stage", enum_name),
+        "toStage": Column("to_stage", enum_name),
+        "reason": Column("reason"),
+        "at": Column("at", iso),
+        "actor": One("person", "actor_id", "Person"),
+    }),
+    "Requirement": ("requirement", {
+        "id": GlobalId(),
+        "text": Column("text"),
+        "necessity": Column("necessity", enum_name),
+        "judgementReason": Column("judgement_reason"),
+        "judgedAt": Column("judged_at", iso),
+        "createdAt": Column("created_at", iso),
+        "createdBy": One("person", "created_by_id", "Person"),
+        "judgedBy": One("person", "judged_by_id", "Person"),
+    }),
+    "StakeholderInput": ("stakeholder_input", {
+        "id": GlobalId(),
+        "position": Column("position", enum_name),
+        "comment": Column("comment"),
+        "createdAt": Column("created_at", iso),
+        "author": One("person", "author_id", "Person"),
+    }),
+    "BudgetLine": ("budget_line", {
+        "id": GlobalId(),
+        "period": Column("period"),
+        "category": Column("category"),
+        "updatedAt": Column("updated_at", iso),
+        "amount": MoneyOf("amount"),
+    }),
+    "Vote": ("vote", {
+        "id": GlobalId(),
+        "decision": Column("decision", enum_name),
+        "comment": Column("comment"),
+        "castAt": Column("cast_at", iso),
+        "voter": One("person", "voter_id", "Person"),
+    }),
+}
+
+#: Fields of ``ApprovalRound``, worked out from the domain's round result.
+APPROVAL_FIELDS = frozenset({"status", "openedAt", "closedAt", "decisionMakerCount", "votes",
+                             "voteHistory", "verdicts", "__typename"})
+RULE_VERDICT_FIELDS = frozenset({"rule", "plugin", "status", "explanation", "__typename"})
+MONEY_FIELDS = frozenset({"amount", "currency", "__typename"})
