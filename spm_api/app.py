@@ -22,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.fanout import FanOut
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
@@ -54,6 +55,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.plugins = plugins
         self.bus = bus
         self.demo_mode = settings.demo_mode
+        self.fanout = FanOut(self.schema, settings.ws_max_connections,
+                             settings.ws_max_subscriptions_per_organisation)
+        self.ws_send_buffer_messages = settings.ws_send_buffer_messages
         self._page: str | None = None
         self._page_lock = asyncio.Lock()
 
