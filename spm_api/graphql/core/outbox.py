@@ -104,8 +104,33 @@ class Outbox:
             await asyncio.wait_for(self._socket.close(code=code, reason=reason),
                                    CLOSE_TIMEOUT)
         except Exception:  # a stuck or gone socket: drop it
-            transport = getattr(getattr(self._socket, "_send", None), "__self__", None)
-            with contextlib.suppress(Exception):
-                transport.transport.abort()  # type: ignore[union-attr]
+            transport = _transport_of(getattr(self._socket, "_send", None))
+            if transport is not None:
+                with contextlib.suppress(Exception):
+                    transport.abort()
         finally:
             self._close_task = None
+
+
+def _transport_of(send: object, depth: int = 6) -> Any:
+    """The server's transport behind an ASGI ``send`` (uvicorn's protocol method, maybe
+    wrapped by middleware closures): a close frame cannot reach a client that does not
+    read, so its connection is aborted instead."""
+    seen: list[object] = [send]
+    for _ in range(depth):
+        found: list[object] = []
+        for candidate in seen:
+            owner = getattr(candidate, "__self__", None)
+            transport = getattr(owner, "transport", None)
+            if transport is not None and hasattr(transport, "abort"):
+                return transport
+            if owner is not None:
+                found.append(owner)
+            for cell in getattr(candidate, "__closure__", None) or ():
+                with contextlib.suppress(ValueError):
+                    if callable(cell.cell_contents):
+                        found.append(cell.cell_contents)
+        if not found:
+            return None
+        seen = found
+    return None
