@@ -2,27 +2,35 @@
 
     .venv/bin/python bench/subscriptions.py [--subscribers 1000] [--rounds 3]
         [--postgres] [--bus memory|postgres|redis] [--settle 2] [--no-deflate]
+        [--server-deflate] [--clients 1]
 
 Starts one real ``spm-api serve`` process on a fresh database (a temporary SQLite file
 with the memory bus; with ``--postgres`` the PostgreSQL database ``spm_bench_subs`` at
 127.0.0.1, dropped and recreated, with the postgres bus unless ``--bus redis``),
 migrated with ``spm-api db upgrade`` and seeded with ``spm-api demo``. This process
-then opens N graphql-transport-ws connections as the demo's viewer, each subscribed to
-``stageChanged``, and reads the server's resident memory before the first connection
-and once all are subscribed. Each round the portfolio manager creates one service over
+(or, with ``--clients K``, K client processes, so the clients' own work is not what is
+measured) then opens N graphql-transport-ws connections as the demo's viewer, each
+subscribed to ``stageChanged``, and reads the server's resident memory before the first
+connection and once all are subscribed. ``--server-deflate`` lets the server negotiate
+permessage-deflate (``SPM_WS_PER_MESSAGE_DEFLATE=true``; off by default), which the
+clients offer unless ``--no-deflate``. Each round the portfolio manager creates one service over
 HTTP (one stage change, into DEFINITION); every connection has its own task blocked on
 ``recv`` and stamps the ``next`` message with ``time.perf_counter()`` on arrival.
-Printed per round: how many of N received the change and the delivery latency (p50,
-p95, max) from just before the mutation was sent and from its HTTP response (the
-commit), and the server's CPU time for the round; then the median of the rounds.
+Printed per round: how many of N received the change and the delivery latency (first,
+p50, p95, p99, max) from just before the mutation was sent and from its HTTP response
+(the commit), and the server's CPU time for the round (the mutation included); then the
+median of the rounds. Arrival stamps are ``time.perf_counter()`` (CLOCK_MONOTONIC, the
+same clock in every process).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
+import multiprocessing
 import os
 import resource
 import shlex
@@ -34,6 +42,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -52,7 +61,7 @@ CREATE_SERVICE = """mutation($input: CreateServiceInput!) {
   createService(input: $input) { service { id } errors { code message } } }"""
 
 #: The latency figures of a round, in milliseconds.
-FIGURES = ("first", "p50", "p95", "max")
+FIGURES = ("first", "p50", "p95", "p99", "max")
 #: Handshakes in flight at once while connecting: enough to open 1,000 connections in
 #: seconds without overrunning the server's accept backlog.
 CONNECTING_AT_ONCE = 50
@@ -80,11 +89,12 @@ def fresh_database(postgres: bool, workdir: Path) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1/{DATABASE}"
 
 
-def server_env(database_url: str, bus: str) -> dict[str, str]:
+def server_env(database_url: str, bus: str, deflate: bool = False) -> dict[str, str]:
     """The environment of every ``spm-api`` command: the database, the bus, and no
     third-party plugins, so only the API itself is measured."""
     return {**os.environ, "SPM_DATABASE_URL": database_url, "SPM_EVENT_BUS": bus,
-            "SPM_REDIS_URL": REDIS_URL, "SPM_PLUGINS": ""}
+            "SPM_REDIS_URL": REDIS_URL, "SPM_PLUGINS": "",
+            "SPM_WS_PER_MESSAGE_DEFLATE": "true" if deflate else "false"}
 
 
 def spm_api(env: dict[str, str], *args: str) -> str:
@@ -210,6 +220,99 @@ async def open_all(address: str, token: str, count: int, deflate: bool
     return [subscriber for subscriber, _ in opened], [task for _, task in opened]
 
 
+async def arrivals_of(subscribers: list[Subscriber], name: str, deadline: float
+                      ) -> list[float]:
+    """Arrival times of change ``name``, once every subscriber has it or at ``deadline``
+    (a ``perf_counter`` value)."""
+    while time.perf_counter() < deadline:
+        if all(name in subscriber.arrivals for subscriber in subscribers):
+            break
+        await asyncio.sleep(0.005)
+    return [s.arrivals[name] for s in subscribers if name in s.arrivals]
+
+
+class Clients:
+    """The subscribers, in this process or spread over ``processes`` others."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.local: list[Subscriber] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.workers: list[tuple[Any, Any]] = []
+
+    async def open(self, address: str, token: str, count: int, deflate: bool) -> None:
+        if self.processes <= 1:
+            self.local, self.tasks = await open_all(address, token, count, deflate)
+            return
+        context = multiprocessing.get_context("spawn")
+        shares = [count // self.processes + (i < count % self.processes)
+                  for i in range(self.processes)]
+        for share in shares:
+            mine, theirs = context.Pipe()
+            process = context.Process(target=client_process,
+                                      args=(theirs, address, token, share, deflate))
+            process.start()
+            self.workers.append((process, mine))
+        for _, pipe in self.workers:
+            reply = await asyncio.to_thread(pipe.recv)
+            if reply != "ready":
+                raise SystemExit(f"a client process failed: {reply}")
+
+    async def arrivals(self, name: str, deadline: float) -> list[float]:
+        if not self.workers:
+            return await arrivals_of(self.local, name, deadline)
+        for _, pipe in self.workers:
+            pipe.send(("collect", name, deadline))
+        replies = await asyncio.gather(*(asyncio.to_thread(pipe.recv)
+                                         for _, pipe in self.workers))
+        return [t for reply in replies for t in reply]
+
+    async def problems(self) -> list[str]:
+        if not self.workers:
+            return [p for s in self.local for p in s.problems]
+        for _, pipe in self.workers:
+            pipe.send(("problems",))
+        replies = await asyncio.gather(*(asyncio.to_thread(pipe.recv)
+                                         for _, pipe in self.workers))
+        return [p for reply in replies for p in reply]
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for process, pipe in self.workers:
+            with contextlib.suppress(OSError):
+                pipe.send(("stop",))
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+
+
+def client_process(pipe: Any, address: str, token: str, count: int, deflate: bool) -> None:
+    """A client process: open ``count`` subscribers, then answer the main process's
+    requests for arrival times until told to stop."""
+    allow_descriptors(count)
+
+    async def serve() -> None:
+        try:
+            subscribers, tasks = await open_all(address, token, count, deflate)
+        except BaseException as error:
+            pipe.send(f"{type(error).__name__}: {error}")
+            raise
+        pipe.send("ready")
+        while True:
+            request = await asyncio.to_thread(pipe.recv)
+            if request[0] == "collect":
+                pipe.send(await arrivals_of(subscribers, request[1], request[2]))
+            elif request[0] == "problems":
+                pipe.send([p for s in subscribers for p in s.problems])
+            else:
+                break
+        for task in tasks:
+            task.cancel()
+
+    asyncio.run(serve())
+
+
 # --- one round ------------------------------------------------------------------------
 
 
@@ -233,10 +336,10 @@ def percentiles(delays: list[float]) -> dict[str, float]:
         return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
     return {"first": 1000 * ordered[0], "p50": 1000 * rank(0.50), "p95": 1000 * rank(0.95),
-            "max": 1000 * ordered[-1]}
+            "p99": 1000 * rank(0.99), "max": 1000 * ordered[-1]}
 
 
-async def one_round(http: httpx.AsyncClient, manager: str, subscribers: list[Subscriber],
+async def one_round(http: httpx.AsyncClient, manager: str, clients: Clients,
                     pid: int, patience: float) -> Round:
     """Create one service (one stage change) and wait until every subscriber has it or
     ``patience`` seconds have passed since the commit."""
@@ -251,13 +354,8 @@ async def one_round(http: httpx.AsyncClient, manager: str, subscribers: list[Sub
     body = response.json()
     if body.get("errors") or body["data"]["createService"]["errors"]:
         raise SystemExit(f"createService failed: {body}")
-    deadline = t_commit + patience
-    while time.perf_counter() < deadline:
-        if all(name in subscriber.arrivals for subscriber in subscribers):
-            break
-        await asyncio.sleep(0.005)
+    arrived = await clients.arrivals(name, t_commit + patience)
     cpu = cpu_seconds(pid) - cpu
-    arrived = [s.arrivals[name] for s in subscribers if name in s.arrivals]
     return Round(received=len(arrived),
                  from_send=percentiles([t - t0 for t in arrived]),
                  from_commit=percentiles([t - t_commit for t in arrived]),
@@ -272,7 +370,8 @@ def show_round(label: str, result: Round, count: int) -> None:
     print(f"{label:<8} received {result.received}/{count}  mutation {result.mutation_ms:5.1f} ms"
           f"  from send {figures(result.from_send)} ms"
           f"  from commit {figures(result.from_commit)} ms"
-          f"  server CPU {result.server_cpu_s:4.2f} s  RSS {result.server_rss_mib:5.1f} MiB")
+          f"  server CPU {1000 * result.server_cpu_s:5.0f} ms"
+          f"  RSS {result.server_rss_mib:5.1f} MiB")
 
 
 def median_round(rounds: list[Round]) -> Round:
@@ -308,34 +407,33 @@ async def measure(args: argparse.Namespace, env: dict[str, str], tokens: tuple[s
     port = free_port()
     address, base_url = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
     server = start_server(env, port, log)
-    tasks: list[asyncio.Task[None]] = []
+    clients = Clients(args.clients)
     try:
         await wait_healthy(base_url, server)
         before = rss_mib(server.pid)
         started = time.perf_counter()
-        subscribers, tasks = await open_all(address, viewer, args.subscribers, args.deflate)
+        await clients.open(address, viewer, args.subscribers, args.deflate)
         connecting = time.perf_counter() - started
         await asyncio.sleep(args.settle)  # the last subscriptions reach bus.subscribe
         after = rss_mib(server.pid)
         print(f"{args.subscribers} subscribers connected, acknowledged and subscribed in "
               f"{connecting:.1f} s; server RSS {before:.1f} MiB before, {after:.1f} MiB "
               f"after: {1024 * (after - before) / args.subscribers:.1f} KiB per connection")
-        print("latency columns: first, p50, p95, max")
+        print("latency columns: first, p50, p95, p99, max")
         rounds: list[Round] = []
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
             await http.get("/health")  # the HTTP connection is open before t0
             for number in range(1, args.rounds + 1):
-                rounds.append(await one_round(http, manager, subscribers, server.pid,
+                rounds.append(await one_round(http, manager, clients, server.pid,
                                               args.timeout))
                 show_round(f"round {number}", rounds[-1], args.subscribers)
                 await asyncio.sleep(1.0)  # the server finishes closing the event sessions
         show_round("median", median_round(rounds), args.subscribers)
-        problems = [p for s in subscribers for p in s.problems]
+        problems = await clients.problems()
         if problems:
             print(f"{len(problems)} unexpected messages, e.g. {problems[:3]}")
     finally:
-        for task in tasks:
-            task.cancel()
+        clients.close()
         server.terminate()
         try:
             server.wait(30)
@@ -366,6 +464,10 @@ def main() -> None:
                         help="seconds after the commit to wait for every subscriber")
     parser.add_argument("--no-deflate", dest="deflate", action="store_false",
                         help="do not negotiate permessage-deflate (browsers do)")
+    parser.add_argument("--server-deflate", action="store_true",
+                        help="let the server negotiate permessage-deflate")
+    parser.add_argument("--clients", type=int, default=1,
+                        help="client processes the subscribers are spread over")
     args = parser.parse_args()
     bus = args.bus or ("postgres" if args.postgres else "memory")
     if bus != "memory" and not args.postgres:
@@ -376,7 +478,7 @@ def main() -> None:
         database_url = fresh_database(args.postgres, Path(workdir))
         print(f"database {database_url.split(':', 1)[0]}, bus {bus}, "
               f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        env = server_env(database_url, bus)
+        env = server_env(database_url, bus, args.server_deflate)
         log = Path(workdir) / "server.log"
         try:
             asyncio.run(measure(args, env, seed(env), log))

@@ -24,6 +24,7 @@ from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import document_checks
+from spm_api.graphql.core.fanout import FanOut
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
@@ -61,6 +62,9 @@ class GraphQLApp(GraphQL[Context, None]):
             schema, document_checks(settings.max_query_depth, settings.document_cache_size),
             settings.max_page_size, settings.document_cache_size, settings.planned_reads)
         self.demo_mode = settings.demo_mode
+        self.fanout = FanOut(self.schema, settings.ws_max_connections,
+                             settings.ws_max_subscriptions_per_organisation)
+        self.ws_send_buffer_messages = settings.ws_send_buffer_messages
         self._page: str | None = None
         self._page_lock = asyncio.Lock()
 

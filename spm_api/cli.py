@@ -103,6 +103,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = 20
     #: Seconds between the server's keep-alive pings on a subscription connection.
     ws_keep_alive_seconds: float = 15.0
+    #: Negotiate permessage-deflate on WebSockets: smaller frames for ≈ 40 KiB more memory
+    #: per connection (a compression context at each end); event payloads are small.
+    ws_per_message_deflate: bool = False
+    #: Frames queued for one WebSocket connection before it is closed with 4413 (the
+    #: client resumes with ``after``): a slow socket never holds its group back.
+    ws_send_buffer_messages: int = 256
+    #: WebSocket connections one process accepts; one more is closed with 4503.
+    ws_max_connections: int = 20000
+    #: Subscriptions one process runs for one organisation; one more closes its
+    #: connection with 4504.
+    ws_max_subscriptions_per_organisation: int = 10000
 
     #: Delivery attempts of an engagement request before it is FAILED.
     outbox_max_attempts: int = 5

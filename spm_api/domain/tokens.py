@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor
 from spm_api.models import ApiToken, Person, PersonRole
+from spm_api.vocabulary.enums import Role
 
 TOKEN_PREFIX = "spm_"
 
@@ -53,3 +55,28 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     person_id, organisation_id, _ = rows[0]
     roles = frozenset(row.role for row in rows if row.role is not None)
     return Actor(person_id=person_id, organisation_id=organisation_id, roles=roles)
+
+
+async def authenticate_all(session: AsyncSession, tokens: Iterable[str]
+                           ) -> dict[str, Actor]:
+    """The actor of each token that still authenticates, in one statement: the check a
+    group of subscribers makes before every event they share."""
+    by_hash = {hash_token(token): token for token in tokens}
+    if not by_hash:
+        return {}
+    rows = (
+        await session.execute(
+            select(ApiToken.token_hash, Person.id, Person.organisation_id, PersonRole.role)
+            .join(Person, ApiToken.person_id == Person.id)
+            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+            .where(ApiToken.token_hash.in_(list(by_hash)), ApiToken.revoked_at.is_(None))
+        )
+    ).all()
+    people: dict[str, tuple[int, int, set[Role]]] = {}
+    for token_hash, person_id, organisation_id, role in rows:
+        _, _, roles = people.setdefault(token_hash, (person_id, organisation_id, set()))
+        if role is not None:
+            roles.add(role)
+    return {by_hash[token_hash]: Actor(person_id=person_id, organisation_id=organisation_id,
+                                       roles=frozenset(roles))
+            for token_hash, (person_id, organisation_id, roles) in people.items()}

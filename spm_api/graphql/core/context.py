@@ -100,7 +100,7 @@ class Context:
         session = self.session_factory()
         lock = asyncio.Lock()
         try:
-            actor = await authenticate(session, self._token) if self._token else None
+            actor = await self.actor_for_event(session)
             self.actor = actor
             scope = EventScope(session, Loaders(session, actor.organisation_id, lock)
                                if actor else Loaders(session, -1, lock), lock)
@@ -113,6 +113,15 @@ class Context:
                 scope.loaders.close()
         finally:
             await session.close()
+
+    async def actor_for_event(self, session: Session) -> Actor | None:
+        """Who reads the next event: the token's actor as it is now."""
+        return await authenticate(session, self._token) if self._token else None
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token this context authenticated with."""
+        return self._token
 
     async def close(self) -> None:
         self.forget_loaded()

@@ -1,23 +1,40 @@
-"""Subscriptions over WebSocket: authentication in ``connection_init`` and keep-alive
-pings, on top of Strawberry's ``graphql-transport-ws`` handler."""
+"""Subscriptions over WebSocket: authentication in ``connection_init``, keep-alive pings,
+the caps on connections and on an organisation's subscriptions, and the hand-over of
+shareable subscriptions to the process's fan-out (``core/fanout.py``), on top of
+Strawberry's ``graphql-transport-ws`` handler.
+
+Every frame of a connection goes through its bounded ``Outbox``, in order.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
 )
 
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.fanout import FanOut, Group, Member, encode, shared_key
+from spm_api.graphql.core.outbox import Outbox
 
 #: graphql-transport-ws close codes.
 UNAUTHORIZED = 4401
+#: The process already holds ``SPM_WS_MAX_CONNECTIONS`` connections.
+TOO_MANY_CONNECTIONS = 4503
+#: The organisation already runs ``SPM_WS_MAX_SUBSCRIPTIONS_PER_ORGANISATION``.
+TOO_MANY_SUBSCRIPTIONS = 4504
+
+PING = encode({"type": "ping"})
+#: Frames a connection may queue when the view does not say.
+DEFAULT_SEND_BUFFER = 256
 
 
 async def authenticate_connection(context: Context, payload: Any) -> bool:
@@ -32,12 +49,58 @@ async def authenticate_connection(context: Context, payload: Any) -> bool:
     return context.actor is not None
 
 
+class SharedOperation(Operation[Context, None]):
+    """An operation served by a fan-out group rather than a task of its own."""
+
+    __slots__ = ("group", "member")
+
+    def __init__(self, handler: TransportWSHandler, message: SubscribeMessage,
+                 group: Group, member: Member) -> None:
+        super().__init__(handler, message["id"], message["payload"]["query"],
+                         message["payload"].get("variables"),
+                         message["payload"].get("operationName"))
+        self.group = group
+        self.member = member
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Closes an unauthenticated connection with 4401 Unauthorized, and pings an
     acknowledged one every ``keep_alive_interval`` seconds (the view's) so idle
     connections stay open through proxies and dead ones are noticed."""
 
-    _pinging: asyncio.Task[None] | None = None
+    _pinging: asyncio.TimerHandle | None = None
+    _outbox: Outbox | None = None
+    _counted: bool = False
+
+    @property
+    def fanout(self) -> FanOut | None:
+        hub: FanOut | None = getattr(self.view, "fanout", None)
+        return hub
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            limit = getattr(self.view, "ws_send_buffer_messages", DEFAULT_SEND_BUFFER)
+            self._outbox = Outbox(getattr(self.websocket, "ws", self.websocket), limit,
+                                  self._forget_shared)
+        return self._outbox
+
+    async def handle(self) -> None:
+        hub = self.fanout
+        if hub is not None:
+            if hub.connections >= hub.max_connections:
+                await self.websocket.close(code=TOO_MANY_CONNECTIONS,
+                                           reason="Too many connections")
+                return
+            hub.connections += 1
+        try:
+            await super().handle()
+        finally:
+            if hub is not None:
+                hub.connections -= 1
+
+    async def send_message(self, message: Message) -> None:
+        await self.outbox.put(encode(message))
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if not self.connection_timed_out and not self.connection_init_received:
@@ -50,18 +113,65 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_connection_init(message)
         if self.connection_acknowledged and self._pinging is None:
-            self._pinging = asyncio.create_task(self._ping_forever())
+            self._schedule_ping()
 
-    async def _ping_forever(self) -> None:
+    def _schedule_ping(self) -> None:
         interval = getattr(self.view, "keep_alive_interval", None) or 15.0
-        with contextlib.suppress(Exception):  # the connection is gone: stop pinging
-            while True:
-                await asyncio.sleep(interval)
-                await self.send_message({"type": "ping"})
+        self._pinging = asyncio.get_running_loop().call_later(interval, self._ping)
+
+    def _ping(self) -> None:
+        """A timer rather than a task: an idle connection holds no coroutine for it."""
+        if self.outbox.closed:
+            return
+        self.outbox.offer(PING)
+        self._schedule_ping()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        hub, actor = self.fanout, self.context.actor
+        operation_id = message["id"]
+        if (hub is None or actor is None or not self.connection_acknowledged
+                or operation_id in self.operations
+                or (self.max_subscriptions_per_connection is not None
+                    and len(self.operations) >= self.max_subscriptions_per_connection)):
+            await super().handle_subscribe(message)  # refuses as the protocol says
+            return
+        payload = message["payload"]
+        key = shared_key(actor, payload["query"], payload.get("variables"),
+                         payload.get("operationName"))
+        if hub.subscriptions[actor.organisation_id] >= hub.max_subscriptions_per_organisation:
+            self.outbox.close(TOO_MANY_SUBSCRIPTIONS,
+                              "Too many subscriptions for the organisation")
+            return
+        if key is None:
+            await super().handle_subscribe(message)
+            operation = self.operations.get(operation_id)
+            if operation is not None and operation.task is not None:
+                organisation_id = actor.organisation_id
+                hub.count(organisation_id, 1)
+                operation.task.add_done_callback(lambda _: hub.count(organisation_id, -1))
+            return
+        token = self.context.token
+        assert token is not None
+        member = Member(self.outbox, operation_id, token)
+        group = hub.join(key, member, self.context, actor)
+        self.operations[operation_id] = SharedOperation(self, message, group, member)
+
+    def _forget_shared(self, operation_id: str) -> None:
+        if isinstance(self.operations.get(operation_id), SharedOperation):
+            del self.operations[operation_id]
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        operation = self.operations.get(operation_id)
+        if isinstance(operation, SharedOperation):
+            del self.operations[operation_id]
+            if self.fanout is not None:
+                self.fanout.leave(operation.group, operation.member)
+            return
+        await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
         if self._pinging is not None:
             self._pinging.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pinging
         await super().shutdown()
+        if self._outbox is not None:
+            self._outbox.discard()
