@@ -28,6 +28,7 @@ import cpu
 import database
 import queries
 import servers
+import statements
 from servers import Server
 
 HERE = Path(__file__).resolve().parent
@@ -109,10 +110,47 @@ def measure(server: Server, page: str, body_file: Path, db: database.BenchDataba
     }
 
 
+def count_statements(variants: list[tuple[str, dict[str, str]]], db: database.BenchDatabase,
+                     pages: list[str], requests: int) -> dict[tuple[str, str], dict[str, float]]:
+    """SQL statements per request of each server and page, from a second instance of
+    each connected through the counting proxy (``requests`` each, after a warm-up)."""
+    proxy = statements.CountingProxy()
+    port = proxy.start()
+    counted: dict[tuple[str, str], dict[str, float]] = {}
+    try:
+        for label, env in [*variants, ("postgraphile", {})]:
+            if label == "postgraphile":
+                server = servers.start_postgraphile(
+                    db.plain_url.replace(":5432/", f":{port}/"))
+            else:
+                server = servers.start_api(label, db.api_url.replace(":5432/", f":{port}/"),
+                                           db.token, env)
+            try:
+                server.bodies = bodies(server, db)
+                for page in pages:
+                    for _ in range(5):
+                        check.ask(server, page)
+                    before = proxy.counts.copy()
+                    for _ in range(requests):
+                        check.ask(server, page)
+                    simple = (proxy.counts["Q"] - before["Q"]) / requests
+                    extended = (proxy.counts["E"] - before["E"]) / requests
+                    counted[(label, page)] = {
+                        "sql_statements_per_request": simple + extended,
+                        # BEGIN, COMMIT and pool pings go as simple queries
+                        "sql_simple_queries_per_request": simple,
+                        "sql_extended_executions_per_request": extended}
+            finally:
+                server.stop()
+    finally:
+        proxy.stop()
+    return counted
+
+
 def table(results: list[dict[str, Any]], reference: str) -> str:
     header = (f"{'page':<10} {'c':>2} {'server':<14} {'req/s':>8} {'p50 ms':>8} "
               f"{'CPU ms/req':>10} {'process':>8} {'postgres':>8} {'us/leaf':>8} "
-              f"{'ratio':>6}")
+              f"{'SQL/req':>7} {'ratio':>6}")
     lines = [header, "-" * len(header)]
     by_key = {(r["page"], r["concurrency"], r["server"]): r for r in results}
     for r in results:
@@ -123,7 +161,7 @@ def table(results: list[dict[str, Any]], reference: str) -> str:
             f"{r['requests_per_second']:>8.1f} {r['p50_ms']:>8.2f} "
             f"{r['cpu_ms_per_request']:>10.2f} {r['process_cpu_ms_per_request']:>8.2f} "
             f"{r['postgres_cpu_ms_per_request']:>8.2f} {r['cpu_us_per_leaf']:>8.2f} "
-            f"{ratio:>6.2f}")
+            f"{r.get('sql_statements_per_request', float('nan')):>7.1f} {ratio:>6.2f}")
     return "\n".join(lines)
 
 
@@ -143,6 +181,8 @@ def main() -> None:
                         help="extra environment of spm-api serve (repeatable)")
     parser.add_argument("--api", action="append", default=[], metavar="LABEL:KEY=VALUE,...",
                         help="one more API variant to measure next to the first (repeatable)")
+    parser.add_argument("--count-requests", type=int, default=20,
+                        help="requests of the statement-counting pass (0 skips it)")
     parser.add_argument("--json", type=Path, help="also write the summary to this file")
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
@@ -178,6 +218,14 @@ def main() -> None:
                         print(f"==> {page} c={level} {server.label}", flush=True)
                         results.append(measure(server, page, body_file, db, args, level,
                                                leaves))
+        for server in running:
+            server.stop()
+        if args.count_requests:
+            print("==> counting SQL statements per request (through a loopback proxy)",
+                  flush=True)
+            counted = count_statements(variants, db, pages, args.count_requests)
+            for result in results:
+                result.update(counted[(result["server"], result["page"])])
     finally:
         for server in running:
             server.stop()
