@@ -28,6 +28,7 @@ class BenchDatabase:
     organisation_id: int
     token: str
     detail_service_id: int
+    postgres_version: str
 
     @property
     def plain_url(self) -> str:
@@ -57,11 +58,11 @@ def create(services: int) -> BenchDatabase:
         migrations.upgrade(url)
         demo = asyncio.run(_seed(url, services))
         token = next(p["token"] for p in demo["people"] if p["email"] == MANAGER_EMAIL)
-        organisation_id, detail_id = asyncio.run(_analyse(name))
+        organisation_id, detail_id, version = asyncio.run(_analyse(name))
     except BaseException:
         drop(name)
         raise
-    return BenchDatabase(name, organisation_id, token, detail_id)
+    return BenchDatabase(name, organisation_id, token, detail_id, version)
 
 
 async def _seed(url: str, services: int) -> dict[str, Any]:
@@ -73,7 +74,7 @@ async def _seed(url: str, services: int) -> dict[str, Any]:
         await engine.dispose()
 
 
-async def _analyse(name: str) -> tuple[int, int]:
+async def _analyse(name: str) -> tuple[int, int, str]:
     """ANALYZE, then the demo organisation and the service the detail page shows
     (the one with the most stage changes, so every nested list is filled)."""
     connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
@@ -85,9 +86,10 @@ async def _analyse(name: str) -> tuple[int, int]:
             """SELECT s.id FROM service s JOIN stage_change c ON c.service_id = s.id
                WHERE s.organisation_id = $1 GROUP BY s.id
                ORDER BY count(*) DESC, s.id LIMIT 1""", organisation_id)
+        version = await connection.fetchval("SHOW server_version")
     finally:
         await connection.close()
-    return int(organisation_id), int(detail_id)
+    return int(organisation_id), int(detail_id), str(version)
 
 
 def drop(name: str) -> None:

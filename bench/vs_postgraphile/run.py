@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -94,6 +95,9 @@ def measure(server: Server, page: str, body_file: Path, db: database.BenchDataba
     timed, used = asyncio.run(meter.run(
         load(server, body_file, args.requests, concurrency, args.max_seconds)))
     done = timed["requests"]
+    if not timed["completed"]:
+        print(f"    {server.label}: only {done} of {args.requests} requests within "
+              f"--max-seconds", flush=True)
     process_ms = 1000 * used.server_seconds / done
     backend_ms = 1000 * used.backend_seconds / done
     return {
@@ -191,6 +195,8 @@ def main() -> None:
         sys.exit(f"--pages: choose among {', '.join(PAGES)}")
     variants = api_variants(args)
     servers.ensure_node_modules()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    versions = servers.versions()
 
     print(f"==> seeding a fresh database ({args.services} services)", flush=True)
     db = database.create(args.services)
@@ -234,6 +240,9 @@ def main() -> None:
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
+        "machine": {"cores": os.cpu_count(), "load_average_at_start": load_at_start,
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                    **versions, "postgresql": db.postgres_version},
         "requests": args.requests, "warmup": args.warmup, "services": args.services,
         "api_variants": [{"label": label, "env": env} for label, env in variants],
         "answers": [{"server": label, "page": page, **size}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -65,6 +66,15 @@ def ensure_node_modules() -> None:
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
     if not NODE.exists():
         sys.exit(f"npm ci did not bring {NODE}")
+
+
+def versions() -> dict[str, str]:
+    """What the comparison ran on, for the summary."""
+    node = subprocess.run([str(NODE), "--version"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    package = json.loads((HERE / "node_modules" / "postgraphile" / "package.json").read_text())
+    return {"node": node, "postgraphile": package["version"],
+            "python": sys.version.split()[0]}
 
 
 def start_api(label: str, database_url: str, token: str, extra_env: dict[str, str]) -> Server:
