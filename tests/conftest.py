@@ -25,6 +25,10 @@ from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
 from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
 
+# Every query the suite sends, through any app or server it starts, is answered by the
+# planned read path and by the executor, which must agree (PLAN_MISMATCH otherwise).
+os.environ.setdefault("SPM_PLANNED_READS", "check")
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "SPM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -147,6 +147,9 @@ def test_the_planned_path_answers_the_canonical_page() -> None:
       budgetLines { period category amount { amount currency } } } } } }"""
     assert reads.plan(page, None) is not None
     assert reads.plan("{ services { edges { node { capabilities { name } } } } }", None) is None
+    detail = """query($id: ID!) { node(id: $id) { id ... on Service { name owner { name } }
+      ... on Person { email } ... on Customer { name } } }"""
+    assert reads.plan(detail, None) is not None, "node() is planned per type of its id"
     assert reads.plan("mutation { createService(input: {name: \"x\", "
                       "investmentCategory: RUN}) { errors { code } } }", None) is None
 

@@ -44,7 +44,7 @@ class Plan:
     uses_money: bool = False
 
 
-ROOT_FIELDS = frozenset({"services", "service", "viewer", "__typename"})
+ROOT_FIELDS = frozenset({"services", "service", "viewer", "node", "__typename"})
 CONNECTION_FIELDS = frozenset({"totalCount", "edges", "pageInfo", "__typename"})
 EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
@@ -52,9 +52,12 @@ PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "
 
 
 def collect(selection_set: SelectionSetNode | None, type_name: str,
-            fragments: dict[str, FragmentDefinitionNode]) -> tuple[Selected, ...]:
+            fragments: dict[str, FragmentDefinitionNode],
+            interface: str | None = None) -> tuple[Selected, ...]:
     """The fields under ``selection_set`` on ``type_name``, fragments flattened.
-    Directives, fragments on other types and a key asked twice are not planned."""
+    Directives, fragments on other types and a key asked twice are not planned; under
+    an ``interface`` field, fragments on the interface apply and those on other
+    implementations are left out (they do not apply to a ``type_name`` row)."""
     if selection_set is None:
         return ()
     found: list[Selected] = []
@@ -73,9 +76,11 @@ def collect(selection_set: SelectionSetNode | None, type_name: str,
             condition, inner = fragment.type_condition, fragment.selection_set
         else:  # pragma: no cover - graphql-core has no other selection
             raise NotPlannable(type(selection).__name__)
-        if condition is not None and condition.name.value != type_name:
-            raise NotPlannable("a fragment on another type")
-        found.extend(collect(inner, type_name, fragments))
+        if condition is not None and condition.name.value not in (type_name, interface):
+            if interface is None:
+                raise NotPlannable("a fragment on another type")
+            continue
+        found.extend(collect(inner, type_name, fragments, interface))
     keys = [selected.key for selected in found]
     if len(keys) != len(set(keys)):
         raise NotPlannable("a key asked twice")
@@ -88,9 +93,11 @@ class _Builder:
         self.columns: dict[str, set[str]] = {}
         self.uses_money = False
 
-    def below(self, selected: Selected, type_name: str) -> Selected:
+    def below(self, selected: Selected, type_name: str, interface: str | None = None
+              ) -> Selected:
         return Selected(selected.key, selected.name, selected.node,
-                        collect(selected.node.selection_set, type_name, self.fragments))
+                        collect(selected.node.selection_set, type_name, self.fragments,
+                                interface))
 
     def only(self, selected: Selected, type_name: str, allowed: frozenset[str]) -> Selected:
         built = self.below(selected, type_name)
@@ -101,10 +108,11 @@ class _Builder:
                 raise NotPlannable("arguments")
         return built
 
-    def object(self, selected: Selected, type_name: str) -> Selected:
+    def object(self, selected: Selected, type_name: str, interface: str | None = None
+               ) -> Selected:
         """``selected`` on a row type: each field checked and its columns noted."""
         _, fields = shapes.TYPES[type_name]
-        built = self.below(selected, type_name)
+        built = self.below(selected, type_name, interface)
         needed = self.columns.setdefault(type_name, {"id"})
         children: list[Selected] = []
         for child in built.below:
@@ -167,6 +175,18 @@ class _Builder:
             return self.object(selected, "Service")
         if selected.name == "viewer":
             return self.object(selected, "Person")
+        if selected.name == "node":
+            # One selection per type a node may turn out to be; which applies is known
+            # from the id. A type the plan cannot answer leaves it to the executor.
+            options: list[Selected] = []
+            for type_name in shapes.TYPES:
+                try:
+                    option = self.object(selected, type_name, interface="Node")
+                except NotPlannable:
+                    continue
+                options.append(Selected(type_name, selected.name, selected.node,
+                                        option.below))
+            return Selected(selected.key, selected.name, selected.node, tuple(options))
         return selected  # __typename
 
 

@@ -15,7 +15,7 @@ from strawberry.relay.utils import SliceMetadata, to_base64
 from spm_api.domain import projections, reads
 from spm_api.domain.approvals.rounds import RoundResult, current_votes
 from spm_api.graphql.core.context import Context
-from spm_api.graphql.core.ids import database_id
+from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
 from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
 from spm_api.vocabulary import money
@@ -77,8 +77,26 @@ class PlanRun:
             found = await self.by_id("Service", [pk])
             return await self.rendered("Service", [found[pk]] if pk in found else [],
                                        selected, none_when_empty=True)
+        if selected.name == "node":
+            return await self.node(selected)
         found = await self.by_id("Person", [self.actor.person_id])
         return await self.rendered("Person", [found[self.actor.person_id]], selected,
+                                   none_when_empty=True)
+
+    async def node(self, selected: Selected) -> Any:
+        """``node(id)``: the option planned for the id's type (each option's key is its
+        type name), read in the organisation like the executor's loaders."""
+        raw = self.arguments(selected)["id"]
+        global_id = parse_global_id(raw)
+        option = next((option for option in selected.below
+                       if global_id is not None and option.key == global_id.type_name), None)
+        if global_id is None or option is None:
+            raise NotPlannable("an id the plan does not read")
+        pk = database_id(raw, option.key)
+        if pk is None:
+            return None
+        found = await self.by_id(option.key, [pk])
+        return await self.rendered(option.key, [found[pk]] if pk in found else [], option,
                                    none_when_empty=True)
 
     async def services(self, selected: Selected) -> dict[str, Any]:
