@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -66,6 +66,17 @@ async def api_process(database_url: str, bus: str) -> AsyncIterator[str]:
                 except TimeoutError:
                     process.kill()
                     await process.wait()
+
+
+@asynccontextmanager
+async def api_processes(database_url: str, bus: str, count: int) -> AsyncIterator[list[str]]:
+    """``count`` servers started side by side (each takes seconds to import and start)."""
+    async with AsyncExitStack() as stack:
+        async with asyncio.TaskGroup() as starting:
+            started = [starting.create_task(
+                stack.enter_async_context(api_process(database_url, bus)))
+                for _ in range(count)]
+        yield [task.result() for task in started]
 
 
 async def healthy(address: str, process: asyncio.subprocess.Process) -> bool:
@@ -124,7 +135,7 @@ async def test_a_change_through_one_process_reaches_a_subscriber_of_another(
         require_redis()
     async with engine_for(postgres_url) as engine:
         org = await make_org(engine, f"two-{bus}")
-    async with api_process(postgres_url, bus) as a, api_process(postgres_url, bus) as b, \
+    async with api_processes(postgres_url, bus, 2) as (a, b), \
             subscriber(a, org.token(Role.VIEWER)) as client, \
             httpx.AsyncClient(base_url=f"http://{b}") as http:
         await client.subscribe(STAGE_CHANGED)
