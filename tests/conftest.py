@@ -19,16 +19,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import strawberry
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import spm_api.app
 from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
+from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
-from spm_api.settings import Settings
+from spm_api.settings import Settings, get_settings
 from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -152,6 +155,25 @@ def settings(database_url: str) -> Settings:
     """Built-in plugins only, whatever happens to be installed, so outcomes are known;
     an in-process event bus (the subscription tests choose theirs)."""
     return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_schema_per_configuration() -> Iterator[None]:
+    """Building the GraphQL schema takes about a tenth of a second, most of a small
+    test's time, and depends on the settings only: each test process builds it once per
+    configuration (all settings alike) rather than once per app. The schema test builds
+    its own."""
+    built: dict[str, strawberry.Schema] = {}
+
+    def build_once(settings: Settings | None = None) -> strawberry.Schema:
+        key = (settings or get_settings()).model_dump_json()
+        if key not in built:
+            built[key] = build_schema(settings)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spm_api.app, "build_schema", build_once)
+        yield
 
 
 @pytest.fixture(scope="session")
