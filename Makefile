@@ -6,6 +6,8 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SERVICES ?= 40
+# Test processes (pytest-xdist): `make test TEST_WORKERS=0` runs the suite in this one.
+TEST_WORKERS ?= 2
 # The example plugins are installed beside the API, so their entry points load and
 # `make test` runs their tests with the rest.
 EXAMPLE_PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
@@ -30,11 +32,11 @@ run: $(INSTALLED)
 	@echo "==> Starting SPM API on http://$(HOST):$(PORT)/graphql with SQLite (./spm.db) and demo data"
 	@$(BIN)/spm-api serve --demo --services $(DEMO_SERVICES) --host $(HOST) --port $(PORT)
 
-## Run the whole test suite and the example plugins' tests (SQLite always; PostgreSQL when
-## a server answers, required in CI).
+## Run the whole test suite and the example plugins' tests (SQLite always; PostgreSQL and
+## Redis when a server answers, required in CI), in TEST_WORKERS processes at once.
 test: $(INSTALLED)
-	@echo "==> Running the test suite"
-	$(BIN)/python -m pytest
+	@echo "==> Running the test suite ($(TEST_WORKERS) processes; TEST_WORKERS=0 for one)"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check spm_api tests alembic bench plugins

@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql)
     session_factory = create_session_factory(engine)
     own_bus = bus is None
-    bus = bus or EventBus(settings.event_bus_url())
+    bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)
     graphql = GraphQLApp(session_factory, plugins, bus, settings)
 
     async def health(_request: Request) -> Response:

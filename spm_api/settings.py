@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     #: or a ``memory://``, ``postgresql://`` or ``redis://`` URL.
     event_bus: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Put before every Redis channel name, so deployments (or test runs) sharing one
+    #: Redis server stay apart: pub/sub channels ignore the database number.
+    redis_channel_prefix: str = ""
     #: Also accept the legacy ``graphql-ws`` subscription protocol.
     graphql_ws_legacy: bool = False
     #: Operations one WebSocket connection may run at once.

@@ -1,7 +1,13 @@
 """Fixtures: every storage test runs on SQLite and again on a fresh PostgreSQL database.
 
-PostgreSQL is required in CI (``CI`` set): an unreachable server fails the run.
-Elsewhere the PostgreSQL half is skipped with the reason.
+PostgreSQL and Redis are required in CI (``CI`` set): an unreachable server fails the
+run. Elsewhere the tests needing them are skipped with the reason.
+
+The suite may run in several processes at once (``pytest -n 2``, pytest-xdist) and
+beside other users of the same servers, so nothing it uses is shared: each process
+has its own PostgreSQL database (named after its worker id), its own SQLite file and
+its own prefix before every Redis channel (pub/sub channels span the whole Redis
+server, whatever the database number).
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import strawberry
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import spm_api.app
 from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
+from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
-from spm_api.settings import Settings
+from spm_api.settings import Settings, get_settings
 from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
 
 # Every query the suite sends, through any app or server it starts, is answered by the
@@ -32,6 +41,14 @@ os.environ.setdefault("SPM_PLANNED_READS", "check")
 POSTGRES_ADMIN_URL = os.environ.get(
     "SPM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("SPM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: ``gw0``, ``gw1``… under pytest-xdist, ``main`` when the suite runs in one process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+#: Names of what this process creates on the shared servers: unique to the worker and
+#: the run, so two runs at once (two checkouts, two workers) never meet.
+RUN_NAME = f"spm_test_{WORKER}_{uuid.uuid4().hex[:8]}"
+#: Before every Redis channel this process's buses use (``SPM_REDIS_CHANNEL_PREFIX``).
+REDIS_CHANNEL_PREFIX = f"{RUN_NAME}:"
 
 
 def _postgres_unavailable_reason(url: str) -> str | None:
@@ -61,6 +78,19 @@ def require_postgres(url: str = POSTGRES_ADMIN_URL) -> None:
     pytest.skip(reason)
 
 
+def require_redis() -> None:
+    """Skip without a Redis server, except in CI, where a missing server fails the run."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as error:  # any failure to connect means: no server to test against
+        reason = f"no Redis server answers at {REDIS_URL}: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
 def _admin(sql: str) -> None:
     import asyncpg
 
@@ -78,7 +108,7 @@ def _admin(sql: str) -> None:
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
     require_postgres()
-    name = f"spm_test_{uuid.uuid4().hex[:10]}"
+    name = RUN_NAME
     _admin(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
@@ -131,6 +161,25 @@ def settings(database_url: str) -> Settings:
     planned read path answers is also run by the executor, and must agree."""
     return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory",
                     planned_reads="check")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_schema_per_configuration() -> Iterator[None]:
+    """Building the GraphQL schema takes about a tenth of a second, most of a small
+    test's time, and depends on the settings only: each test process builds it once per
+    configuration (all settings alike) rather than once per app. The schema test builds
+    its own."""
+    built: dict[str, strawberry.Schema] = {}
+
+    def build_once(settings: Settings | None = None) -> strawberry.Schema:
+        key = (settings or get_settings()).model_dump_json()
+        if key not in built:
+            built[key] = build_schema(settings)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spm_api.app, "build_schema", build_once)
+        yield
 
 
 @pytest.fixture(scope="session")

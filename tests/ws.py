@@ -18,6 +18,8 @@ PROTOCOL = "graphql-transport-ws"
 
 
 def free_port() -> int:
+    """A port nobody listens on now (for a server in another process, which binds it
+    itself: it may be taken in between, so such a caller retries)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -26,11 +28,15 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[str]:
-    """``app`` served by uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+    """``app`` served by uvicorn on a free loopback port; yields its base URL. The
+    socket is bound here, on a port the system picks, and handed to uvicorn, so no
+    other test process can take the port in between."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port: int = listening.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     while not server.started:
         if task.done():
             task.result()
@@ -40,6 +46,7 @@ async def running(app: Starlette) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+        listening.close()
 
 
 class Subscriber:

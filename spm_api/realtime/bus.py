@@ -19,10 +19,10 @@ from spm_api.realtime.redis_backend import RedisPubSubBackend
 logger = logging.getLogger("spm_api.realtime")
 
 
-def _backend_for(url: str) -> BroadcastBackend:
+def _backend_for(url: str, redis_channel_prefix: str) -> BroadcastBackend:
     scheme = url.split("://", 1)[0]
     if scheme in ("redis", "rediss"):
-        return RedisPubSubBackend(url)
+        return RedisPubSubBackend(url, redis_channel_prefix)
     if scheme in ("postgres", "postgresql"):
         return PostgresNotifyBackend(url)
     if scheme == "memory":
@@ -36,11 +36,14 @@ def channel_of(organisation_id: int) -> str:
 
 
 class EventBus:
-    """Connects on first use, so publishing works whichever code path starts first."""
+    """Connects on first use, so publishing works whichever code path starts first.
 
-    def __init__(self, url: str) -> None:
+    ``redis_channel_prefix`` goes before every channel name on Redis, whose channels
+    are shared by everything on the server (PostgreSQL's are per database already)."""
+
+    def __init__(self, url: str, redis_channel_prefix: str = "") -> None:
         self.url = url
-        self._broadcast = Broadcast(backend=_backend_for(url))
+        self._broadcast = Broadcast(backend=_backend_for(url, redis_channel_prefix))
         self._connected = False
         self._connecting = asyncio.Lock()
         # broadcaster's first subscriber of a channel awaits the backend before it

@@ -1,7 +1,11 @@
 """A PostgreSQL LISTEN/NOTIFY backend for broadcaster that keeps listening and
 publishing on separate connections, each used by one coroutine at a time (an asyncpg
 connection refuses a second operation while one is in progress), and reconnects when
-the database drops either (a restart, a failover, a terminated backend)."""
+the database drops either (a restart, a failover, a terminated backend).
+
+Both connections carry an ``application_name`` (the URL's, or ``spm-api event bus``),
+so an operator can tell them in ``pg_stat_activity``. NOTIFY channels are per
+database: deployments on separate databases of one server never hear each other."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from broadcaster import Event
@@ -23,11 +28,15 @@ RECONNECT_DELAY_MAX = 5.0
 DROPPED = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 #: What a connection the server terminated may raise on its next use.
 BROKEN = (*DROPPED, asyncpg.InternalClientError, asyncpg.AdminShutdownError)
+#: The bus's connections in ``pg_stat_activity``, unless the URL names them.
+APPLICATION_NAME = "spm-api event bus"
 
 
 class PostgresNotifyBackend(BroadcastBackend):
     def __init__(self, url: str) -> None:
         self._url = url
+        named = "application_name" in parse_qs(urlsplit(url).query)
+        self._server_settings = {} if named else {"application_name": APPLICATION_NAME}
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._listen_lock = asyncio.Lock()
         self._publish_lock = asyncio.Lock()
@@ -39,7 +48,7 @@ class PostgresNotifyBackend(BroadcastBackend):
 
     async def connect(self) -> None:
         self._listening = await self._listener_connection()
-        self._publishing = await asyncpg.connect(self._url)
+        self._publishing = await self._connect()
 
     async def disconnect(self) -> None:
         self._closing = True
@@ -70,17 +79,20 @@ class PostgresNotifyBackend(BroadcastBackend):
             except BROKEN:
                 with contextlib.suppress(Exception):
                     self._publishing.terminate()
-                self._publishing = await asyncpg.connect(self._url)
+                self._publishing = await self._connect()
                 await self._publishing.execute("SELECT pg_notify($1, $2)", channel, message)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
 
+    async def _connect(self) -> Any:
+        return await asyncpg.connect(self._url, server_settings=self._server_settings)
+
     def _notified(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
         self._queue.put_nowait(Event(channel=channel, message=payload))
 
     async def _listener_connection(self) -> Any:
-        connection = await asyncpg.connect(self._url)
+        connection = await self._connect()
         connection.add_termination_listener(self._terminated)
         return connection
 

@@ -1,7 +1,12 @@
 """A Redis pub/sub backend for broadcaster whose ``subscribe`` returns only once Redis
 has confirmed the subscription, so a subscriber that listens and then replays the
 history cannot miss a change published in between, and which reconnects and
-subscribes again when the connection to Redis drops (a restart, a failover)."""
+subscribes again when the connection to Redis drops (a restart, a failover).
+
+Pub/sub channels are server-wide (the database number in the URL does not separate
+them), so deployments sharing one Redis give each their own ``channel_prefix``. The
+connections are named (CLIENT SETNAME, ``client_name`` in the URL overrides it) so an
+operator can tell the bus's clients in CLIENT LIST."""
 
 from __future__ import annotations
 
@@ -18,13 +23,16 @@ CONFIRM_TIMEOUT = 5.0
 #: Seconds between attempts to reach Redis again, doubling up to the maximum.
 RECONNECT_DELAY = 0.2
 RECONNECT_DELAY_MAX = 5.0
+#: The name of the bus's connections in CLIENT LIST, unless the URL gives a ``client_name``.
+CLIENT_NAME = "spm-api-event-bus"
 
 logger = logging.getLogger("spm_api.realtime")
 
 
 class RedisPubSubBackend(BroadcastBackend):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel_prefix: str = "") -> None:
         self._url = url
+        self._prefix = channel_prefix
         self._client: redis.Redis | None = None
         self._pubsub: redis.client.PubSub | None = None
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -32,7 +40,7 @@ class RedisPubSubBackend(BroadcastBackend):
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        self._client = redis.Redis.from_url(self._url)
+        self._client = redis.Redis.from_url(self._url, client_name=CLIENT_NAME)
         await self._client.ping()  # fail at start-up, not at the first event
         self._pubsub = self._client.pubsub()
 
@@ -48,6 +56,7 @@ class RedisPubSubBackend(BroadcastBackend):
 
     async def subscribe(self, channel: str) -> None:
         assert self._pubsub is not None, "connect first"
+        channel = self._prefix + channel
         confirmed = self._confirmed.setdefault(channel, asyncio.Event())
         await self._pubsub.subscribe(channel)
         if self._reader is None:
@@ -56,12 +65,18 @@ class RedisPubSubBackend(BroadcastBackend):
 
     async def unsubscribe(self, channel: str) -> None:
         assert self._pubsub is not None
+        channel = self._prefix + channel
         self._confirmed.pop(channel, None)
         await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, message: str) -> None:
         assert self._client is not None, "connect first"
-        await self._client.publish(channel, message)
+        try:
+            await self._client.publish(self._prefix + channel, message)
+        except (redis.ConnectionError, OSError):
+            # A connection Redis dropped fails its next command once; the pool then
+            # opens a new one (the same single retry as the PostgreSQL backend's).
+            await self._client.publish(self._prefix + channel, message)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
@@ -103,8 +118,9 @@ class RedisPubSubBackend(BroadcastBackend):
             channel = _text(message["channel"])
             if message["type"] == "subscribe" and channel in self._confirmed:
                 self._confirmed[channel].set()
-            elif message["type"] == "message":
-                await self._queue.put(Event(channel=channel, message=_text(message["data"])))
+            elif message["type"] == "message" and channel.startswith(self._prefix):
+                await self._queue.put(Event(channel=channel[len(self._prefix):],
+                                            message=_text(message["data"])))
 
 
 def _text(value: bytes | str) -> str:

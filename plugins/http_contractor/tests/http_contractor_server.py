@@ -12,7 +12,9 @@ and answers the contract in the README under ``/api``: ``POST /api/engagements``
   the wrong shape, an unknown status — whatever the test puts there);
 
 and ``stop()`` takes it down (connections are refused) until ``start()`` brings it back
-on the same port, with what it had already received.
+on the same port, with what it had already received. While it is down the port stays
+bound, though not listening (so connecting is refused), so no other process — another
+test process running beside this one — can take it meanwhile; ``close()`` lets it go.
 
 It honours ``Idempotency-Key``: a repeated key gets the first answer again and no
 second engagement. Every request is recorded, so tests can count the attempts per key
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +82,8 @@ class ContractorServer:
     _release: threading.Event = field(default_factory=threading.Event)
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
+    #: The port, bound and not listening, while the server is down.
+    _held: socket.socket | None = None
 
     @property
     def base_url(self) -> str:
@@ -92,6 +97,7 @@ class ContractorServer:
         """Listen (again): on a free port the first time, on the same port after."""
         assert self._httpd is None, "already running"
         self._release.clear()
+        self._let_go()
         httpd = _Server((self.host, self.port), _Handler)
         httpd.contractor = self
         self.port = httpd.server_address[1]
@@ -109,8 +115,19 @@ class ContractorServer:
         self._release.set()  # a hanging answer goes out now
         httpd.shutdown()
         httpd.server_close()
+        self._held = _bound(self.host, self.port)
         thread.join(timeout=5)
         self._httpd = self._thread = None
+
+    def close(self) -> None:
+        """Stop, and free the port."""
+        self.stop()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     def attempts(self, key: str) -> int:
         """How many engagement requests arrived with this Idempotency-Key."""
@@ -165,6 +182,14 @@ class ContractorServer:
         currency = request.body.get("currency") if isinstance(request.body, dict) else None
         return _json(200, {"amount": "1234.50", "currency": currency,
                            "reference": f"Q-{number}", "valid_until": "2026-12-31"})
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket holding ``port``: bound, never listening, so connecting is refused."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind((host, port))
+    return holder
 
 
 def _json(status: int, answer: Any) -> tuple[int, str, bytes]:

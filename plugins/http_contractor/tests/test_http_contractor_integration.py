@@ -75,7 +75,7 @@ def contractor() -> Iterator[ContractorServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 def settings_of(server: ContractorServer, **changes: Any) -> dict[str, Any]:

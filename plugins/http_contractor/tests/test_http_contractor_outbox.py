@@ -155,7 +155,7 @@ async def test_down_at_charter_delivered_exactly_once_when_back(stack: Stack) ->
         assert list(contractor.engagements) == [sent["idempotencyKey"]]
         assert contractor.attempts(sent["idempotencyKey"]) == 1
     finally:
-        contractor.stop()
+        contractor.close()
 
 
 async def test_a_timed_out_delivery_repeated_leaves_one_engagement(stack: Stack) -> None:
@@ -172,4 +172,4 @@ async def test_a_timed_out_delivery_repeated_leaves_one_engagement(stack: Stack)
         assert contractor.attempts(sent["idempotencyKey"]) == 2
         assert list(contractor.engagements) == [sent["idempotencyKey"]]
     finally:
-        contractor.stop()
+        contractor.close()
