@@ -94,12 +94,20 @@ async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundV
     latest = rounds[-1]
     votes = await loaders.votes_of_round.load(latest.id)
     setup = await loaders.approval_setup.load(service.organisation_id)
-    budget = [] if latest.outcome else await loaders.monthly_budget_of_service.load(service.id)
-    try:
-        result = await approval.result_of(info.context.plugins, service, latest, votes, setup,
-                                          budget)
-    except DomainError as error:
-        raise coded_error(error) from error
+    # Worked out once per round per request, whichever read path asks first: a plugin
+    # that fails or hangs is called (and logged) once.
+    result = loaders.round_results.get(latest.id)
+    if result is None:
+        budget = ([] if latest.outcome else
+                  await loaders.monthly_budget_of_service.load(service.id))
+        try:
+            result = await approval.result_of(info.context.plugins, service, latest, votes,
+                                              setup, budget)
+        except DomainError as error:
+            result = error
+        loaders.round_results[latest.id] = result
+    if isinstance(result, DomainError):
+        raise coded_error(result) from result
     return ApprovalRoundView(round=latest, all_votes=votes, result=result,
                              decision_maker_count=len(setup.decision_makers))
 

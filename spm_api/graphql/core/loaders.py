@@ -54,6 +54,8 @@ class Loaders:
         self._session = session
         self._organisation_id = organisation_id
         self._lock = lock
+        #: Approval round results (or the refusal) by round id, worked out once.
+        self.round_results: dict[int, Any] = {}
 
     # Each loader is built on first use: a request (or a subscription event) pays only
     # for the relations its selection touches.
@@ -193,6 +195,7 @@ class Loaders:
             if isinstance(built, DataLoader):
                 built.clear_all()
                 del self.__dict__[name]
+        self.round_results.clear()
 
     def _loader(self, name: str) -> DataLoader[int, Any]:
         batch = batches.batch(name)
