@@ -27,7 +27,7 @@ from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
-from spm_api.web import graphiql
+from spm_api.web import graphiql, protection
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),
         ],
         lifespan=lifespan,
+        middleware=protection.middleware(settings),
     )
     app.state.engine = engine
     app.state.session_factory = session_factory

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     #: Deepest selection a query may nest.
     max_query_depth: int = 12
+    #: Largest HTTP request body in bytes; a larger one is refused with 413 before it is
+    #: read whole.
+    max_body_bytes: int = 1_048_576
+    #: Largest WebSocket message in bytes; a larger one closes the connection with 1009.
+    max_ws_message_bytes: int = 262_144
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: Where the Alembic migration scripts live.
