@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +29,21 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     #: Deepest selection a query may nest.
     max_query_depth: int = 12
+    #: Deepest an introspection query (below ``__schema`` or ``__type``) may nest; the
+    #: standard one GraphiQL and code generators send is 14 deep.
+    max_introspection_depth: int = 15
+    #: Who may introspect the schema: ``on`` (anyone), ``authenticated`` (requests with a
+    #: valid token) or ``off`` (nobody; GraphiQL then shows no documentation).
+    introspection: Literal["on", "authenticated", "off"] = "authenticated"
+    #: Largest cost an operation may have (every field 1, times the items a list above
+    #: it may return).
+    max_query_cost: int = 50_000
+    #: Items a plain (unpaginated) list is assumed to hold when costing an operation.
+    cost_list_size: int = 10
+    #: Aliases one document may use.
+    max_aliases: int = 30
+    #: Tokens one document may hold.
+    max_tokens: int = 5000
     #: Largest HTTP request body in bytes; a larger one is refused with 413 before it is
     #: read whole.
     max_body_bytes: int = 1_048_576

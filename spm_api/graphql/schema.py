@@ -8,7 +8,6 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -17,7 +16,12 @@ from spm_api.graphql.approvals.mutations import ApprovalsMutation
 from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
 from spm_api.graphql.core.execution import ExecutionContext
-from spm_api.graphql.core.extensions import CloseSession, MaskUnexpectedErrors
+from spm_api.graphql.core.extensions import (
+    CloseSession,
+    MaskUnexpectedErrors,
+    introspection_policy,
+)
+from spm_api.graphql.core.limits import cost_limit, depth_limit
 from spm_api.graphql.finance.mutations import FinanceMutation
 from spm_api.graphql.finance.queries import FinanceQuery
 from spm_api.graphql.finance.subscriptions import FinanceSubscription
@@ -86,12 +90,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     # The limit rules are built once: Strawberry's limiters make a new rule class per
     # instance, which would make every request's rules new to the validation cache.
-    limits = (QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
-              + MaxAliasesLimiter(max_alias_count=30).validation_rules)
+    limits = [depth_limit(settings.max_query_depth, settings.max_introspection_depth),
+              cost_limit(settings.max_query_cost, settings.max_page_size,
+                         settings.cost_list_size),
+              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
     extensions: list[object] = [
         CloseSession,
-        lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limits),
+        introspection_policy(settings.introspection),
         # Parsing and validating a document once, not per request (bounded caches keyed
         # by the query text and, for validation, the rules).
         lambda: ParserCache(maxsize=settings.document_cache_size),

@@ -1,13 +1,17 @@
-"""Schema extensions: request session lifecycle and masking of unexpected errors."""
+"""Schema extensions: request session lifecycle, masking of unexpected errors, and who
+may introspect."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+from graphql import ASTValidationRule
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+
+from spm_api.graphql.core.limits import IntrospectionDisabled, IntrospectionNeedsToken
 
 log = logging.getLogger("spm_api.errors")
 
@@ -46,3 +50,24 @@ class MaskUnexpectedErrors(MaskErrors):
             original_error=None,
             extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
         )
+
+
+def introspection_policy(policy: str) -> type[SchemaExtension]:
+    """An extension adding the refusal ``policy`` calls for: ``on`` lets anyone
+    introspect, ``authenticated`` only requests with a valid token, ``off`` nobody. The
+    rules are fixed classes, so each document is validated once per case."""
+
+    class IntrospectionPolicy(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            execution_context = self.execution_context
+            refusal: type[ASTValidationRule] | None = None
+            if policy == "off":
+                refusal = IntrospectionDisabled
+            elif policy == "authenticated" and execution_context.context.actor is None:
+                refusal = IntrospectionNeedsToken
+            if refusal is not None:
+                execution_context.validation_rules = (*execution_context.validation_rules,
+                                                      refusal)
+            yield
+
+    return IntrospectionPolicy
