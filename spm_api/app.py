@@ -22,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.legacy_ws import LegacyWSHandler
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
@@ -35,6 +36,7 @@ class GraphQLApp(GraphQL[Context, None]):
     event bus; subscriptions over graphql-transport-ws (and graphql-ws if enabled)."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
                  bus: EventBus, settings: Settings) -> None:
