@@ -18,6 +18,7 @@ from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
 from spm_api.graphql.core.execution import ExecutionContext
 from spm_api.graphql.core.extensions import (
     CloseSession,
+    CodeDomainErrors,
     MaskUnexpectedErrors,
     introspection_policy,
 )
@@ -106,6 +107,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.debug:
         extensions.append(MaskUnexpectedErrors)
+    # Last, so that it sees the errors first: a domain refusal is coded, not masked.
+    extensions.append(CodeDomainErrors)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
