@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     #: Largest WebSocket message in bytes; a larger one closes the connection with 1009.
     max_ws_message_bytes: int = 262_144
+    #: Origins (comma-separated, e.g. ``https://app.example.com``) whose pages may call
+    #: the API from a browser; empty: none (no CORS headers are sent).
+    cors_origins: str = ""
+    #: The Content-Security-Policy header of every response; the default lets GraphiQL
+    #: run from this origin and nothing else.
+    content_security_policy: str = (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: Where the Alembic migration scripts live.
@@ -103,6 +112,10 @@ class Settings(BaseSettings):
             return plain_postgres_url(choice) if choice.startswith("postgres") else choice
         raise ValueError(f"SPM_EVENT_BUS must be memory, postgres, redis or a URL, "
                          f"not {choice!r}")
+
+    def allowed_cors_origins(self) -> list[str]:
+        """The origins ``SPM_CORS_ORIGINS`` lists."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def allowed_plugins(self) -> frozenset[str] | None:
         """The names ``SPM_PLUGINS`` allows, or None when it does not restrict."""
