@@ -103,6 +103,8 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # Refused by the protocol itself (1009) before a larger message is buffered.
+        ws_max_size=settings.max_ws_message_bytes,
     )
 
 

@@ -147,3 +147,14 @@ async def test_the_canonical_portfolio_page_fits_the_budget(
     from tests.test_request_garbage import PAGE
 
     await api.data(PAGE.replace("first: 50", "first: 100"), token=org.token(Role.VIEWER))
+
+
+async def test_too_many_aliases_are_refused_with_the_count(api: GraphQLClient,
+                                                           org: Org) -> None:
+    fields = " ".join(f"a{number}: __typename" for number in range(31))
+    body = await api.execute(f"{{ {fields} }}", token=org.token(Role.VIEWER))
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "TOO_MANY_ALIASES", "aliases": 31,
+                                               "maxAliases": 30}
+    fields = " ".join(f"a{number}: __typename" for number in range(30))
+    assert len(await api.data(f"{{ {fields} }}", token=org.token(Role.VIEWER))) == 30

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -22,7 +21,7 @@ from spm_api.graphql.core.extensions import (
     MaskUnexpectedErrors,
     introspection_policy,
 )
-from spm_api.graphql.core.limits import cost_limit, depth_limit
+from spm_api.graphql.core.limits import alias_limit, cost_limit, depth_limit
 from spm_api.graphql.finance.mutations import FinanceMutation
 from spm_api.graphql.finance.queries import FinanceQuery
 from spm_api.graphql.finance.subscriptions import FinanceSubscription
@@ -89,12 +88,12 @@ class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscrip
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
-    # The limit rules are built once: Strawberry's limiters make a new rule class per
-    # instance, which would make every request's rules new to the validation cache.
+    # The limit rules are classes built once, here: the validation cache is keyed on
+    # them, so a rule class made per request would never hit it.
     limits = [depth_limit(settings.max_query_depth, settings.max_introspection_depth),
               cost_limit(settings.max_query_cost, settings.max_page_size,
                          settings.cost_list_size),
-              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
+              alias_limit(settings.max_aliases)]
     extensions: list[object] = [
         CloseSession,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

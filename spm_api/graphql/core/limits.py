@@ -116,6 +116,28 @@ def depth_limit(max_depth: int, max_introspection_depth: int) -> type[Validation
 PAGE_FIELDS = frozenset({"edges", "nodes"})
 
 
+def alias_limit(max_aliases: int) -> type[ValidationRule]:
+    """A rule refusing documents with more than ``max_aliases`` aliases with
+    ``TOO_MANY_ALIASES`` (each alias runs its field once more)."""
+
+    class AliasLimit(ValidationRule):
+        count = 0
+
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
+            if node.alias is not None:
+                self.count += 1
+
+        def leave_document(self, node: Any, *_args: Any) -> None:
+            if self.count > max_aliases:
+                self.report_error(GraphQLError(
+                    f"the document uses {self.count} aliases, more than the limit of "
+                    f"{max_aliases}", node,
+                    extensions={"code": "TOO_MANY_ALIASES", "aliases": self.count,
+                                "maxAliases": max_aliases}))
+
+    return AliasLimit
+
+
 class _Cost:
     """The cost of selections over a schema; fragments are costed once per type."""
 
