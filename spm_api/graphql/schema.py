@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -90,10 +91,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     # The limit rules are classes built once, here: the validation cache is keyed on
     # them, so a rule class made per request would never hit it.
-    limits = [depth_limit(settings.max_query_depth, settings.max_introspection_depth),
-              cost_limit(settings.max_query_cost, settings.max_page_size,
-                         settings.cost_list_size),
-              alias_limit(settings.max_aliases)]
+    limits: list[type[ASTValidationRule]] = [
+        depth_limit(settings.max_query_depth, settings.max_introspection_depth),
+        cost_limit(settings.max_query_cost, settings.max_page_size, settings.cost_list_size),
+        alias_limit(settings.max_aliases),
+    ]
     extensions: list[object] = [
         CloseSession,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
