@@ -25,13 +25,14 @@ from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import document_checks
 from spm_api.graphql.core.fanout import FanOut
+from spm_api.graphql.core.legacy_ws import LegacyWSHandler
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
-from spm_api.web import graphiql
+from spm_api.web import graphiql, protection
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -39,6 +40,7 @@ class GraphQLApp(GraphQL[Context, None]):
     event bus; subscriptions over graphql-transport-ws (and graphql-ws if enabled)."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
                  bus: EventBus, settings: Settings) -> None:
@@ -59,7 +61,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.plugins = plugins
         self.bus = bus
         self.planned = PlannedReads(
-            schema, document_checks(settings.max_query_depth, settings.document_cache_size),
+            schema, document_checks(settings),
             settings.max_page_size, settings.document_cache_size, settings.planned_reads)
         self.demo_mode = settings.demo_mode
         self.fanout = FanOut(self.schema, settings.ws_max_connections,
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),
         ],
         lifespan=lifespan,
+        middleware=protection.middleware(settings),
     )
     app.state.engine = engine
     app.state.session_factory = session_factory

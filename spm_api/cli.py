@@ -104,6 +104,8 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=args.log_level,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # Refused by the protocol itself (1009) before a larger message is buffered.
+        ws_max_size=settings.max_ws_message_bytes,
     )
 
 
@@ -236,6 +238,24 @@ def _registered_by(plugins: PluginHost, plugin: str) -> dict[str, list[str]]:
                                             if item.plugin == plugin)
              for registry in sorted(plugins.registries(), key=lambda r: r.family.plural)}
     return {kind: names for kind, names in found.items() if names}
+
+
+def _secrets_generate_key(_args: argparse.Namespace) -> None:
+    from spm_api.db.secrets import generate_key
+
+    print(generate_key())
+
+
+def _secrets_rotate(_args: argparse.Namespace) -> None:
+    from spm_api.db.secrets import SecretsUnavailable
+    from spm_api.domain.sourcing.contractors import reseal_contractor_settings
+
+    try:
+        count = _run_in_session(reseal_contractor_settings)
+    except SecretsUnavailable as error:
+        raise _Refused(f"error [SECRETS]: {error}") from None
+    print(f"resealed the settings of {count} contractor(s) under the first key of "
+          "SPM_SECRET_KEYS; the other keys may now be dropped")
 
 
 def _export_schema(args: argparse.Namespace) -> None:
@@ -393,6 +413,15 @@ def build_parser() -> argparse.ArgumentParser:
         imported.add_argument("file", metavar="FILE", help="a UTF-8 CSV file; - reads stdin")
         imported.add_argument("--org", required=True, help="organisation slug")
         imported.set_defaults(handler=_import)
+
+    secrets = command(commands, "secrets", "the key contractor settings are sealed with"
+                      ).add_subparsers(dest="secrets_command", required=True, metavar="COMMAND")
+    command(secrets, "generate-key", "print a new key for SPM_SECRET_KEYS"
+            ).set_defaults(handler=_secrets_generate_key)
+    command(secrets, "rotate",
+            "seal every contractor's settings again with the first key of SPM_SECRET_KEYS "
+            "(put the new key first, keep the old ones after it until this is done)"
+            ).set_defaults(handler=_secrets_rotate)
 
     export = command(commands, "export-schema", "print or write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="-", help="file to write; - prints it")

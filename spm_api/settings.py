@@ -29,6 +29,35 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     #: Deepest selection a query may nest.
     max_query_depth: int = 12
+    #: Deepest an introspection query (below ``__schema`` or ``__type``) may nest; the
+    #: standard one GraphiQL and code generators send is 14 deep.
+    max_introspection_depth: int = 15
+    #: Who may introspect the schema: ``on`` (anyone), ``authenticated`` (requests with a
+    #: valid token) or ``off`` (nobody; GraphiQL then shows no documentation).
+    introspection: Literal["on", "authenticated", "off"] = "authenticated"
+    #: Largest cost an operation may have (every field 1, times the items a list above
+    #: it may return).
+    max_query_cost: int = 50_000
+    #: Items a plain (unpaginated) list is assumed to hold when costing an operation.
+    cost_list_size: int = 10
+    #: Aliases one document may use.
+    max_aliases: int = 30
+    #: Tokens one document may hold.
+    max_tokens: int = 5000
+    #: Largest HTTP request body in bytes; a larger one is refused with 413 before it is
+    #: read whole.
+    max_body_bytes: int = 1_048_576
+    #: Largest WebSocket message in bytes; a larger one closes the connection with 1009.
+    max_ws_message_bytes: int = 262_144
+    #: Origins (comma-separated, e.g. ``https://app.example.com``) whose pages may call
+    #: the API from a browser; empty: none (no CORS headers are sent).
+    cors_origins: str = ""
+    #: The Content-Security-Policy header of every response; the default lets GraphiQL
+    #: run from this origin and nothing else.
+    content_security_policy: str = (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: The planned read path for queries: ``on`` (queries it can plan skip the
@@ -100,6 +129,10 @@ class Settings(BaseSettings):
             return plain_postgres_url(choice) if choice.startswith("postgres") else choice
         raise ValueError(f"SPM_EVENT_BUS must be memory, postgres, redis or a URL, "
                          f"not {choice!r}")
+
+    def allowed_cors_origins(self) -> list[str]:
+        """The origins ``SPM_CORS_ORIGINS`` lists."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def allowed_plugins(self) -> frozenset[str] | None:
         """The names ``SPM_PLUGINS`` allows, or None when it does not restrict."""

@@ -169,10 +169,13 @@ async def test_bearer_scheme_is_case_insensitive(api: GraphQLClient, org: Org) -
     assert response.json() == {"data": {"viewer": {"roles": ["FINANCE"]}}}
 
 
-async def test_introspection_needs_no_token(api: GraphQLClient) -> None:
-    body = await api.execute("{ __schema { queryType { name } mutationType { name } } }")
-    assert body == {"data": {"__schema": {"queryType": {"name": "Query"},
-                                          "mutationType": {"name": "Mutation"}}}}
+async def test_introspection_needs_a_token(api: GraphQLClient, org: Org) -> None:
+    query = "{ __schema { queryType { name } mutationType { name } } }"
+    body = await api.execute(query)
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
+    assert await api.data(query, token=org.token(Role.VIEWER)) == {
+        "__schema": {"queryType": {"name": "Query"}, "mutationType": {"name": "Mutation"}}}
 
 
 async def test_graphiql_is_served_to_browsers(api: GraphQLClient) -> None:

@@ -14,7 +14,7 @@ from tests.support import GraphQLClient, Org
 async def test_documents_are_cached_and_the_caches_bounded(
         api: GraphQLClient, org: Org, settings: Settings) -> None:
     size = settings.document_cache_size
-    checks = document_checks(settings.max_query_depth, size)
+    checks = document_checks(settings)
     parsed: Any = checks.parse  # functools.lru_cache wrappers
     validated: Any = checks.errors
     token = org.token(Role.VIEWER)

@@ -64,7 +64,10 @@ class Browser:
     problems: list[str] = field(default_factory=list)
 
     async def open_graphiql(self) -> None:
-        await self.page.goto(f"{self.origin}/graphql")
+        response = await self.page.goto(f"{self.origin}/graphql")
+        assert response is not None
+        assert "script-src 'self'" in (await response.all_headers()).get(
+            "content-security-policy", ""), "the page is served under its policy"
         await self.page.wait_for_selector(".graphiql-execute-button", timeout=30_000)
 
     async def editor_text(self, selector: str) -> str:
@@ -130,6 +133,10 @@ async def browser_on(origin: str) -> AsyncIterator[Browser]:
 
             await context.route("**/*", only_our_origin)
             browser.page.on("pageerror", lambda error: browser.problems.append(str(error)))
+            # The page runs under the API's Content-Security-Policy: a violation is a
+            # problem too (Chromium reports it on the console).
+            browser.page.on("console", lambda message: browser.problems.append(message.text)
+                            if "Content Security Policy" in message.text else None)
             yield browser
         finally:
             await launched.close()

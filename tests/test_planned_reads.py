@@ -121,9 +121,8 @@ async def test_random_queries_answer_the_same_on_both_paths(
         "{ services(first: 14) { edges { node { id } } } }", token=token)
     )["services"]["edges"]]
 
-    planner = PlannedReads(build_schema(settings), document_checks(
-        settings.max_query_depth, settings.document_cache_size), settings.max_page_size,
-        settings.document_cache_size, "on")
+    planner = PlannedReads(build_schema(settings), document_checks(settings),
+                           settings.max_page_size, settings.document_cache_size, "on")
     planned = 0
     generated = random_queries(fuzz_count(database_url), 20261204, service_ids)
     for query in generated:
@@ -139,7 +138,7 @@ async def test_random_queries_answer_the_same_on_both_paths(
 
 def test_the_planned_path_answers_the_canonical_page() -> None:
     settings = Settings()
-    reads = PlannedReads(build_schema(settings), document_checks(12, 256), 100, 256, "on")
+    reads = PlannedReads(build_schema(settings), document_checks(settings), 100, 256, "on")
     page = """{ services(first: 50) { totalCount edges { node {
       id name stage investmentCategory estimatedCost { amount currency }
       stageChanges { fromStage toStage at actor { name } }
@@ -156,7 +155,8 @@ def test_the_planned_path_answers_the_canonical_page() -> None:
 
 @pytest.mark.parametrize("count", [10_000])
 def test_cached_plans_are_bounded(count: int) -> None:
-    reads = PlannedReads(build_schema(Settings()), document_checks(12, 64), 100, 64, "on")
+    settings = Settings(document_cache_size=64)
+    reads = PlannedReads(build_schema(settings), document_checks(settings), 100, 64, "on")
     for number in range(count):
         reads.plan(f"{{ n{number}: viewer {{ name }} }}", None)
     assert len(reads._plans) <= 64

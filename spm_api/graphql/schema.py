@@ -10,7 +10,11 @@ from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
 from spm_api.graphql.core.documents import CheckedDocuments, document_checks
 from spm_api.graphql.core.execution import ExecutionContext
-from spm_api.graphql.core.extensions import CloseSession, MaskUnexpectedErrors
+from spm_api.graphql.core.extensions import (
+    CloseSession,
+    CodeDomainErrors,
+    MaskUnexpectedErrors,
+)
 from spm_api.graphql.finance.mutations import FinanceMutation
 from spm_api.graphql.finance.queries import FinanceQuery
 from spm_api.graphql.finance.subscriptions import FinanceSubscription
@@ -77,15 +81,17 @@ class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscrip
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
-    checks = document_checks(settings.max_query_depth, settings.document_cache_size)
+    checks = document_checks(settings)
     extensions: list[object] = [
         CloseSession,
-        # Each document parsed and validated once, with the limits (depth, aliases,
-        # tokens), in caches the planned read path shares.
+        # Each document parsed and validated once, with the limits (depth, cost, aliases,
+        # tokens, who may introspect), in caches the planned read path shares.
         lambda: CheckedDocuments(checks),
     ]
     if not settings.debug:
         extensions.append(MaskUnexpectedErrors)
+    # Last, so that it sees the errors first: a domain refusal is coded, not masked.
+    extensions.append(CodeDomainErrors)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

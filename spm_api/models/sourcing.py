@@ -7,9 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from spm_api.db import secrets
 from spm_api.db.base import Base, UTCDateTime, utcnow
 from spm_api.models.columns import FixedDecimal, enum_type
 from spm_api.vocabulary.enums import EngagementStatus, Sourcing
@@ -28,8 +29,19 @@ class Contractor(Base):
     contact: Mapped[str] = mapped_column(Text, default="")
     #: The name of the contractor integration (a plugin registers it).
     integration: Mapped[str] = mapped_column(String(100))
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The integration's settings (access tokens among them), sealed: see ``settings``.
+    sealed_settings: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The integration's settings, opened with ``SPM_SECRET_KEYS``."""
+        opened: dict[str, Any] = secrets.open_json(self.sealed_settings)
+        return opened
+
+    @settings.setter
+    def settings(self, value: dict[str, Any]) -> None:
+        self.sealed_settings = secrets.seal_json(value)
 
 
 class Capability(Base):

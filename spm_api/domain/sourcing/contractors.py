@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.db import secrets
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.reads import load_owned
 from spm_api.models import Contractor
@@ -66,3 +68,37 @@ async def contractors_of(session: AsyncSession, organisation_id: int) -> list[Co
     return list(await session.scalars(
         select(Contractor).where(Contractor.organisation_id == organisation_id)
         .order_by(Contractor.name)))
+
+
+#: Setting names whose values are credentials: never shown back in full.
+SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|api_?key|auth|private",
+                         re.IGNORECASE)
+#: How much of a credential is shown: its last characters, when it is long enough that
+#: they give nothing away.
+SHOWN_TAIL = 4
+
+
+def shown_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings as a query shows them: every credential (by its name) masked but for its
+    last few characters, so people can tell which one is set; nested objects alike."""
+    shown: dict[str, Any] = {}
+    for name, value in settings.items():
+        if isinstance(value, Mapping):
+            shown[name] = shown_settings(value)
+        elif SECRET_NAME.search(name) and value is not None:
+            text = str(value)
+            shown[name] = "****" + (text[-SHOWN_TAIL:] if len(text) >= 16 else "")
+        else:
+            shown[name] = value
+    return shown
+
+
+async def reseal_contractor_settings(session: AsyncSession) -> int:
+    """Seal every contractor's settings again under the newest key of
+    ``SPM_SECRET_KEYS`` (after a new key is put first); returns how many. Once done,
+    the older keys can be dropped."""
+    contractors = list(await session.scalars(select(Contractor).order_by(Contractor.id)))
+    for contractor in contractors:
+        contractor.sealed_settings = secrets.reseal(contractor.sealed_settings)
+    await session.flush()
+    return len(contractors)

@@ -9,7 +9,7 @@ never share a session with each other or with another subscription.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,6 +30,17 @@ class EventScope:
     session: Session
     loaders: Loaders
     lock: asyncio.Lock
+    #: Work of the event's execution still running when its response was built.
+    background: list[asyncio.Future[Any]] = field(default_factory=list)
+
+
+async def settle(background: list[asyncio.Future[Any]]) -> None:
+    """Wait until every future in ``background`` (and any added meanwhile) is done;
+    their outcomes were already dropped from the response."""
+    while background:
+        pending = list(background)
+        background.clear()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 _EVENT_SCOPE: ContextVar[EventScope | None] = ContextVar("spm_event_scope", default=None)
@@ -49,6 +60,7 @@ class Context:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: Session | None = None
     _loaders: Loaders | None = None
+    _background: list[asyncio.Future[Any]] = field(default_factory=list)
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -75,6 +87,13 @@ class Context:
             assert self.actor is not None, "loaders exist only for authenticated requests"
             self._loaders = Loaders(self.session, self.actor.organisation_id, self._lock)
         return self._loaders
+
+    def settle_before_closing(self, futures: Iterable[asyncio.Future[Any]]) -> None:
+        """Keep fields still resolving after the response was built (siblings of a
+        failed one) from having their session closed under them: the session in use
+        (the request's, or the event's) is closed only once they are done."""
+        scope = _EVENT_SCOPE.get()
+        (scope.background if scope is not None else self._background).extend(futures)
 
     def forget_loaded(self) -> None:
         """Drop cached loads after a commit so later fields read what was written."""
@@ -110,6 +129,7 @@ class Context:
             finally:
                 with suppress(ValueError):  # closed from another context: nothing to reset
                     _EVENT_SCOPE.reset(reset)
+                await settle(scope.background)
                 scope.loaders.close()
         finally:
             await session.close()
@@ -124,7 +144,11 @@ class Context:
         return self._token
 
     async def close(self) -> None:
-        self.forget_loaded()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the request's session once no field uses it: after the fields still
+        resolving in the background, and never during a statement."""
+        await settle(self._background)
+        async with self._lock:
+            self.forget_loaded()
+            if self._session is not None:
+                await self._session.close()
+                self._session = None

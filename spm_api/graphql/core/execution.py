@@ -8,6 +8,10 @@ leaves behind.
 - Its executor holds helpers made of its own bound methods: a reference cycle that keeps
   the whole execution (collected fields, paths, results) alive until the garbage
   collector runs. The response built, the cycle is broken, so it is freed at once.
+- When a field fails synchronously and its error reaches a non-null parent, the sibling
+  fields still running are left to settle in the background, and the response is built
+  without them. They still read through the request's session: they are handed to the
+  context, which lets them settle before it closes that session.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from spm_api.graphql.core.context import Context
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -26,6 +32,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         response = super().build_response(data)
+        if self.background_futures and isinstance(self.context_value, Context):
+            self.context_value.settle_before_closing(self.background_futures)
         if isinstance(response, ExecutionResult):  # nothing incremental still to run
             self.__dict__.pop("async_helpers", None)
         return response

@@ -1,23 +1,54 @@
-"""Schema extensions: request session lifecycle and masking of unexpected errors."""
+"""Schema extensions: request session lifecycle, masking of unexpected errors, and who
+may introspect."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+from graphql import ASTValidationRule
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+
+from spm_api.graphql.core.limits import IntrospectionDisabled, IntrospectionNeedsToken
+from spm_api.vocabulary.errors import DomainError
 
 log = logging.getLogger("spm_api.errors")
 
 
 class CloseSession(SchemaExtension):
-    """Close the request's session once the operation is done, whatever happened."""
+    """Close the request's session once the operation is done, whatever happened. The
+    response is built by then: a failure to close is logged, never sent (its text is
+    the database driver's)."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
-        await self.execution_context.context.close()
+        try:
+            await self.execution_context.context.close()
+        except Exception:  # the connection is discarded by the pool; the answer stands
+            log.exception("closing the request's session failed")
+
+
+class CodeDomainErrors(SchemaExtension):
+    """A domain refusal reaching GraphQL from anywhere (an input's id check, a read) is
+    an expected error: its code, message and field, never masked."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [coded(error) for error in result.errors]
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if not isinstance(original, DomainError) or (error.extensions or {}).get("code"):
+        return error
+    problem = original.problems[0]
+    return GraphQLError(problem.message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, original_error=original,
+                        extensions={"code": problem.code.value, "field": problem.field})
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -46,3 +77,24 @@ class MaskUnexpectedErrors(MaskErrors):
             original_error=None,
             extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
         )
+
+
+def introspection_policy(policy: str) -> type[SchemaExtension]:
+    """An extension adding the refusal ``policy`` calls for: ``on`` lets anyone
+    introspect, ``authenticated`` only requests with a valid token, ``off`` nobody. The
+    rules are fixed classes, so each document is validated once per case."""
+
+    class IntrospectionPolicy(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            execution_context = self.execution_context
+            refusal: type[ASTValidationRule] | None = None
+            if policy == "off":
+                refusal = IntrospectionDisabled
+            elif policy == "authenticated" and execution_context.context.actor is None:
+                refusal = IntrospectionNeedsToken
+            if refusal is not None:
+                execution_context.validation_rules = (*execution_context.validation_rules,
+                                                      refusal)
+            yield
+
+    return IntrospectionPolicy

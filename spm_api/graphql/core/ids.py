@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from strawberry import relay
+from strawberry.types.base import StrawberryObjectDefinition
 
 from spm_api.vocabulary.errors import ErrorCode, fail
 
@@ -13,6 +16,17 @@ def parse_global_id(raw: str) -> relay.GlobalID | None:
         return relay.GlobalID.from_id(raw)
     except ValueError:  # GlobalIDValueError and base64/unicode errors alike
         return None
+
+
+def names_an_object_node(global_id: relay.GlobalID, info: Any) -> bool:
+    """Whether the id's type is an object type implementing Node: an interface (Node
+    itself), a plain object type or an unknown name can be written in an id, but name
+    no object."""
+    definition = info.schema.get_type_by_name(global_id.type_name)
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_interface:
+        return False
+    origin = definition.origin
+    return isinstance(origin, type) and issubclass(origin, relay.Node)
 
 
 def database_id(raw: str, expected_type: str) -> int | None:

@@ -50,7 +50,8 @@ class PlannedReads:
             document = self.checks.parse(query)
         except GraphQLError:
             return None
-        found = None if self.checks.errors(self.graphql_schema, document) else plan_of(
+        # Only authenticated requests are planned: validated as such.
+        found = None if self.checks.validate(self.graphql_schema, document, True) else plan_of(
             document, operation_name)
         self._plans[key] = found
         if len(self._plans) > self._cache_size:

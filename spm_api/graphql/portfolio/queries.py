@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
-from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import Info
 
 from spm_api.domain import reads
 from spm_api.graphql.core.context import Context
-from spm_api.graphql.core.ids import database_id, parse_global_id
+from spm_api.graphql.core.ids import database_id, names_an_object_node, parse_global_id
 from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.pagination import CountedConnection, QuerySource
 from spm_api.graphql.core.permissions import AUTHENTICATED
@@ -29,12 +28,9 @@ class PortfolioQuery:
                       description="Any object by its global id; null when not visible to you.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:
         global_id = parse_global_id(id)
-        if global_id is None:
+        if global_id is None or not names_an_object_node(global_id, info):
             return None
-        try:
-            found: relay.Node | None = await global_id.resolve_node(info, required=False)
-        except GlobalIDValueError:  # a type name the schema does not have
-            return None
+        found: relay.Node | None = await global_id.resolve_node(info, required=False)
         return found
 
     @strawberry.field(permission_classes=AUTHENTICATED, description="The person the token is for.")

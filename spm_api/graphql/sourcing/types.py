@@ -36,14 +36,18 @@ class ContractorNode(LoadedNode):
     settings: strawberry.Private[dict[str, Any]]
 
     @strawberry.field(description="The integration's settings for this contractor "
-                                  "(portfolio managers and admins only; null for others).")
+                                  "(portfolio managers and admins only; null for others), "
+                                  "credentials masked but for their last characters.")
     def settings_json(self, info: Info[Context, None], root: strawberry.Parent[Any]
                       ) -> JSON | None:
         from spm_api.domain.actor import Permission
+        from spm_api.domain.sourcing.contractors import shown_settings
 
         actor = info.context.actor
-        return root.settings if actor is not None and actor.can(
-            Permission.MANAGE_SOURCING) else None
+        if actor is None or not actor.can(Permission.MANAGE_SOURCING):
+            return None
+        shown: Any = shown_settings(root.settings)  # a JSON object
+        return shown  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="A contractor's price for a capability.")
