@@ -50,7 +50,8 @@ PLANNED_FIELDS: dict[str, frozenset[str]] = {
     "PageInfo": PAGE_INFO_FIELDS - {"__typename"},
 }
 ROOT = """type Query {
-  services(first: Int, after: String): ServiceConnection!
+  services(first: Int, after: String, filter: ServiceFilter, orderBy: ServiceOrder
+           ): ServiceConnection!
   service(id: ID!): Service
   viewer: Person!
 }"""
@@ -58,8 +59,12 @@ ROOT = """type Query {
 
 def planned_sdl(schema: GraphQLSchema) -> str:
     """SDL of the plannable subset: every query valid in it is valid in the API."""
-    parts = [ROOT, "scalar DateTime", "scalar Decimal"]
-    enums: set[GraphQLNamedType] = set()
+    parts = [ROOT, "scalar DateTime", "scalar Decimal",
+             "input ServiceFilter { sections: [Section!] stages: [Stage!] "
+             "investmentCategories: [InvestmentCategory!] search: String }",
+             "input ServiceOrder { field: ServiceOrderField direction: SortDirection }"]
+    enums: set[GraphQLNamedType] = {schema.type_map[name] for name in (
+        "ServiceOrderField", "SortDirection", "Section", "Stage", "InvestmentCategory")}
     for type_name, allowed in PLANNED_FIELDS.items():
         graphql_type = schema.type_map[type_name]
         assert isinstance(graphql_type, GraphQLObjectType)

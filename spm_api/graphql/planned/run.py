@@ -11,6 +11,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.relay.utils import SliceMetadata, to_base64
+from strawberry.utils.str_converters import to_snake_case as to_snake
 
 from spm_api.domain import projections, reads
 from spm_api.domain.approvals.rounds import RoundResult, current_votes
@@ -19,11 +20,27 @@ from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
 from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
 from spm_api.vocabulary import money
+from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
 ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
 
 Record = dict[Any, Any]
+
+
+def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
+                      ) -> tuple[reads.ServiceFilter | None, reads.ServiceOrder | None]:
+    """``services``' filter and order as the executor's resolver turns them into the
+    domain's (the same input types); one it would refuse is left to it."""
+    from spm_api.graphql.portfolio.inputs import ServiceFilter, ServiceOrder
+
+    try:
+        return (ServiceFilter(**{to_snake(key): value for key, value in where.items()}
+                              ).to_domain() if where else None,
+                ServiceOrder(**{to_snake(key): value for key, value in order.items()}
+                             ).to_domain() if order else None)
+    except DomainError as refused:
+        raise NotPlannable(str(refused)) from None
 
 
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
@@ -101,9 +118,9 @@ class PlanRun:
 
     async def services(self, selected: Selected) -> dict[str, Any]:
         arguments = self.arguments(selected)
-        if any(arguments.get(name) is not None
-               for name in ("filter", "orderBy", "last", "before")):
-            raise NotPlannable("filters, ordering and backward paging")
+        if arguments.get("last") is not None or arguments.get("before") is not None:
+            raise NotPlannable("backward paging")
+        where, order = listing_arguments(arguments.get("filter"), arguments.get("orderBy"))
         try:
             window = SliceMetadata.from_arguments(
                 None,  # type: ignore[arg-type]  # only read without max_results
@@ -111,7 +128,7 @@ class PlanRun:
                 max_results=self.max_page_size, prefix=CURSOR_PREFIX)
         except (ValueError, TypeError) as refused:  # the executor words the refusal
             raise NotPlannable(str(refused)) from None
-        listing = reads.services(self.actor)
+        listing = reads.services(self.actor, where, order)
         columns = self.plan.columns.get("Service", ("id",))
         rows: list[Record] = []
         if any(part.name in ("edges", "pageInfo") for part in selected.below):
