@@ -158,3 +158,20 @@ async def test_too_many_aliases_are_refused_with_the_count(api: GraphQLClient,
                                                "maxAliases": 30}
     fields = " ".join(f"a{number}: __typename" for number in range(30))
     assert len(await api.data(f"{{ {fields} }}", token=org.token(Role.VIEWER))) == 30
+
+
+async def test_a_document_over_the_token_limit_is_refused_with_a_code(
+        api: GraphQLClient, org: Org, settings: Settings) -> None:
+    fields = " ".join(f"a{number}: viewer {{ name }}" for number in range(2000))
+    body = await api.execute(f"{{ {fields} }}", token=org.token(Role.VIEWER))
+    assert body.get("data") is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "TOO_MANY_TOKENS",
+                                   "maxTokens": settings.max_tokens}
+
+
+async def test_a_syntax_error_has_a_code(api: GraphQLClient, org: Org) -> None:
+    body = await api.execute("{ viewer { name ", token=org.token(Role.VIEWER))
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert error["message"].startswith("Syntax Error")

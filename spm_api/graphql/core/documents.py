@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    parse,
+)
 from graphql.validation import specified_rules
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -51,7 +58,17 @@ class DocumentChecks:
         self.errors = lru_cache(maxsize=cache_size)(self._errors)
 
     def _parse(self, query: str) -> DocumentNode:
-        return parse(query, max_tokens=self.max_tokens)
+        """The document, or a syntax error with a code: ``TOO_MANY_TOKENS`` over
+        ``SPM_MAX_TOKENS``, ``GRAPHQL_PARSE_FAILED`` otherwise."""
+        try:
+            return parse(query, max_tokens=self.max_tokens)
+        except GraphQLSyntaxError as error:
+            too_long = "tokens" in error.message and "Parsing aborted" in error.message
+            extensions: dict[str, Any] = (
+                {"code": "TOO_MANY_TOKENS", "maxTokens": self.max_tokens} if too_long
+                else {"code": "GRAPHQL_PARSE_FAILED"})
+            raise GraphQLError(error.message, source=error.source, positions=error.positions,
+                               extensions=extensions) from None
 
     def _errors(self, schema: GraphQLSchema, document: DocumentNode,
                 refusal: Rule | None = None) -> tuple[GraphQLError, ...]:
