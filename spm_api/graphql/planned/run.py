@@ -237,8 +237,11 @@ class PlanRun:
         open_ids = [service_id for service_id, round_ in latest.items()
                     if round_["outcome"] is None]
         evaluated = await self.open_rounds(open_ids) if open_ids else {}
+        # The decision makers (with the rules, settings and books: four statements) are
+        # read only when asked for; an open round's evaluation reads them itself.
+        wanted = any(part.name == "decisionMakerCount" for part in selected.below)
         setup = (await self.context.loaders.approval_setup.load(self.organisation_id)
-                 if latest else None)
+                 if latest and wanted else None)
         for row in rows:
             round_ = latest.get(row["id"])
             if round_ is None:
@@ -247,10 +250,9 @@ class PlanRun:
             cast = votes.get(round_["id"], [])
             result = evaluated.get(row["id"]) or RoundResult.thawed(round_["outcome"],
                                                                    round_["verdicts"] or [])
-            assert setup is not None
             row[("approval", selected.key)] = SimpleNamespace(
                 round=SimpleNamespace(**round_), all_votes=cast, result=result,
-                decision_maker_count=len(setup.decision_makers))
+                decision_maker_count=len(setup.decision_makers) if setup else None)
             for part in selected.below:
                 if part.name in ("votes", "voteHistory"):
                     row[("votes", selected.key, part.key)] = (
