@@ -402,3 +402,10 @@ def test_alembic_dir_is_a_copied_directory() -> None:
 
 def test_dockerfile_sets_unbuffered_output() -> None:
     assert _env().get("PYTHONUNBUFFERED") == "1"
+
+
+def test_every_api_process_and_the_migration_get_the_hosts_secret_keys() -> None:
+    # Sealed contractor settings must open on every process, and the migration that
+    # seals existing rows needs the same key: one value, passed through from the host.
+    for name in ("migrate", *API_SERVICES):
+        assert _environment(_service(name)).get("SPM_SECRET_KEYS") == "${SPM_SECRET_KEYS:-}"
