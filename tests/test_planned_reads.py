@@ -165,3 +165,23 @@ def test_cached_plans_are_bounded(count: int) -> None:
     for number in range(count):
         reads.plan(f"{{ n{number}: viewer {{ name }} }}", None)
     assert len(reads._plans) <= 64
+
+
+async def test_a_failure_inside_the_plan_falls_back_to_the_executor(
+        api: GraphQLClient, db: AsyncEngine, plugins: PluginHost,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from spm_api.domain import projections
+
+    async with create_session_factory(db)() as session, session.begin():
+        demo = await seed_demo(session, plugins, services=3)
+    token = demo["people"][1]["token"]
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the planned read broke")
+
+    monkeypatch.setattr(projections, "children", broken)
+    data = await api.data("{ services(first: 3) { edges { node { name stageChanges { "
+                          "toStage } } } } }", token=token)
+    assert len(data["services"]["edges"]) == 3
+    assert all(edge["node"]["stageChanges"] for edge in data["services"]["edges"])
+    assert "the planned read path failed" in caplog.text

@@ -75,6 +75,12 @@ class PlannedReads:
                                  self.max_page_size).answer()
         except NotPlannable:
             return None
+        except Exception:  # the executor answers, and reports what went wrong its way
+            log.exception("the planned read path failed; the executor answers instead")
+            context.forget_loaded()
+            async with context.lock:  # a failed statement leaves the transaction aborted
+                await context.session.rollback()
+            return None
         return ExecutionResult(data=data, errors=None)
 
     @staticmethod
