@@ -167,10 +167,17 @@ def test_cached_plans_are_bounded(count: int) -> None:
     assert len(reads._plans) <= 64
 
 
-async def test_a_failure_inside_the_plan_falls_back_to_the_executor(
-        api: GraphQLClient, db: AsyncEngine, plugins: PluginHost,
+PAGE_OF_THREE = "{ services(first: 3) { edges { node { name stageChanges { toStage } } } } }"
+
+
+@pytest.mark.parametrize("mode", ["on", "check"])
+async def test_a_failure_inside_the_plan_falls_back_to_the_executor_or_fails_the_check(
+        mode: str, db: AsyncEngine, plugins: PluginHost, settings: Settings,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from spm_api.app import create_app
     from spm_api.domain import projections
+    from spm_api.realtime.bus import EventBus
+    from tests.support import serve_api
 
     async with create_session_factory(db)() as session, session.begin():
         demo = await seed_demo(session, plugins, services=3)
@@ -180,8 +187,13 @@ async def test_a_failure_inside_the_plan_falls_back_to_the_executor(
         raise RuntimeError("the planned read broke")
 
     monkeypatch.setattr(projections, "children", broken)
-    data = await api.data("{ services(first: 3) { edges { node { name stageChanges { "
-                          "toStage } } } } }", token=token)
-    assert len(data["services"]["edges"]) == 3
-    assert all(edge["node"]["stageChanges"] for edge in data["services"]["edges"])
+    app = create_app(settings.model_copy(update={"planned_reads": mode}), engine=db,
+                     plugins=plugins, bus=EventBus("memory://"))
+    async with serve_api(app) as client:
+        body = await client.execute(PAGE_OF_THREE, token=token)
     assert "the planned read path failed" in caplog.text
+    if mode == "on":  # production: the executor answers
+        edges = body["data"]["services"]["edges"]
+        assert len(edges) == 3 and all(edge["node"]["stageChanges"] for edge in edges)
+    else:  # the suite: a plan that fails is a difference, never hidden
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["PLAN_MISMATCH"]

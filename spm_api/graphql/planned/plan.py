@@ -145,6 +145,8 @@ class _Builder:
         return self.approval(child)
 
     def approval(self, selected: Selected) -> Selected:
+        # An open round is worked out from its service's business case.
+        self.columns.setdefault("Service", {"id"}).update(shapes.BALLOT_SERVICE)
         built = self.only(selected, "ApprovalRound", shapes.APPROVAL_FIELDS)
         children: list[Selected] = []
         for child in built.below:

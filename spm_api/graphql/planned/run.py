@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
+from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.relay.utils import SliceMetadata, to_base64
 from strawberry.utils.str_converters import to_snake_case as to_snake
 
 from spm_api.domain import projections, reads
-from spm_api.domain.approvals.rounds import RoundResult, current_votes
+from spm_api.domain.approvals.rounds import RoundResult, current_votes, result_of
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
@@ -24,6 +24,8 @@ from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
 ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
+#: What a ballot reads of a vote and of its service (``rounds.build_ballot``).
+BALLOT_VOTE = ("id", "voter_id", "decision", "comment", "cast_at")
 
 Record = dict[Any, Any]
 
@@ -231,12 +233,13 @@ class PlanRun:
         rounds = await self.children_as("approval_rounds_of_service", ROUND_COLUMNS,
                                         [row["id"] for row in rows])
         latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
-        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), "voter_id"}))
+        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
         votes = await self.children_as("votes_of_round", vote_columns,
                                        [round_["id"] for round_ in latest.values()])
         open_ids = [service_id for service_id, round_ in latest.items()
                     if round_["outcome"] is None]
-        evaluated = await self.open_rounds(open_ids) if open_ids else {}
+        evaluated = await self.open_rounds(
+            [row for row in rows if row["id"] in open_ids], latest, votes) if open_ids else {}
         # The decision makers (with the rules, settings and books: four statements) are
         # read only when asked for; an open round's evaluation reads them itself.
         wanted = any(part.name == "decisionMakerCount" for part in selected.below)
@@ -271,19 +274,40 @@ class PlanRun:
         return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
                 for parent, rows in found.items()}
 
-    async def open_rounds(self, service_ids: list[int]) -> dict[int, RoundResult]:
-        from spm_api.graphql.approvals.types import approval_of
+    async def open_rounds(self, services: list[Record], latest: dict[int, Record],
+                          votes: dict[int, list[Record]]) -> dict[int, RoundResult]:
+        """Open rounds worked out by the domain's ``result_of`` from the rows already
+        read, with the loaders' setup and budgets, as the executor does (concurrently,
+        so a slow rule costs one time limit). A result is kept on the request's loaders,
+        so a refusal the executor then reports does not call the plugins again."""
+        loaders = self.context.loaders
+        setup = await loaders.approval_setup.load(self.organisation_id)
+        budgets = await loaders.monthly_budget_of_service.load_many(
+            [service["id"] for service in services])
 
-        services = await self.context.loaders.service.load_many(service_ids)
-        caller = SimpleNamespace(context=self.context)
-        try:
-            views = await asyncio.gather(*(approval_of(caller, service)  # type: ignore[arg-type]
-                                           for service in services))
-        except GraphQLError as refused:  # a plugin failed: the executor reports it
-            raise NotPlannable(refused.message) from None
-        return {service_id: view.result for service_id, view in zip(service_ids, views,
-                                                                     strict=True)
-                if view is not None}
+        async def result(service: Record, budget: Any) -> Any:
+            round_ = latest[service["id"]]
+            found = loaders.round_results.get(round_["id"])
+            if found is None:
+                # The rows as the attribute bags the domain reads (it reads, never writes).
+                as_service: Any = SimpleNamespace(**{key: value for key, value in service.items()
+                                                     if isinstance(key, str)})
+                as_round: Any = SimpleNamespace(**round_)
+                as_votes: Any = [SimpleNamespace(**vote) for vote in votes.get(round_["id"], [])]
+                try:
+                    found = await result_of(self.context.plugins, as_service, as_round,
+                                            as_votes, setup, budget)
+                except DomainError as refused:
+                    found = refused
+                loaders.round_results[round_["id"]] = found
+            return found
+
+        results = await asyncio.gather(*(result(service, budget)
+                                         for service, budget in zip(services, budgets,
+                                                                    strict=True)))
+        if any(isinstance(found, DomainError) for found in results):
+            raise NotPlannable("an approval rule refused: the executor reports it")
+        return {service["id"]: found for service, found in zip(services, results, strict=True)}
 
     def render(self, type_name: str, row: Record, below: Sequence[Selected]) -> dict[str, Any]:
         _, fields = shapes.TYPES[type_name]
