@@ -58,9 +58,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 @asynccontextmanager
 async def limited_api(db: AsyncEngine, settings: Settings, plugins: PluginHost,
-                      **limits: int) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process API with rate limits on, in memory, and ``limits``."""
-    overrides: dict[str, Any] = {"rate_limits": True, "rate_limit_backend": "memory"}
+                      backend: str = "memory", **limits: int
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process API with rate limits on, counted in ``backend``, and ``limits``."""
+    overrides: dict[str, Any] = {"rate_limits": True, "rate_limit_backend": backend}
     overrides.update({f"rate_limit_{name}_per_minute": value for name, value in limits.items()})
     bus = EventBus("memory://")
     app = create_app(settings.model_copy(update=overrides), engine=db, plugins=plugins,
@@ -164,6 +165,28 @@ async def test_the_cost_limit_counts_query_cost(db: AsyncEngine, settings: Setti
         assert (extensions["measure"], extensions["limit"]) == ("cost", 2 * cost + 2)
         cheap = "{ services(first: 1) { totalCount } }"  # 2: fits what is left
         assert (await post(http, cheap, token)).status_code == 200
+
+
+async def test_a_body_too_large_is_refused_before_it_is_costed(
+        db: AsyncEngine, settings: Settings, plugins: PluginHost) -> None:
+    async with limited_api(db, settings, plugins, requests=1) as http:
+        padding = " " * (settings.max_body_bytes + 1)
+        response = await http.post(
+            "/graphql", content=f'{{"query": "{{ __typename }}{padding}"}}',
+            headers={"Content-Type": "application/json"})
+        assert response.status_code == 413
+        assert (await post(http, TYPENAME)).status_code == 200  # the refusal was not charged
+
+
+async def test_requests_pass_when_redis_does_not_answer(
+        db: AsyncEngine, settings: Settings, plugins: PluginHost, org: Org,
+        caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    async with limited_api(db, unreachable, plugins, "redis", requests=1) as http:
+        for _ in range(2):
+            assert (await post(http, SERVICES, org.token(Role.VIEWER))).status_code == 200
+    assert "rate limits not applied" in caplog.text
 
 
 @asynccontextmanager
