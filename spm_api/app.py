@@ -32,7 +32,7 @@ from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
-from spm_api.web import graphiql, protection
+from spm_api.web import graphiql, protection, rate_limits
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -127,6 +127,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     own_bus = bus is None
     bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)
     graphql = GraphQLApp(session_factory, plugins, bus, settings)
+    counters = rate_limits.make_counters(settings) if settings.rate_limits else None
+    rate_limit = None if counters is None else rate_limits.middleware(
+        settings, counters, session_factory, graphql.planned.graphql_schema)
 
     async def health(_request: Request) -> Response:
         try:
@@ -152,6 +155,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         plugins.close()
         if own_bus:
             await bus.disconnect()
+        if counters is not None:
+            await counters.close()
         if own_engine:
             await engine.dispose()
 
@@ -163,7 +168,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),
         ],
         lifespan=lifespan,
-        middleware=protection.middleware(settings),
+        middleware=protection.middleware(settings, rate_limit),
     )
     app.state.engine = engine
     app.state.session_factory = session_factory

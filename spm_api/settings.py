@@ -58,6 +58,22 @@ class Settings(BaseSettings):
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    #: Rate limits on requests to /graphql and on their query cost, per token (per client
+    #: address without a valid one) and per organisation, in fixed one-minute windows;
+    #: a request past a limit is refused with 429 before any GraphQL work. Off by
+    #: default: behind a proxy every anonymous client has the proxy's address.
+    rate_limits: bool = False
+    #: Where the counters live: ``memory`` (one process) or ``redis`` (at ``redis_url``,
+    #: shared by every process; keys start with ``redis_channel_prefix``).
+    rate_limit_backend: Literal["memory", "redis"] = "memory"
+    #: Requests one token (or one client address) may make per minute.
+    rate_limit_requests_per_minute: int = 600
+    #: Query cost one token (or one client address) may spend per minute.
+    rate_limit_cost_per_minute: int = 10_000_000
+    #: Requests all tokens of one organisation may make per minute.
+    rate_limit_organisation_requests_per_minute: int = 3000
+    #: Query cost all tokens of one organisation may spend per minute.
+    rate_limit_organisation_cost_per_minute: int = 50_000_000
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: The planned read path for queries: ``on`` (queries it can plan skip the
@@ -82,8 +98,9 @@ class Settings(BaseSettings):
     #: or a ``memory://``, ``postgresql://`` or ``redis://`` URL.
     event_bus: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
-    #: Put before every Redis channel name, so deployments (or test runs) sharing one
-    #: Redis server stay apart: pub/sub channels ignore the database number.
+    #: Put before every Redis channel name and rate limit key, so deployments (or test
+    #: runs) sharing one Redis server stay apart: pub/sub channels ignore the database
+    #: number.
     redis_channel_prefix: str = ""
     #: Also accept the legacy ``graphql-ws`` subscription protocol.
     graphql_ws_legacy: bool = False

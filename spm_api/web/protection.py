@@ -1,6 +1,6 @@
 """The HTTP and WebSocket protections every request passes through, outermost first:
 security headers (on every response, refusals included), CORS, then size limits on what
-clients send, before any of it is parsed."""
+clients send, before any of it is parsed, then rate limits (when enabled)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from spm_api.web.headers import SecurityHeaders
 from spm_api.web.limits import BodySizeLimit, WebSocketMessageLimit
 
 
-def middleware(settings: Settings) -> list[Middleware]:
+def middleware(settings: Settings, rate_limit: Middleware | None = None
+               ) -> list[Middleware]:
     stack = [Middleware(SecurityHeaders,
                         content_security_policy=settings.content_security_policy)]
     origins = settings.allowed_cors_origins()
@@ -25,4 +26,6 @@ def middleware(settings: Settings) -> list[Middleware]:
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(WebSocketMessageLimit, max_bytes=settings.max_ws_message_bytes),
     ]
+    if rate_limit is not None:
+        stack.append(rate_limit)
     return stack

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -234,6 +235,19 @@ def cost_limit(max_cost: int, page_size: int, list_size: int) -> type[Validation
                                     "maxCost": max_cost}))
 
     return CostLimit
+
+
+def document_cost(schema: GraphQLSchema, document: DocumentNode, page_size: int,
+                  list_size: int) -> int:
+    """The cost ``cost_limit`` gives ``document``, summed over its operations: what a
+    rate limit on cost counts."""
+    fragments = {definition.name.value: definition for definition in document.definitions
+                 if isinstance(definition, FragmentDefinitionNode)}
+    costing = _Cost(schema, fragments, page_size, list_size)
+    return sum(costing.selections(definition.selection_set,
+                                  schema.get_root_type(definition.operation), frozenset())
+               for definition in document.definitions
+               if isinstance(definition, OperationDefinitionNode))
 
 
 def _introspection_refusal(code: str, message: str) -> type[ValidationRule]:
