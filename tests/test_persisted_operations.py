@@ -4,6 +4,7 @@ that runs nothing else. Refusals are GraphQL errors with a code in a 200 respons
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import connect
 
 from spm_api.app import create_app
 from spm_api.graphql.core.persisted import ManifestError, document_hash
@@ -19,6 +21,7 @@ from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
 from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, serve_api
+from tests.ws import running, subscriber
 
 REGISTERED = "query Services { services(first: 1) { edges { node { id } } } }"
 OTHER = "query Count { services(first: 2) { edges { node { name } } } }"
@@ -207,3 +210,58 @@ def test_a_missing_manifest_or_none_at_all_fails_the_start(
     with pytest.raises(ManifestError, match="SPM_PERSISTED_ONLY needs"):
         create_app(settings.model_copy(update={"persisted_only": True}),
                    plugins=plugins, bus=EventBus("memory://"))
+
+
+SUBSCRIPTION = "subscription { statementIssued { period } }"
+
+
+@pytest.fixture
+def ws_manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "persisted-documents.json"
+    path.write_text(json.dumps({document_hash(query): query
+                                for query in (REGISTERED, SUBSCRIPTION)}))
+    return path
+
+
+async def test_websocket_operations_follow_the_same_rules(
+        db: AsyncEngine, settings: Settings, plugins: PluginHost, org: Org,
+        ws_manifest: Path) -> None:
+    changed = settings.model_copy(update={"persisted_operations_file": ws_manifest,
+                                          "persisted_only": True})
+    bus = EventBus("memory://")
+    async with running(create_app(changed, engine=db, plugins=plugins, bus=bus)) as address, \
+            subscriber(address, org.token(Role.VIEWER)) as client:
+        await client.send({"id": "1", "type": "subscribe", "payload": {"query": OTHER}})
+        refused = await client.receive()
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"] == {"code": "PERSISTED_QUERY_REQUIRED"}
+        await client.send({"id": "2", "type": "subscribe",
+                           "payload": persisted(document_hash(REGISTERED))})
+        assert await client.next_data() == EMPTY
+        assert (await client.receive())["type"] == "complete"
+        await client.send({"id": "3", "type": "subscribe",
+                           "payload": persisted(document_hash(SUBSCRIPTION))})
+        assert await client.nothing_within(0.3)  # listening, not refused
+    await bus.disconnect()
+
+
+async def test_legacy_websocket_operations_follow_the_same_rules(
+        db: AsyncEngine, settings: Settings, plugins: PluginHost, org: Org,
+        ws_manifest: Path) -> None:
+    changed = settings.model_copy(update={"persisted_operations_file": ws_manifest,
+                                          "persisted_only": True, "graphql_ws_legacy": True})
+    bus = EventBus("memory://")
+    async with running(create_app(changed, engine=db, plugins=plugins, bus=bus)) as address, \
+            connect(f"ws://{address}/graphql",
+                    subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init", "payload": {
+            "Authorization": f"Bearer {org.token(Role.VIEWER)}"}}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        await socket.send(json.dumps({"id": "1", "type": "start",
+                                      "payload": {"query": OTHER}}))
+        while (message := json.loads(await asyncio.wait_for(socket.recv(), 5)))[
+                "type"] == "ka":
+            pass
+        assert message["type"] == "error"
+        assert message["payload"]["extensions"] == {"code": "PERSISTED_QUERY_REQUIRED"}
+    await bus.disconnect()

@@ -147,3 +147,16 @@ class PersistedOperations:
         if query is request_data.query:
             return request_data
         return dataclasses.replace(request_data, query=query)
+
+
+def refuse_ws_payload(view: object, payload: Any) -> GraphQLError | None:
+    """For a WebSocket ``subscribe`` (or legacy ``start``) payload: fills in its document
+    from a hash, or returns the refusal; the view's ``persisted`` sets the rules."""
+    persisted: PersistedOperations | None = getattr(view, "persisted", None)
+    if persisted is None or not isinstance(payload, dict):
+        return None
+    query = persisted.resolve_payload(payload.get("query"), payload.get("extensions"))
+    if isinstance(query, GraphQLError):
+        return query
+    payload["query"] = query
+    return None
