@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
 from spm_api.app import create_app
+from spm_api.cli import EXIT_REFUSED
 from spm_api.graphql.core.persisted import ManifestError, document_hash
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
@@ -265,3 +269,18 @@ async def test_legacy_websocket_operations_follow_the_same_rules(
         assert message["type"] == "error"
         assert message["payload"]["extensions"] == {"code": "PERSISTED_QUERY_REQUIRED"}
     await bus.disconnect()
+
+
+def test_serving_with_a_bad_manifest_says_so_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text("[]")
+    env = {**os.environ, "SPM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'spm.db'}",
+           "SPM_PERSISTED_OPERATIONS_FILE": str(path)}
+    env.pop("SPM_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "spm_api.cli", "serve", "--port", "0"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == EXIT_REFUSED
+    assert result.stderr.splitlines() == [
+        f"error [CONFIGURATION]: SPM_PERSISTED_OPERATIONS_FILE {path}: expected a JSON "
+        "object"]
