@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
 from spm_api.app import create_app
 from spm_api.cli import EXIT_REFUSED
-from spm_api.graphql.core.persisted import ManifestError, document_hash
+from spm_api.graphql.core.persisted import ManifestError, PersistedOperations, document_hash
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
@@ -175,6 +176,23 @@ async def test_the_apq_cache_is_bounded(configured: Any) -> None:
         "PERSISTED_QUERY_NOT_FOUND")  # the least recently used went first
     for document in documents[1:]:
         assert (await client.post(persisted(document_hash(document))))["data"] == EMPTY
+
+
+def test_the_apq_cache_is_bounded_in_characters_too() -> None:
+    operations = PersistedOperations({}, only=False, cache_size=100, cache_chars=100)
+    long_ones = [f"{{ services(first: {n}) {{ totalCount }} }}" + " " * 30 for n in (1, 2, 3)]
+    for query in long_ones:
+        assert operations.resolve_payload(query, persisted(document_hash(query))[
+            "extensions"]) == query
+    assert not isinstance(operations.resolve_payload(None, persisted(document_hash(
+        long_ones[2]))["extensions"]), GraphQLError)
+    refused = operations.resolve_payload(None, persisted(document_hash(long_ones[0]))[
+        "extensions"])
+    assert isinstance(refused, GraphQLError)
+    assert operations.automatic_chars <= 100
+    too_long = "{ services { totalCount } }" + " " * 100
+    operations.resolve_payload(too_long, persisted(document_hash(too_long))["extensions"])
+    assert document_hash(too_long) not in operations.automatic
 
 
 async def test_an_apollo_manifest_is_read(configured: Any, tmp_path: Path) -> None:

@@ -28,6 +28,9 @@ HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
 REQUIRED = "PERSISTED_QUERY_REQUIRED"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
+#: Characters the APQ cache holds at most, whatever its entry count: documents may be
+#: as long as a request body, and a thousand of those would not fit in memory.
+APQ_CACHE_MAX_CHARS = 16 * 1024 * 1024
 
 
 class ManifestError(ValueError):
@@ -83,11 +86,14 @@ class PersistedOperations:
     """Turns a request into the one to run (its document filled in from a hash), or
     the GraphQL error that refuses it."""
 
-    def __init__(self, registered: dict[str, str], *, only: bool, cache_size: int) -> None:
+    def __init__(self, registered: dict[str, str], *, only: bool, cache_size: int,
+                 cache_chars: int = APQ_CACHE_MAX_CHARS) -> None:
         self.registered = registered
         self.only = only
         self.cache_size = cache_size
+        self.cache_chars = cache_chars
         self.automatic: OrderedDict[str, str] = OrderedDict()
+        self.automatic_chars = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersistedOperations:
@@ -106,12 +112,17 @@ class PersistedOperations:
         return query
 
     def _remember(self, digest: str, query: str) -> None:
-        if self.cache_size <= 0:
+        """Keeps ``query``, dropping the least recently used past either bound."""
+        if digest in self.automatic:
+            self.automatic.move_to_end(digest)
+            return
+        if self.cache_size <= 0 or len(query) > self.cache_chars:
             return
         self.automatic[digest] = query
-        self.automatic.move_to_end(digest)
-        while len(self.automatic) > self.cache_size:
-            self.automatic.popitem(last=False)
+        self.automatic_chars += len(query)
+        while (len(self.automatic) > self.cache_size
+               or self.automatic_chars > self.cache_chars):
+            self.automatic_chars -= len(self.automatic.popitem(last=False)[1])
 
     def resolve_payload(self, query: Any, extensions: Any) -> str | GraphQLError:
         """The document to run for a ``query`` and ``extensions`` pair, or a refusal."""
