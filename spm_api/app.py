@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
@@ -26,6 +28,7 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import document_checks
 from spm_api.graphql.core.fanout import FanOut
 from spm_api.graphql.core.legacy_ws import LegacyWSHandler
+from spm_api.graphql.core.persisted import PersistedOperations
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
@@ -63,6 +66,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.planned = PlannedReads(
             schema, document_checks(settings),
             settings.max_page_size, settings.document_cache_size, settings.planned_reads)
+        self.persisted = PersistedOperations.from_settings(settings)
         self.demo_mode = settings.demo_mode
         self.fanout = FanOut(self.schema, settings.ws_max_connections,
                              settings.ws_max_subscriptions_per_organisation)
@@ -75,6 +79,11 @@ class GraphQLApp(GraphQL[Context, None]):
                              request_data: GraphQLRequestData) -> Any:
         """Queries the planned read path can answer skip the executor (in ``check``
         mode both run, and a difference is an error)."""
+        resolved = self.persisted.resolve(request_data)  # hashes and the allow-list
+        if isinstance(resolved, GraphQLError):
+            await context.close()
+            return ExecutionResult(data=None, errors=[resolved])
+        request_data = resolved
         planned = (await self.planned.answer(request_data, context)
                    if request_adapter.method == "POST" else None)
         if planned is None or self.planned.checking:

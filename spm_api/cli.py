@@ -79,8 +79,13 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from spm_api import preflight
+    from spm_api.graphql.core.persisted import ManifestError, PersistedOperations
 
     settings = get_settings()
+    try:  # one line here rather than a traceback from each of uvicorn's workers
+        PersistedOperations.from_settings(settings)
+    except ManifestError as error:
+        raise _Refused(f"error [CONFIGURATION]: {error}") from None
     if args.workers > 1 and settings.event_bus_url().startswith("memory"):
         raise _Refused(
             "error [CONFIGURATION]: the memory event bus reaches only its own process; with "

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     rate_limit_organisation_cost_per_minute: int = 50_000_000
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
+    #: A JSON file of the operations clients may send by hash (the sha256 hex of the
+    #: document): ``{hash: document}`` or Apollo's persisted query manifest, as the front
+    #: end's build writes it. Read at start; a bad file fails the start.
+    persisted_operations_file: Path | None = None
+    #: Run only the operations of ``persisted_operations_file`` (by hash or by their
+    #: full text); any other document is refused with PERSISTED_QUERY_REQUIRED.
+    persisted_only: bool = False
+    #: Documents registered by Automatic Persisted Queries kept per process (the least
+    #: recently used goes first); 0 keeps none.
+    apq_cache_size: int = 1000
     #: The planned read path for queries: ``on`` (queries it can plan skip the
     #: executor), ``off``, or ``check`` (both paths run and must agree: tests).
     planned_reads: Literal["on", "off", "check"] = "on"

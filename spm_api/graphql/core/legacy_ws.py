@@ -6,9 +6,13 @@ malformed ``connection_init``, 4429 for a second one (Strawberry's handler close
 from __future__ import annotations
 
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    StartMessage,
+)
 
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.persisted import refuse_ws_payload
 from spm_api.graphql.core.websocket import UNAUTHORIZED, authenticate_connection
 
 BAD_REQUEST = 4400
@@ -36,3 +40,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=UNAUTHORIZED, reason="Unauthorized")
             return
         await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        """Persisted operations' rules, as over graphql-transport-ws."""
+        if self.connection_acknowledged and (
+                refused := refuse_ws_payload(self.view, message.get("payload"))):
+            await self.send_message({"type": "error", "id": message["id"],
+                                     "payload": refused.formatted})
+            return
+        await super().handle_start(message)

@@ -24,6 +24,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.fanout import FanOut, Group, Member, encode, shared_key
 from spm_api.graphql.core.outbox import Outbox
+from spm_api.graphql.core.persisted import refuse_ws_payload
 
 #: graphql-transport-ws close codes.
 UNAUTHORIZED = 4401
@@ -129,6 +130,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         hub, actor = self.fanout, self.context.actor
         operation_id = message["id"]
+        if self.connection_acknowledged and (
+                refused := refuse_ws_payload(self.view, message.get("payload"))):
+            await self.send_message({"id": operation_id, "type": "error",
+                                     "payload": [refused.formatted]})
+            return
         if (hub is None or actor is None or not self.connection_acknowledged
                 or operation_id in self.operations
                 or (self.max_subscriptions_per_connection is not None
