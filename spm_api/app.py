@@ -29,6 +29,7 @@ from spm_api.graphql.core.documents import document_checks
 from spm_api.graphql.core.fanout import FanOut
 from spm_api.graphql.core.legacy_ws import LegacyWSHandler
 from spm_api.graphql.core.persisted import PersistedOperations
+from spm_api.graphql.core.text_input import nul_refusal
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
@@ -80,9 +81,12 @@ class GraphQLApp(GraphQL[Context, None]):
         """Queries the planned read path can answer skip the executor (in ``check``
         mode both run, and a difference is an error)."""
         resolved = self.persisted.resolve(request_data)  # hashes and the allow-list
-        if isinstance(resolved, GraphQLError):
+        refusal = (resolved if isinstance(resolved, GraphQLError)
+                   else nul_refusal(resolved.query, resolved.variables))
+        if refusal is not None:
             await context.close()
-            return ExecutionResult(data=None, errors=[resolved])
+            return ExecutionResult(data=None, errors=[refusal])
+        assert not isinstance(resolved, GraphQLError)
         request_data = resolved
         planned = (await self.planned.answer(request_data, context)
                    if request_adapter.method == "POST" else None)

@@ -8,6 +8,7 @@ import asyncio
 import base64
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
@@ -90,3 +91,30 @@ async def test_a_refused_argument_in_the_same_request_as_node_and_service(
     assert codes(body) == ["BAD_USER_INPUT"]
     await asyncio.sleep(0.05)
     assert checked_out(db) == 0
+
+
+async def test_text_with_a_nul_character_is_refused_before_any_work(
+        api: GraphQLClient, org: Org) -> None:
+    # PostgreSQL cannot store U+0000; found by the schema fuzz test as an internal error.
+    mutation = """mutation($name: String!) {
+      createCustomer(input: {name: $name, kind: INTERNAL_DEPARTMENT}) {
+        customer { name } errors { code field } } }"""
+    body = await api.execute(mutation, {"name": "Fin\x00ance"}, token=org.token(Role.ADMIN))
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    # Written as an escape inside the document, it reaches the domain, which refuses it.
+    literal = await api.data('mutation { createCustomer(input: {name: "Fin\\u0000ance", '
+                             'kind: INTERNAL_DEPARTMENT}) { errors { code field } } }',
+                             token=org.token(Role.ADMIN))
+    assert literal == {"createCustomer": {"errors": [{"code": "VALIDATION", "field": "name"}]}}
+    customers = await api.data("{ customers { name } }", token=org.token(Role.ADMIN))
+    assert customers == {"customers": []}
+
+
+def test_domain_text_refuses_a_nul_character() -> None:
+    from spm_api.vocabulary.errors import DomainError
+    from spm_api.vocabulary.validation import required_text
+
+    with pytest.raises(DomainError) as refused:
+        required_text("Fin\x00ance", "name", 200)
+    assert refused.value.problems[0].field == "name"

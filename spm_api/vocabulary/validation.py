@@ -14,6 +14,10 @@ def required_text(value: str, field: str, max_length: int | None = None) -> str:
 
 
 def optional_text(value: str, field: str, max_length: int | None = None) -> str:
+    """Strip ``value``; refuse a NUL character (no database text can hold one) and more
+    than ``max_length`` characters."""
+    if "\x00" in value:
+        raise fail(ErrorCode.VALIDATION, f"{field} may not contain NUL characters", field)
     cleaned = value.strip()
     if max_length is not None and len(cleaned) > max_length:
         raise fail(

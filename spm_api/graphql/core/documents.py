@@ -73,7 +73,7 @@ class DocumentChecks:
     def _errors(self, schema: GraphQLSchema, document: DocumentNode,
                 refusal: Rule | None = None) -> tuple[GraphQLError, ...]:
         rules = self.rules if refusal is None else (*self.rules, refusal)
-        return tuple(validate_document(schema, document, rules))
+        return tuple(coded(error) for error in validate_document(schema, document, rules))
 
     def refusal(self, authenticated: bool) -> Rule | None:
         """The introspection refusal that applies: ``SPM_INTROSPECTION`` ``on`` lets
@@ -93,6 +93,17 @@ class DocumentChecks:
     def cache_info(self) -> tuple[Any, Any]:
         """The parse and validation caches' statistics (``functools`` cache info)."""
         return self.parse.cache_info(), self.errors.cache_info()
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """A validation error with a code: the limit rules give their own, GraphQL's rules
+    (unknown fields, values of the wrong type, ...) ``GRAPHQL_VALIDATION_FAILED``."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    return GraphQLError(error.message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path,
+                        extensions={**(error.extensions or {}),
+                                    "code": "GRAPHQL_VALIDATION_FAILED"})
 
 
 @lru_cache(maxsize=8)
