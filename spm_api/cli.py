@@ -9,6 +9,7 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -434,7 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ignore_answers_to_a_closed_loop(hook: threading.ExceptHookArgs) -> None:
+    """aiosqlite's worker thread may answer after a failed connection's event loop has
+    ended (``asyncio.run`` returned with the one-line error already printed); its
+    "Event loop is closed" traceback would be a second, misleading report."""
+    if isinstance(hook.exc_value, RuntimeError) and "Event loop is closed" in str(
+            hook.exc_value):
+        return
+    threading.__excepthook__(hook)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    threading.excepthook = _ignore_answers_to_a_closed_loop
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
