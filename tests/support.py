@@ -267,3 +267,21 @@ class Portfolio:
         moved = await self.transition(service_id, "CHARTERED", "go")
         assert moved["errors"] == [], moved["errors"]
         return service_id
+
+
+def drawn_documents(strategy: Any, count: int, fixed_seed: int) -> list[str]:
+    """``count`` GraphQL documents drawn from a hypothesis-graphql ``strategy`` with a
+    fixed seed, so a failing one is drawn again on the next run."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    documents: list[str] = []
+
+    @settings(max_examples=count, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck), deadline=None)
+    @seed(fixed_seed)
+    @given(strategy)
+    def collect(document: Any) -> None:
+        documents.append(str(document))
+
+    collect()
+    return documents

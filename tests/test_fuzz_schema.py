@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from graphql import IntValueNode, NameNode, ObjectFieldNode, ObjectValueNode, StringValueNode
-from hypothesis import HealthCheck, Phase, given, seed
-from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 from sqlalchemy import select
@@ -28,7 +26,7 @@ from spm_api.graphql.schema import schema_sdl
 from spm_api.models import Organisation
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import Role
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, drawn_documents
 
 #: Literals for the custom scalars: valid ones and ones the API must refuse cleanly.
 SCALARS = {
@@ -50,17 +48,7 @@ LEAKS = ("Traceback", "sqlalchemy", "asyncpg", "sqlite3", "Error:", "object has 
 
 def generated(kind: str, count: int) -> list[str]:
     strategy = (queries if kind == "query" else mutations)(schema_sdl(), custom_scalars=SCALARS)
-    found: list[str] = []
-
-    @hypothesis_settings(max_examples=count, database=None, phases=[Phase.generate],
-                         suppress_health_check=list(HealthCheck), deadline=None)
-    @seed(20261204)
-    @given(strategy)
-    def collect(document: Any) -> None:
-        found.append(str(document))
-
-    collect()
-    return found
+    return drawn_documents(strategy, count, fixed_seed=20261204)
 
 
 @pytest.mark.parametrize("kind", ["query", "mutation"])

@@ -22,8 +22,6 @@ from graphql import (
     StringValueNode,
     get_named_type,
 )
-from hypothesis import HealthCheck, Phase, given, seed
-from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,7 +35,7 @@ from spm_api.graphql.planned.plan import CONNECTION_FIELDS, EDGE_FIELDS, PAGE_IN
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, drawn_documents
 
 #: The plannable part of the schema, by GraphQL type: the fields a random query may use.
 PLANNED_FIELDS: dict[str, frozenset[str]] = {
@@ -97,17 +95,7 @@ def random_queries(count: int, fixed_seed: int, service_ids: list[str]) -> list[
                                    to_base64("Service", 1)]).map(
             lambda value: StringValueNode(value=value)),
     }
-    generated: list[str] = []
-
-    @hypothesis_settings(max_examples=count, database=None, phases=[Phase.generate],
-                         suppress_health_check=list(HealthCheck), deadline=None)
-    @seed(fixed_seed)
-    @given(queries(sdl, custom_scalars=scalars))
-    def collect(query: Any) -> None:
-        generated.append(str(query))
-
-    collect()
-    return generated
+    return drawn_documents(queries(sdl, custom_scalars=scalars), count, fixed_seed)
 
 
 def fuzz_count(database_url: str) -> int:

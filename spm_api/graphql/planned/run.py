@@ -182,9 +182,9 @@ class PlanRun:
         return {pk: {"id": pk, **dict(zip(columns, row, strict=True))}
                 for pk, row in found.items()}
 
-    async def children(self, relation: str, type_name: str, parent_ids: Sequence[int]
-                       ) -> dict[int, list[Record]]:
-        columns = self.plan.columns.get(type_name, ("id",))
+    async def children(self, relation: str, columns: Sequence[str],
+                       parent_ids: Sequence[int]) -> dict[int, list[Record]]:
+        """Rows of a child relation per parent id, as records of ``columns``."""
         async with self.context.lock:
             found = await projections.children(self.context.session, relation,
                                                self.organisation_id, parent_ids, columns)
@@ -209,7 +209,8 @@ class PlanRun:
         for part in below:
             shape = fields.get(part.name)
             if isinstance(shape, shapes.Many):
-                grouped = await self.children(shape.relation, shape.target,
+                grouped = await self.children(shape.relation,
+                                              self.plan.columns.get(shape.target, ("id",)),
                                               [row["id"] for row in rows])
                 for row in rows:
                     row[("many", part.key)] = grouped.get(row["id"], [])
@@ -230,11 +231,11 @@ class PlanRun:
         """Each service's latest round. A closed round's result is frozen on it and read
         with the round; an open one is worked out by the same domain function, loaders
         and plugins the executor uses."""
-        rounds = await self.children_as("approval_rounds_of_service", ROUND_COLUMNS,
+        rounds = await self.children("approval_rounds_of_service", ROUND_COLUMNS,
                                         [row["id"] for row in rows])
         latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
         vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
-        votes = await self.children_as("votes_of_round", vote_columns,
+        votes = await self.children("votes_of_round", vote_columns,
                                        [round_["id"] for round_ in latest.values()])
         open_ids = [service_id for service_id, round_ in latest.items()
                     if round_["outcome"] is None]
@@ -265,14 +266,6 @@ class PlanRun:
                 await self.fill("Vote", [vote for row in rows for vote in
                                          row.get(("votes", selected.key, part.key), [])],
                                 part.below)
-
-    async def children_as(self, relation: str, columns: tuple[str, ...],
-                          parent_ids: Sequence[int]) -> dict[int, list[Record]]:
-        async with self.context.lock:
-            found = await projections.children(self.context.session, relation,
-                                               self.organisation_id, parent_ids, columns)
-        return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
-                for parent, rows in found.items()}
 
     async def open_rounds(self, services: list[Record], latest: dict[int, Record],
                           votes: dict[int, list[Record]]) -> dict[int, RoundResult]:
