@@ -37,6 +37,7 @@ from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
 from spm_api.web import graphiql, protection, rate_limits
+from spm_api.web.planned_http import HANDED_CONTEXT, PlannedHTTP
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -78,8 +79,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Context, root_value: Any,
                              request_data: GraphQLRequestData) -> Any:
-        """Queries the planned read path can answer skip the executor (in ``check``
-        mode both run, and a difference is an error)."""
+        """Persisted operations resolved and NUL characters refused before the executor
+        (the planned read path answered in front of the view, ``web/planned_http.py``)."""
         resolved = self.persisted.resolve(request_data)  # hashes and the allow-list
         refusal = (resolved if isinstance(resolved, GraphQLError)
                    else nul_refusal(resolved.query, resolved.variables))
@@ -87,17 +88,8 @@ class GraphQLApp(GraphQL[Context, None]):
             await context.close()
             return ExecutionResult(data=None, errors=[refusal])
         assert not isinstance(resolved, GraphQLError)
-        request_data = resolved
-        planned = (await self.planned.answer(request_data, context)
-                   if request_adapter.method == "POST" else None)
-        if planned is None or self.planned.checking:
-            executed = await super().execute_single(request, request_adapter, sub_response,
-                                                    context, root_value, request_data)
-            if planned is None or (planned.data == executed.data and not executed.errors):
-                return executed
-            return self.planned.mismatch(planned, executed)
-        await context.close()  # what the executor's CloseSession would do
-        return planned
+        return await super().execute_single(request, request_adapter, sub_response,
+                                            context, root_value, resolved)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from this origin; in demo mode with the demo portfolio manager's
@@ -114,6 +106,10 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(self._page)
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        handed: Context | None = request.scope.get(HANDED_CONTEXT)
+        if handed is not None:  # authenticated by the planned lane, in its transaction
+            handed.request, handed.response = request, response
+            return handed
         context = Context(self.session_factory, self.plugins, self.bus, request=request,
                           response=response)
         # A WebSocket may also authenticate in connection_init (browsers cannot set
@@ -175,7 +171,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", PlannedHTTP(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health, methods=["GET"]),
             Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),

@@ -8,11 +8,14 @@ relations, tenancy filters and orders as the batch reads behind the DataLoaders
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.batches import CHILDREN, ROWS_BY_ID
@@ -36,19 +39,88 @@ async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[s
     return [tuple(row) for row in result]
 
 
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One projection's SQL for one dialect, compiled once: its text and how each
+    column's raw value becomes what SQLAlchemy would have given (the column types'
+    own result processors: enums, exact decimals, UTC datetimes, JSON)."""
+
+    sql: str
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def decoded(self, row: Sequence[Any]) -> Row:
+        if not self.processors:
+            return tuple(row)
+        values = list(row)
+        for index, process in self.processors:
+            values[index] = process(values[index])
+        return tuple(values)
+
+
+_STATEMENTS: dict[tuple[Any, ...], Statement] = {}
+
+
+def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[str],
+               order: bool) -> Statement:
+    """``SELECT key, selected… FROM model WHERE organisation_id = ? AND key IN ids``;
+    the ids are one parameter whatever their number (an array on PostgreSQL, a JSON
+    list on SQLite), so each shape has one text and one prepared statement."""
+    cache_key = (dialect.name, model, key, tuple(selected), order)
+    found = _STATEMENTS.get(cache_key)
+    if found is not None:
+        return found
+    quote = dialect.identifier_preparer.quote
+    table: Any = model.__table__
+    columns = [table.c[key], *(getattr(model, name).property.columns[0] for name in selected)]
+    names = ", ".join(quote(column.name) for column in columns)
+    where = quote(table.c.organisation_id.name)
+    if dialect.name == "postgresql":
+        ids = f"{quote(columns[0].name)} = ANY($2::bigint[])"
+        where = f"{where} = $1"
+    else:
+        ids = f"{quote(columns[0].name)} IN (SELECT value FROM json_each(?))"
+        where = f"{where} = ?"
+    sql = f"SELECT {names} FROM {quote(table.name)} WHERE {where} AND {ids}"
+    if order:
+        sql += f" ORDER BY {quote(table.c.id.name)}"
+    processors = tuple(
+        (index, process) for index, column in enumerate(columns)
+        if (process := column.type._cached_result_processor(dialect, None)) is not None)
+    found = _STATEMENTS[cache_key] = Statement(sql, processors)
+    return found
+
+
+async def _fetch(session: AsyncSession, model: type[Any], key: str, columns: Sequence[str],
+                 order: bool, organisation_id: int, ids: Sequence[int]) -> list[Row]:
+    """Run on the driver's own connection, in the session's transaction: the ORM's and
+    the Core's per-statement work is what a planned read exists to skip."""
+    connection = await session.connection()
+    sync = connection.sync_connection
+    assert sync is not None
+    statement = _statement(connection.dialect, model, key, columns, order)
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    wanted = sorted(set(ids))
+    parameters = ((organisation_id, wanted) if connection.dialect.name == "postgresql"
+                  else (organisation_id, json.dumps(wanted)))
+    announce = sync.dispatch.before_cursor_execute
+    if announce:  # statement counters and loggers see these statements too
+        announce(sync, None, statement.sql, parameters, None, False)
+    if connection.dialect.name == "postgresql":
+        raw = await driver.fetch(statement.sql, *parameters)
+    else:
+        raw = await driver.execute_fetchall(statement.sql, parameters)
+    return [statement.decoded(row) for row in raw]
+
+
 async def children(session: AsyncSession, relation: str, organisation_id: int,
                    parent_ids: Sequence[int], columns: Sequence[str]) -> dict[int, list[Row]]:
     """Rows of a child relation (``batches.CHILDREN``) per parent id, oldest first."""
     model, parent = CHILDREN[relation]
     if not parent_ids:
         return {}
-    result = await session.execute(
-        select(getattr(model, parent), *_columns(model, columns))
-        .where(model.organisation_id == organisation_id,
-               getattr(model, parent).in_(set(parent_ids)))
-        .order_by(model.id))
     grouped: dict[int, list[Row]] = defaultdict(list)
-    for parent_id, *values in result:
+    for parent_id, *values in await _fetch(session, model, parent, columns, True,
+                                           organisation_id, parent_ids):
         grouped[parent_id].append(tuple(values))
     return grouped
 
@@ -59,10 +131,8 @@ async def by_id(session: AsyncSession, relation: str, organisation_id: int,
     model = ROWS_BY_ID[relation]
     if not ids:
         return {}
-    result = await session.execute(
-        select(model.id, *_columns(model, columns))
-        .where(model.organisation_id == organisation_id, model.id.in_(set(ids))))
-    return {row_id: tuple(values) for row_id, *values in result}
+    return {row_id: tuple(values) for row_id, *values in
+            await _fetch(session, model, "id", columns, False, organisation_id, ids)}
 
 
 async def currency_of(session: AsyncSession, organisation_id: int) -> str:

@@ -49,8 +49,8 @@ class ApprovalsMutation:
             vote=as_node(VoteNode, outcome.vote),
             service=as_node(ServiceNode, outcome.service),
             approval=ApprovalRoundView(round=outcome.approval_round, all_votes=outcome.votes,
-                                       result=outcome.result,
-                                       decision_maker_count=outcome.decision_maker_count),
+                                       service=outcome.service, result=outcome.result,
+                                       known_decision_makers=outcome.decision_maker_count),
             stage_change=as_node(StageChangeNode, outcome.stage_change),
         )
 

@@ -54,14 +54,29 @@ class RuleVerdict:
 class ApprovalRoundView:
     round: strawberry.Private[rows.ApprovalRound]
     all_votes: strawberry.Private[list[rows.Vote]]
-    result: strawberry.Private[approval.RoundResult]
-    decision_maker_count: int = strawberry.field(
-        description="How many decision makers may vote in the round right now.")
+    #: The service the round decides; its rules are asked only for ``status`` and
+    #: ``verdicts``, so a failing rule leaves the votes readable.
+    service: strawberry.Private[Any] = None
+    #: Known when a vote has just decided it; otherwise worked out on first ask.
+    result: strawberry.Private[approval.RoundResult | None] = None
+    known_decision_makers: strawberry.Private[int | None] = None
+
+    async def worked_out(self, info: Info[Context, None]) -> approval.RoundResult:
+        if self.result is None:
+            self.result = await round_result(info, self.service, self.round, self.all_votes)
+        return self.result
+
+    @strawberry.field(description="How many decision makers may vote in the round right now.")
+    async def decision_maker_count(self, info: Info[Context, None]) -> int:
+        if self.known_decision_makers is not None:
+            return self.known_decision_makers
+        setup = await info.context.loaders.approval_setup.load(self.round.organisation_id)
+        return len(setup.decision_makers)
 
     @strawberry.field(description="APPROVED, REJECTED or PENDING: what all the chosen rules "
                                   "conclude together. Frozen when the round closes.")
-    def status(self) -> ApprovalStatus:
-        return self.result.status
+    async def status(self, info: Info[Context, None]) -> ApprovalStatus:
+        return (await self.worked_out(info)).status
 
     @strawberry.field
     def opened_at(self) -> datetime:
@@ -80,24 +95,21 @@ class ApprovalRoundView:
         return as_nodes(VoteNode, self.all_votes)
 
     @strawberry.field(description="Each chosen rule's verdict and why.")
-    def verdicts(self) -> list[RuleVerdict]:
+    async def verdicts(self, info: Info[Context, None]) -> list[RuleVerdict]:
         return [RuleVerdict(rule=v.rule, plugin=v.plugin, status=v.status,
-                            explanation=v.explanation) for v in self.result.verdicts]
+                            explanation=v.explanation)
+                for v in (await self.worked_out(info)).verdicts]
 
 
-async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundView | None:
-    """The service's latest round, evaluated by the rules with batched reads."""
+async def round_result(info: Info[Context, None], service: Any, latest: rows.ApprovalRound,
+                       votes: list[rows.Vote]) -> approval.RoundResult:
+    """The round evaluated by the rules with batched reads, once per round per request,
+    whichever read path asks first: a plugin that fails or hangs is called (and logged)
+    once."""
     loaders = info.context.loaders
-    rounds = await loaders.approval_rounds_of_service.load(service.id)
-    if not rounds:
-        return None
-    latest = rounds[-1]
-    votes = await loaders.votes_of_round.load(latest.id)
-    setup = await loaders.approval_setup.load(service.organisation_id)
-    # Worked out once per round per request, whichever read path asks first: a plugin
-    # that fails or hangs is called (and logged) once.
     result = loaders.round_results.get(latest.id)
     if result is None:
+        setup = await loaders.approval_setup.load(service.organisation_id)
         budget = ([] if latest.outcome else
                   await loaders.monthly_budget_of_service.load(service.id))
         try:
@@ -108,8 +120,18 @@ async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundV
         loaders.round_results[latest.id] = result
     if isinstance(result, DomainError):
         raise coded_error(result) from result
-    return ApprovalRoundView(round=latest, all_votes=votes, result=result,
-                             decision_maker_count=len(setup.decision_makers))
+    return result
+
+
+async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundView | None:
+    """The service's latest round and its votes (batched reads)."""
+    loaders = info.context.loaders
+    rounds = await loaders.approval_rounds_of_service.load(service.id)
+    if not rounds:
+        return None
+    latest = rounds[-1]
+    votes = await loaders.votes_of_round.load(latest.id)
+    return ApprovalRoundView(round=latest, all_votes=votes, service=service)
 
 
 @strawberry.type

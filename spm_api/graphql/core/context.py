@@ -101,15 +101,19 @@ class Context:
             self._loaders.close()
         self._loaders = None
 
+    def authenticated(self, token: str, actor: Actor | None) -> None:
+        """Record who the token stands for (checked by the caller)."""
+        self.actor = actor
+        self._token = token if actor is not None else None
+
     async def authenticate(self, authorization: str | None) -> None:
         if authorization and authorization.lower().startswith(BEARER):
             token = authorization[len(BEARER):].strip()
             if token:
                 async with self._lock:
-                    self.actor = await authenticate(self.session, token)
+                    self.authenticated(token, await authenticate(self.session, token))
                     # End the read transaction so a mutation starts a fresh one.
                     await self.session.rollback()
-                self._token = token if self.actor is not None else None
 
     @asynccontextmanager
     async def event_scope(self) -> AsyncIterator[Actor | None]:

@@ -12,7 +12,6 @@ from typing import Any
 from graphql import GraphQLError
 from graphql.execution.values import get_variable_values
 from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult
 
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import DocumentChecks
@@ -22,7 +21,11 @@ from spm_api.vocabulary.errors import DomainError
 
 log = logging.getLogger("spm_api.planned")
 
-__all__ = ["PlannedReads"]
+__all__ = ["PlanFailed", "PlannedReads"]
+
+
+class PlanFailed(Exception):
+    """A plan failed unexpectedly while both paths are compared."""
 
 
 class PlannedReads:
@@ -59,13 +62,11 @@ class PlannedReads:
             self._plans.popitem(last=False)
         return found
 
-    async def answer(self, request: GraphQLRequestData, context: Context
-                     ) -> ExecutionResult | None:
-        if self.mode == "off" or not request.query or context.actor is None:
-            return None
-        plan = self.plan(request.query, request.operation_name)
-        if plan is None:
-            return None
+    async def data(self, plan: Plan, request: GraphQLRequestData, context: Context
+                   ) -> dict[str, Any] | None:
+        """The planned answer's data, or None to let the executor answer (in the same
+        context: a rule's refusal is remembered, so its plugin is called once). In
+        ``check`` mode a plan that fails raises ``PlanFailed``: that is a difference."""
         coerced = get_variable_values(self.graphql_schema,
                                       plan.operation.variable_definitions or (),
                                       request.variables or {})
@@ -76,13 +77,13 @@ class PlannedReads:
                                  self.max_page_size).answer()
         except NotPlannable:
             return None
-        except Exception:  # the executor answers, and reports what went wrong its way
+        except Exception as failure:  # the executor answers, and reports its own way
             log.exception("the planned read path failed; the executor answers instead")
             context.forget_loaded()
             async with context.lock:  # a failed statement leaves the transaction aborted
                 await context.session.rollback()
             if self.checking:  # where both paths are compared, a failed plan is a difference
-                return ExecutionResult(data=None, errors=None)
+                raise PlanFailed from failure
             return None
         if self.checking:
             # The executor must work rounds out for itself to be a check; only refusals
@@ -91,14 +92,14 @@ class PlannedReads:
             for round_id in [key for key, found in results.items()
                              if not isinstance(found, DomainError)]:
                 del results[round_id]
-        return ExecutionResult(data=data, errors=None)
+        return data
 
     @staticmethod
-    def mismatch(planned: ExecutionResult, executed: ExecutionResult) -> ExecutionResult:
+    def mismatch(planned: Any, executed: Any) -> dict[str, Any]:
         """What ``check`` mode answers when the two paths disagree: a coded error, and
         both answers in the log."""
-        log.error("planned answer differs from the executor's: planned=%r executed=%r "
-                  "errors=%r", planned.data, executed.data, executed.errors)
-        return ExecutionResult(data=None, errors=[GraphQLError(
-            "the planned read path answered differently from the executor",
-            extensions={"code": "PLAN_MISMATCH"})])
+        log.error("planned answer differs from the executor's: planned=%r executed=%r",
+                  planned, executed)
+        return {"data": None, "errors": [{
+            "message": "the planned read path answered differently from the executor",
+            "extensions": {"code": "PLAN_MISMATCH"}}]}

@@ -237,10 +237,13 @@ class PlanRun:
         vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
         votes = await self.children("votes_of_round", vote_columns,
                                        [round_["id"] for round_ in latest.values()])
+        # Only ``status`` and ``verdicts`` ask the rules (as in the executor).
+        judged = any(part.name in ("status", "verdicts") for part in selected.below)
         open_ids = [service_id for service_id, round_ in latest.items()
                     if round_["outcome"] is None]
         evaluated = await self.open_rounds(
-            [row for row in rows if row["id"] in open_ids], latest, votes) if open_ids else {}
+            [row for row in rows if row["id"] in open_ids], latest, votes
+        ) if open_ids and judged else {}
         # The decision makers (with the rules, settings and books: four statements) are
         # read only when asked for; an open round's evaluation reads them itself.
         wanted = any(part.name == "decisionMakerCount" for part in selected.below)
@@ -252,8 +255,9 @@ class PlanRun:
                 row[("approval", selected.key)] = None
                 continue
             cast = votes.get(round_["id"], [])
-            result = evaluated.get(row["id"]) or RoundResult.thawed(round_["outcome"],
-                                                                   round_["verdicts"] or [])
+            result = evaluated.get(row["id"]) or (
+                RoundResult.thawed(round_["outcome"], round_["verdicts"] or [])
+                if round_["outcome"] is not None else None)
             row[("approval", selected.key)] = SimpleNamespace(
                 round=SimpleNamespace(**round_), all_votes=cast, result=result,
                 decision_maker_count=len(setup.decision_makers) if setup else None)
