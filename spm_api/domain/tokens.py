@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor
-from spm_api.models import ApiToken, Person, PersonRole
+from spm_api.models import ApiToken, Organisation, Person, PersonRole
 from spm_api.vocabulary.enums import Role
 
 TOKEN_PREFIX = "spm_"
@@ -55,6 +55,26 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     person_id, organisation_id, _ = rows[0]
     roles = frozenset(row.role for row in rows if row.role is not None)
     return Actor(person_id=person_id, organisation_id=organisation_id, roles=roles)
+
+
+async def authenticate_reader(session: AsyncSession, token: str
+                              ) -> tuple[Actor, str] | None:
+    """``authenticate``, with the currency of the actor's organisation read in the same
+    statement: what a planned read needs before its first row."""
+    rows = (
+        await session.execute(
+            select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
+            .join(ApiToken, ApiToken.person_id == Person.id)
+            .join(Organisation, Organisation.id == Person.organisation_id)
+            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        )
+    ).all()
+    if not rows:
+        return None
+    person_id, organisation_id, _, currency = rows[0]
+    roles = frozenset(row.role for row in rows if row.role is not None)
+    return Actor(person_id=person_id, organisation_id=organisation_id, roles=roles), currency
 
 
 async def authenticate_all(session: AsyncSession, tokens: Iterable[str]

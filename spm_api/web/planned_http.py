@@ -1,8 +1,9 @@
 """``POST /graphql`` answered by the planned read path without Strawberry's HTTP view.
 
 A plannable query needs none of the view's machinery: its body is parsed once, the
-token is checked in the same read transaction the plan reads in (one ``BEGIN`` for the
-whole request), and the answer is written to bytes by orjson. Everything else — other
+token is checked (with the organisation's currency, in one statement) on the connection
+the plan reads on, in autocommit — a query needs no ``BEGIN`` and no ``ROLLBACK`` —
+and the answer is written to bytes by orjson. Everything else — other
 methods and content types, batches, streaming ``Accept`` headers, persisted-operation
 refusals, mutations, subscriptions, an unknown token, a query the plan cannot answer,
 a plan that fails — is handed to the view untouched, with the body replayed.
@@ -21,7 +22,7 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
 
-from spm_api.domain.tokens import authenticate
+from spm_api.domain.tokens import authenticate_reader
 from spm_api.graphql.core.context import BEARER, Context
 from spm_api.graphql.core.text_input import nul_refusal
 from spm_api.graphql.planned import PlanFailed, PlannedReads
@@ -155,12 +156,16 @@ class PlannedHTTP:
         handed = False
         try:
             async with context.lock:
-                # The token is read in the transaction the plan reads in: one BEGIN.
-                context.authenticated(token, await authenticate(context.session, token))
-            if context.actor is None:
+                # A query's statements need no transaction: under READ COMMITTED each
+                # sees its own snapshot either way, so none is begun (nor ended).
+                await context.session.connection(
+                    execution_options={"isolation_level": "AUTOCOMMIT"})
+                found = await authenticate_reader(context.session, token)
+            context.authenticated(token, None if found is None else found[0])
+            if found is None:
                 return None, None
             try:
-                data = await self.planned.data(plan, resolved, context)
+                data = await self.planned.data(plan, resolved, context, found[1])
             except PlanFailed:
                 return orjson.dumps(PlannedReads.mismatch("(failed)", None)), None
             handed = data is None or self.planned.checking

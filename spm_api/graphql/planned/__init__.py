@@ -62,8 +62,8 @@ class PlannedReads:
             self._plans.popitem(last=False)
         return found
 
-    async def data(self, plan: Plan, request: GraphQLRequestData, context: Context
-                   ) -> dict[str, Any] | None:
+    async def data(self, plan: Plan, request: GraphQLRequestData, context: Context,
+                   currency: str | None = None) -> dict[str, Any] | None:
         """The planned answer's data, or None to let the executor answer (in the same
         context: a rule's refusal is remembered, so its plugin is called once). In
         ``check`` mode a plan that fails raises ``PlanFailed``: that is a difference."""
@@ -74,7 +74,7 @@ class PlannedReads:
             return None
         try:
             data = await PlanRun(plan, context, self.graphql_schema, coerced,
-                                 self.max_page_size).answer()
+                                 self.max_page_size, currency).answer()
         except NotPlannable:
             return None
         except Exception as failure:  # the executor answers, and reports its own way

@@ -57,7 +57,8 @@ class PlanRun:
     """One request's run of a plan, in the request's session and organisation."""
 
     def __init__(self, plan: Plan, context: Context, schema: GraphQLSchema,
-                 variables: VariableValues, max_page_size: int) -> None:
+                 variables: VariableValues, max_page_size: int, currency: str | None = None
+                 ) -> None:
         assert context.actor is not None
         self.plan = plan
         self.context = context
@@ -66,10 +67,10 @@ class PlanRun:
         self.query_type: GraphQLObjectType = schema.query_type  # type: ignore[assignment]
         self.variables = variables
         self.max_page_size = max_page_size
-        self.currency = ""
+        self.currency = currency or ""
 
     async def answer(self) -> dict[str, Any]:
-        if self.plan.uses_money:
+        if self.plan.uses_money and not self.currency:
             async with self.context.lock:
                 self.currency = await projections.currency_of(self.context.session,
                                                               self.organisation_id)
