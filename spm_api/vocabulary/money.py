@@ -35,6 +35,7 @@ def currency_code(code: str, field: str = "currency") -> str:
     return cleaned
 
 
+@cache  # a currency's precision is fixed: asked once per value shown, looked up once
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of ``currency``: 0.01 for EUR, 1 for JPY, 0.001 for BHD."""
     return Decimal(1).scaleb(-get_currency_precision(currency))

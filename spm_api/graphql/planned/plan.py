@@ -4,6 +4,7 @@ what the planned path can answer (``shapes``), cached per document and operation
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -42,6 +43,8 @@ class Plan:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Whether an amount of money is shown (the organisation's currency is read once).
     uses_money: bool = False
+    #: How each selection is rendered, worked out on first use (``run.compiled``).
+    renderers: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
 
 
 ROOT_FIELDS = frozenset({"services", "service", "viewer", "node", "__typename"})

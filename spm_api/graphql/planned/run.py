@@ -4,7 +4,7 @@ answer built straight from them in the shape and order the executor gives."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +14,7 @@ from strawberry.relay.utils import SliceMetadata, to_base64
 from strawberry.utils.str_converters import to_snake_case as to_snake
 
 from spm_api.domain import projections, reads
-from spm_api.domain.approvals.rounds import RoundResult, current_votes, result_of
+from spm_api.domain.approvals.rounds import RoundResult, result_of
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
@@ -46,11 +46,49 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
 
 
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
-    """``current_votes`` (the domain's rule) over vote records."""
-    by_id = {vote["id"]: vote for vote in votes}
-    chosen = current_votes(SimpleNamespace(id=vote["id"], voter_id=vote["voter_id"])  # type: ignore[misc]
-                           for vote in votes)
-    return [by_id[vote.id] for vote in chosen]
+    """``rounds.current_votes`` (the domain's rule: the latest vote of each voter, in the
+    order they were cast) over vote records, which arrive in id order."""
+    latest: dict[int, Record] = {}
+    for vote in sorted(votes, key=lambda vote: vote["id"]):
+        latest.pop(vote["voter_id"], None)
+        latest[vote["voter_id"]] = vote
+    return list(latest.values())
+
+
+Step = Callable[["PlanRun", Record], Any]
+Steps = list[tuple[str, Step]]
+
+
+def compiled(type_name: str, below: Sequence[Selected]) -> Steps:
+    """One step per key: what ``render`` calls for each row."""
+    _, fields = shapes.TYPES[type_name]
+    return [(part.key, _step(type_name, fields.get(part.name), part)) for part in below]
+
+
+def _step(type_name: str, shape: shapes.Shape | None, part: Selected) -> Step:
+    if shape is None:  # __typename
+        return lambda _run, _row: type_name
+    if isinstance(shape, shapes.Column):
+        column, encode = shape.column, shape.encode
+        if encode is shapes.plain:
+            return lambda _run, row: row[column]
+        return lambda _run, row: encode(row[column])
+    if isinstance(shape, shapes.Derived):
+        column, compute = shape.column, shape.compute
+        return lambda _run, row: compute(row[column])
+    if isinstance(shape, shapes.GlobalId):
+        return lambda _run, row: to_base64(type_name, row["id"])
+    if isinstance(shape, shapes.MoneyOf):
+        column = shape.column
+        return lambda run, row: run.money(row[column], part)
+    if isinstance(shape, shapes.One):
+        one, target = ("one", part.key), shape.target
+        return lambda run, row: (None if row[one] is None
+                                 else run.render(target, row[one], part.below))
+    if isinstance(shape, shapes.Many):
+        many, target = ("many", part.key), shape.target
+        return lambda run, row: run.render_all(target, row[many], part.below)
+    return lambda run, row: run.approval(row, part)
 
 
 class PlanRun:
@@ -199,7 +237,7 @@ class PlanRun:
         """``rows`` of ``type_name`` as the answer shows them (one statement per
         relation selected below, for all rows at once)."""
         await self.fill(type_name, rows, selected.below)
-        shown = [self.render(type_name, row, selected.below) for row in rows]
+        shown = self.render_all(type_name, rows, selected.below)
         if none_when_empty:
             return shown[0] if shown else None
         return shown
@@ -308,30 +346,20 @@ class PlanRun:
         return {service["id"]: found for service, found in zip(services, results, strict=True)}
 
     def render(self, type_name: str, row: Record, below: Sequence[Selected]) -> dict[str, Any]:
-        _, fields = shapes.TYPES[type_name]
-        shown: dict[str, Any] = {}
-        for part in below:
-            shape = fields.get(part.name)
-            if shape is None:  # __typename
-                shown[part.key] = type_name
-            elif isinstance(shape, shapes.Column):
-                shown[part.key] = shape.encode(row[shape.column])
-            elif isinstance(shape, shapes.Derived):
-                shown[part.key] = shape.compute(row[shape.column])
-            elif isinstance(shape, shapes.GlobalId):
-                shown[part.key] = to_base64(type_name, row["id"])
-            elif isinstance(shape, shapes.MoneyOf):
-                shown[part.key] = self.money(row[shape.column], part)
-            elif isinstance(shape, shapes.One):
-                target = row[("one", part.key)]
-                shown[part.key] = (None if target is None else
-                                   self.render(shape.target, target, part.below))
-            elif isinstance(shape, shapes.Many):
-                shown[part.key] = [self.render(shape.target, child, part.below)
-                                   for child in row[("many", part.key)]]
-            else:
-                shown[part.key] = self.approval(row, part)
-        return shown
+        return {key: step(self, row) for key, step in self.steps(type_name, below)}
+
+    def render_all(self, type_name: str, rows: list[Record], below: Sequence[Selected]
+                   ) -> list[dict[str, Any]]:
+        steps = self.steps(type_name, below)
+        return [{key: step(self, row) for key, step in steps} for row in rows]
+
+    def steps(self, type_name: str, below: Sequence[Selected]) -> Steps:
+        """How each key of ``below`` is worked out from a row of ``type_name``: decided
+        once per plan, so a row costs one call per key shown."""
+        found = self.plan.renderers.get((type_name, id(below)))
+        if found is None:
+            found = self.plan.renderers[(type_name, id(below))] = compiled(type_name, below)
+        return found
 
     def money(self, amount: Any, selected: Selected) -> dict[str, Any] | None:
         if amount is None:
@@ -356,8 +384,8 @@ class PlanRun:
             elif part.name == "decisionMakerCount":
                 shown[part.key] = view.decision_maker_count
             elif part.name in ("votes", "voteHistory"):
-                shown[part.key] = [self.render("Vote", vote, part.below)
-                                   for vote in row[("votes", selected.key, part.key)]]
+                shown[part.key] = self.render_all("Vote", row[("votes", selected.key,
+                                                              part.key)], part.below)
             elif part.name == "verdicts":
                 shown[part.key] = [
                     {inner.key: {"rule": verdict.rule, "plugin": verdict.plugin,
