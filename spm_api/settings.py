@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     rate_limit_organisation_cost_per_minute: int = 50_000_000
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
+    #: Allocations (net of frees) between two young-generation collections of the
+    #: server process; what it built to start is frozen out of every collection first.
+    #: 0 leaves Python's defaults (700) and freezes nothing.
+    gc_threshold: int = 50_000
     #: A JSON file of the operations clients may send by hash (the sha256 hex of the
     #: document): ``{hash: document}`` or Apollo's persisted query manifest, as the front
     #: end's build writes it. Read at start; a bad file fails the start.
