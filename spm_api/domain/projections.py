@@ -59,30 +59,52 @@ class Statement:
 
 _STATEMENTS: dict[tuple[Any, ...], Statement] = {}
 
+#: A row of another relation read with each row, by a foreign key: the key's column,
+#: the relation (``batches.ROWS_BY_ID``) and the columns of it wanted besides ``id``.
+Join = tuple[str, str, tuple[str, ...]]
+
 
 def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[str],
-               order: bool) -> Statement:
+               order: bool, joins: Sequence[Join] = ()) -> Statement:
     """``SELECT key, selected… FROM model WHERE organisation_id = ? AND key IN ids``;
     the ids are one parameter whatever their number (an array on PostgreSQL, a JSON
-    list on SQLite), so each shape has one text and one prepared statement."""
-    cache_key = (dialect.name, model, key, tuple(selected), order)
+    list on SQLite), so each shape has one text and one prepared statement. Each join
+    adds ``id`` and its columns of the row the foreign key names, in the same
+    organisation (NULLs where there is none)."""
+    cache_key = (dialect.name, model, key, tuple(selected), order, tuple(joins))
     found = _STATEMENTS.get(cache_key)
     if found is not None:
         return found
     quote = dialect.identifier_preparer.quote
     table: Any = model.__table__
     columns = [table.c[key], *(getattr(model, name).property.columns[0] for name in selected)]
-    names = ", ".join(quote(column.name) for column in columns)
-    where = quote(table.c.organisation_id.name)
+    shown = [f"t.{quote(column.name)}" for column in columns]
+    joined = []
+    for number, (foreign_key, relation, wanted) in enumerate(joins):
+        target = ROWS_BY_ID[relation]
+        target_table: Any = target.__table__
+        alias = f"j{number}"
+        targets = [target_table.c.id, *(getattr(target, name).property.columns[0]
+                                        for name in wanted)]
+        columns += targets
+        shown += [f"{alias}.{quote(column.name)}" for column in targets]
+        organisation = quote(target_table.c.organisation_id.name)
+        joined.append(
+            f" LEFT JOIN {quote(target_table.name)} {alias} ON {alias}.{quote('id')} = "
+            f"t.{quote(getattr(model, foreign_key).property.columns[0].name)} AND "
+            f"{alias}.{organisation} = t.{quote(table.c.organisation_id.name)}")
+    where = f"t.{quote(table.c.organisation_id.name)}"
+    key_column = f"t.{quote(columns[0].name)}"
     if dialect.name == "postgresql":
-        ids = f"{quote(columns[0].name)} = ANY($2::bigint[])"
+        ids = f"{key_column} = ANY($2::bigint[])"
         where = f"{where} = $1"
     else:
-        ids = f"{quote(columns[0].name)} IN (SELECT value FROM json_each(?))"
+        ids = f"{key_column} IN (SELECT value FROM json_each(?))"
         where = f"{where} = ?"
-    sql = f"SELECT {names} FROM {quote(table.name)} WHERE {where} AND {ids}"
+    sql = (f"SELECT {', '.join(shown)} FROM {quote(table.name)} t{''.join(joined)} "
+           f"WHERE {where} AND {ids}")
     if order:
-        sql += f" ORDER BY {quote(table.c.id.name)}"
+        sql += f" ORDER BY t.{quote(table.c.id.name)}"
     processors = tuple(
         (index, process) for index, column in enumerate(columns)
         if (process := column.type._cached_result_processor(dialect, None)) is not None)
@@ -91,13 +113,14 @@ def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[
 
 
 async def _fetch(session: AsyncSession, model: type[Any], key: str, columns: Sequence[str],
-                 order: bool, organisation_id: int, ids: Sequence[int]) -> list[Row]:
+                 order: bool, organisation_id: int, ids: Sequence[int],
+                 joins: Sequence[Join] = ()) -> list[Row]:
     """Run on the driver's own connection, in the session's transaction: the ORM's and
     the Core's per-statement work is what a planned read exists to skip."""
     connection = await session.connection()
     sync = connection.sync_connection
     assert sync is not None
-    statement = _statement(connection.dialect, model, key, columns, order)
+    statement = _statement(connection.dialect, model, key, columns, order, joins)
     driver: Any = (await connection.get_raw_connection()).driver_connection
     wanted = sorted(set(ids))
     parameters = ((organisation_id, wanted) if connection.dialect.name == "postgresql"
@@ -113,14 +136,16 @@ async def _fetch(session: AsyncSession, model: type[Any], key: str, columns: Seq
 
 
 async def children(session: AsyncSession, relation: str, organisation_id: int,
-                   parent_ids: Sequence[int], columns: Sequence[str]) -> dict[int, list[Row]]:
-    """Rows of a child relation (``batches.CHILDREN``) per parent id, oldest first."""
+                   parent_ids: Sequence[int], columns: Sequence[str],
+                   joins: Sequence[Join] = ()) -> dict[int, list[Row]]:
+    """Rows of a child relation (``batches.CHILDREN``) per parent id, oldest first;
+    each row ends with the joined rows' ``id`` and columns, join by join."""
     model, parent = CHILDREN[relation]
     if not parent_ids:
         return {}
     grouped: dict[int, list[Row]] = defaultdict(list)
     for parent_id, *values in await _fetch(session, model, parent, columns, True,
-                                           organisation_id, parent_ids):
+                                           organisation_id, parent_ids, joins):
         grouped[parent_id].append(tuple(values))
     return grouped
 

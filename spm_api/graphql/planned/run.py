@@ -106,6 +106,8 @@ class PlanRun:
         self.variables = variables
         self.max_page_size = max_page_size
         self.currency = currency or ""
+        #: Rows read by a join, per GraphQL type, by id (``children``).
+        self.known: dict[str, dict[int, Record]] = {}
 
     async def answer(self) -> dict[str, Any]:
         if self.plan.uses_money and not self.currency:
@@ -222,13 +224,47 @@ class PlanRun:
                 for pk, row in found.items()}
 
     async def children(self, relation: str, columns: Sequence[str],
-                       parent_ids: Sequence[int]) -> dict[int, list[Record]]:
-        """Rows of a child relation per parent id, as records of ``columns``."""
+                       parent_ids: Sequence[int], child_type: str | None = None
+                       ) -> dict[int, list[Record]]:
+        """Rows of a child relation per parent id, as records of ``columns``; the
+        people (and other rows of no relations of their own) the plan shows of each
+        child are read in the same statement and kept for ``fill``."""
+        joins = self.joins(child_type) if child_type else []
         async with self.context.lock:
             found = await projections.children(self.context.session, relation,
-                                               self.organisation_id, parent_ids, columns)
-        return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
-                for parent, rows in found.items()}
+                                               self.organisation_id, parent_ids, columns,
+                                               [join for join, _ in joins])
+        width = len(columns)
+        grouped: dict[int, list[Record]] = {}
+        for parent, rows in found.items():
+            records = grouped[parent] = []
+            for row in rows:
+                records.append(dict(zip(columns, row[:width], strict=True)))
+                start = width
+                for (_, _, wanted), known in joins:
+                    pk = row[start]
+                    if pk is not None and pk not in known:
+                        known[pk] = {"id": pk, **dict(zip(wanted,
+                                                          row[start + 1:start + 1 + len(wanted)],
+                                                          strict=True))}
+                    start += 1 + len(wanted)
+        return grouped
+
+    def joins(self, child_type: str) -> list[tuple[projections.Join, dict[int, Record]]]:
+        """The rows ``child_type``'s selected ``One`` fields point to that have no
+        relations of their own (people), read with it by a join."""
+        _, fields = shapes.TYPES[child_type]
+        selected = self.plan.columns.get(child_type, ())
+        found = []
+        for shape in fields.values():
+            if (isinstance(shape, shapes.One) and shape.column in selected
+                    and shapes.is_leaf_type(shape.target)):
+                relation, _ = shapes.TYPES[shape.target]
+                wanted = tuple(column for column in self.plan.columns.get(shape.target, ("id",))
+                               if column != "id")
+                found.append(((shape.column, relation, wanted),
+                              self.known.setdefault(shape.target, {})))
+        return found
 
     # --- filling and rendering --------------------------------------------------------
 
@@ -250,7 +286,7 @@ class PlanRun:
             if isinstance(shape, shapes.Many):
                 grouped = await self.children(shape.relation,
                                               self.plan.columns.get(shape.target, ("id",)),
-                                              [row["id"] for row in rows])
+                                              [row["id"] for row in rows], shape.target)
                 for row in rows:
                     row[("many", part.key)] = grouped.get(row["id"], [])
                 await self.fill(shape.target, [child for row in rows
@@ -258,7 +294,10 @@ class PlanRun:
                                 part.below)
             elif isinstance(shape, shapes.One):
                 wanted = {row[shape.column] for row in rows if row[shape.column] is not None}
-                found = await self.by_id(shape.target, sorted(wanted))
+                known = self.known.get(shape.target, {})
+                missing = sorted(pk for pk in wanted if pk not in known)
+                found = {**known, **(await self.by_id(shape.target, missing) if missing
+                                     else {})}
                 targets = {pk: found[pk] for pk in wanted if pk in found}
                 for row in rows:
                     row[("one", part.key)] = targets.get(row[shape.column])
@@ -275,7 +314,7 @@ class PlanRun:
         latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
         vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
         votes = await self.children("votes_of_round", vote_columns,
-                                       [round_["id"] for round_ in latest.values()])
+                                       [round_["id"] for round_ in latest.values()], "Vote")
         # Only ``status`` and ``verdicts`` ask the rules (as in the executor).
         judged = any(part.name in ("status", "verdicts") for part in selected.below)
         open_ids = [service_id for service_id, round_ in latest.items()

@@ -155,3 +155,10 @@ APPROVAL_FIELDS = frozenset({"status", "openedAt", "closedAt", "decisionMakerCou
                              "voteHistory", "verdicts", "__typename"})
 RULE_VERDICT_FIELDS = frozenset({"rule", "plugin", "status", "explanation", "__typename"})
 MONEY_FIELDS = frozenset({"amount", "currency", "__typename"})
+
+
+def is_leaf_type(type_name: str) -> bool:
+    """Whether rows of ``type_name`` show only their own columns (no relation read
+    below them): such rows can be read by a join with the rows that point to them."""
+    _, fields = TYPES[type_name]
+    return not any(isinstance(shape, One | Many | ApprovalOf) for shape in fields.values())
