@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,13 +30,23 @@ def _columns(model: type[Any], names: Sequence[str]) -> list[Any]:
 
 
 async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[str],
-               offset: int, limit: int | None) -> list[Row]:
-    """A slice of ``listing`` (its filter and order kept), as ``columns``."""
+               offset: int, limit: int | None, counted: bool = False
+               ) -> tuple[list[Row], int | None]:
+    """A slice of ``listing`` (its filter and order kept), as ``columns``; with
+    ``counted``, also how many rows the whole listing has, in the same statement
+    (``count(*) OVER ()``; None when the slice is empty past the first row: ask
+    ``listing.count`` then)."""
     model = listing.query.column_descriptions[0]["entity"]
-    query = listing.query.with_only_columns(*_columns(model, columns),
-                                            maintain_column_froms=True)
-    result = await session.execute(query.offset(offset).limit(limit))
-    return [tuple(row) for row in result]
+    selected = _columns(model, columns)
+    if counted:
+        selected.append(func.count().over())
+    query = listing.query.with_only_columns(*selected, maintain_column_froms=True)
+    rows = [tuple(row) for row in await session.execute(query.offset(offset).limit(limit))]
+    if not counted:
+        return rows, None
+    if not rows:
+        return [], 0 if offset == 0 else None
+    return [row[:-1] for row in rows], int(rows[0][-1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,10 +174,13 @@ class PlanRun:
         listing = reads.services(self.actor, where, order)
         columns = self.plan.columns.get("Service", ("id",))
         rows: list[Record] = []
+        total: int | None = None
+        counted = any(part.name == "totalCount" for part in selected.below)
         if any(part.name in ("edges", "pageInfo") for part in selected.below):
             async with self.context.lock:
-                fetched = await projections.page(self.context.session, listing, columns,
-                                                 window.start, window.overfetch - window.start)
+                fetched, total = await projections.page(
+                    self.context.session, listing, columns, window.start,
+                    window.overfetch - window.start, counted)
             rows = [dict(zip(columns, row, strict=True)) for row in fetched]
         has_next = window.expected is not None and len(rows) == window.expected + 1
         if has_next:
@@ -186,8 +189,10 @@ class PlanRun:
         answer: dict[str, Any] = {}
         for part in selected.below:
             if part.name == "totalCount":
-                async with self.context.lock:
-                    answer[part.key] = await listing.count(self.context.session)
+                if total is None:
+                    async with self.context.lock:
+                        total = await listing.count(self.context.session)
+                answer[part.key] = total
             elif part.name == "edges":
                 answer[part.key] = await self.edges(part, rows, cursors)
             elif part.name == "pageInfo":
