@@ -131,7 +131,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     settings = settings or get_settings()
     plugins = plugins or PluginHost.from_settings(settings)
     own_engine = engine is None
-    engine = engine or create_engine(settings.database_url, echo=settings.echo_sql)
+    engine = engine or create_engine(settings.database_url, echo=settings.echo_sql,
+                                     ping_idle_seconds=settings.database_ping_idle_seconds)
     session_factory = create_session_factory(engine)
     own_bus = bus is None
     bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)

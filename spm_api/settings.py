@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     rate_limit_organisation_requests_per_minute: int = 3000
     #: Query cost all tokens of one organisation may spend per minute.
     rate_limit_organisation_cost_per_minute: int = 50_000_000
+    #: A pooled PostgreSQL connection idle this long is pinged before use (and replaced
+    #: when the server dropped it); 0 pings before every use (three round trips).
+    database_ping_idle_seconds: float = 1.0
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: Allocations (net of frees) between two young-generation collections of the

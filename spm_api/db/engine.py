@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,17 +21,49 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+def create_engine(url: str, *, echo: bool = False, ping_idle_seconds: float = 1.0
+                  ) -> AsyncEngine:
+    """Engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. A pooled
+    PostgreSQL connection idle for ``ping_idle_seconds`` or more is pinged before use
+    (replaced if the server dropped it); 0 pings before every use."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": 30}
-    else:
+    elif ping_idle_seconds <= 0:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    elif ping_idle_seconds > 0:
+        _ping_when_idle(engine, ping_idle_seconds)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    """SQLAlchemy's pre-ping costs three round trips on asyncpg (``BEGIN``, ``;``,
+    ``ROLLBACK``) at every checkout, as many as a small query's own. A connection back
+    in use within ``seconds`` was just working; only one idle for longer (which a
+    restart or an idle timeout may have dropped) is pinged, and discarded for a fresh
+    one when the ping fails."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
+                    _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: the pool connects anew and retries
+            raise DisconnectionError(f"a pooled connection no longer answers: {error}"
+                                     ) from error
+
+    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "checkout", checked_out)
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
