@@ -10,7 +10,9 @@ PostgreSQL); the seed is fixed, so a failure repeats.
 
 from __future__ import annotations
 
+import gc
 import os
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -150,9 +152,24 @@ def test_the_planned_path_answers_the_canonical_page() -> None:
 def test_cached_plans_are_bounded(count: int) -> None:
     settings = Settings(document_cache_size=64)
     reads = PlannedReads(build_schema(settings), document_checks(settings), 100, 64, "on")
-    for number in range(count):
-        reads.plan(f"{{ n{number}: viewer {{ name }} }}", None)
+    def plan(numbers: range) -> int:
+        for number in numbers:
+            reads.plan(f"{{ n{number}: viewer {{ name }} }}", None)
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    plan(range(count // 5))  # every cache full
+    tracemalloc.start()
+    try:
+        plan(range(count // 5, 2 * count // 5))  # every cached entry allocated while traced
+        turned_over = tracemalloc.get_traced_memory()[0]
+        after = plan(range(2 * count // 5, count))
+    finally:
+        tracemalloc.stop()
     assert len(reads._plans) <= 64
+    # Flat: 8,000 more distinct operations (each parsed, validated and planned) leave
+    # no more than a few kilobytes behind (growth per operation, were they kept: ~5 KiB).
+    assert after - turned_over < 64 * 1024, f"grew by {(after - turned_over) // 1024} KiB"
 
 
 PAGE_OF_THREE = "{ services(first: 3) { edges { node { name stageChanges { toStage } } } } }"

@@ -18,7 +18,7 @@ def plain(value: Any) -> Any:
 
 
 def enum_name(value: Enum | None) -> str | None:
-    return None if value is None else value.name
+    return None if value is None else value._name_
 
 
 def iso(value: datetime | None) -> str | None:
