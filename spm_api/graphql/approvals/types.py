@@ -87,28 +87,39 @@ class ApprovalRoundView:
 
 async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundView | None:
     """The service's latest round, evaluated by the rules with batched reads."""
-    loaders = info.context.loaders
-    rounds = await loaders.approval_rounds_of_service.load(service.id)
+    rounds = await info.context.loaders.approval_rounds_of_service.load(service.id)
     if not rounds:
         return None
-    latest = rounds[-1]
-    votes = await loaders.votes_of_round.load(latest.id)
+    return await _view_of(info, service, rounds[-1])
+
+
+async def approval_rounds_of(info: Info[Context, None], service: Any
+                             ) -> list[ApprovalRoundView]:
+    """Every round of the service, oldest first; closed ones as they were frozen."""
+    rounds = await info.context.loaders.approval_rounds_of_service.load(service.id)
+    return [await _view_of(info, service, each) for each in rounds]
+
+
+async def _view_of(info: Info[Context, None], service: Any,
+                   approval_round: rows.ApprovalRound) -> ApprovalRoundView:
+    loaders = info.context.loaders
+    votes = await loaders.votes_of_round.load(approval_round.id)
     setup = await loaders.approval_setup.load(service.organisation_id)
     # Worked out once per round per request, whichever read path asks first: a plugin
     # that fails or hangs is called (and logged) once.
-    result = loaders.round_results.get(latest.id)
+    result = loaders.round_results.get(approval_round.id)
     if result is None:
-        budget = ([] if latest.outcome else
+        budget = ([] if approval_round.outcome else
                   await loaders.monthly_budget_of_service.load(service.id))
         try:
-            result = await approval.result_of(info.context.plugins, service, latest, votes,
+            result = await approval.result_of(info.context.plugins, service, approval_round, votes,
                                               setup, budget)
         except DomainError as error:
             result = error
-        loaders.round_results[latest.id] = result
+        loaders.round_results[approval_round.id] = result
     if isinstance(result, DomainError):
         raise coded_error(result) from result
-    return ApprovalRoundView(round=latest, all_votes=votes, result=result,
+    return ApprovalRoundView(round=approval_round, all_votes=votes, result=result,
                              decision_maker_count=len(setup.decision_makers))
 
 
