@@ -174,6 +174,7 @@ query($id: ID!) {
     stage estimatedCost { amount }
     capabilities { name sourcing quotes { reference } }
     engagements { id status attempts lastError contractorReference idempotencyKey
+                  cancellationReason
                   capability { name } contractor { name }
                   attemptHistory { number outcome detail } }
   }
@@ -602,6 +603,7 @@ async def test_cancelling_while_the_contractor_is_down_loses_nothing(world: Worl
     assert cancelled["errors"] == []
     [engagement] = (await _read(world, service_id))["engagements"]
     assert (engagement["status"], engagement["attempts"]) == ("CANCELLING", 0)
+    assert engagement["cancellationReason"] == "budget cut"
 
     assert await world.deliver() == 1
     [engagement] = (await _read(world, service_id))["engagements"]

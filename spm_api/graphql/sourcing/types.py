@@ -123,6 +123,8 @@ class EngagementNode(LoadedNode):
     next_attempt_at: datetime
     contractor_reference: str | None
     last_error: str | None
+    cancellation_reason: str | None = strawberry.field(
+        description="Why it was cancelled (sent to the contractor); null until then.")
     idempotency_key: str = strawberry.field(description="The same on every attempt.")
     created_at: datetime
     updated_at: datetime
