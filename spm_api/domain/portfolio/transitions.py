@@ -14,7 +14,7 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import baseline
 from spm_api.domain.approvals import rounds as approval
-from spm_api.domain.finance.books import closed_periods
+from spm_api.domain.finance.books import books_of, closed_periods
 from spm_api.domain.finance.service_end import last_month
 from spm_api.domain.portfolio.services import check_version, touch
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
@@ -130,6 +130,9 @@ async def _retirement_planned(move: Move) -> list[Problem]:
                                 "give the planned end date: the last day the service is "
                                 "delivered", "plannedEndDate"))
         return problems
+    # The books' exclusive lock: usage being recorded now either committed before (and
+    # is seen here) or waits, then finds the end date.
+    await books_of(move.session, move.service.organisation_id, exclusive=True)
     used_until = await move.session.scalar(select(func.max(UsageRecord.period)).where(
         UsageRecord.service_id == move.service.id))
     if used_until is not None and used_until > f"{end.year:04d}-{end.month:02d}":
