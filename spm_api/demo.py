@@ -6,14 +6,16 @@ decision makers vote, the approval rules decide, the portfolio manager charters.
 
 from __future__ import annotations
 
+import calendar
 import itertools
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.demo_finance import seed_finance
+from spm_api.demo_finance import recent_months, seed_finance
 from spm_api.domain.actor import Actor
 from spm_api.domain.approvals.voting import cast_vote
 from spm_api.domain.portfolio import services as commands
@@ -57,13 +59,28 @@ THEMES = [
 ]
 STAGE_CYCLE = [
     Stage.DEFINITION, Stage.ANALYSIS, Stage.APPROVAL, Stage.CHARTERED,
-    Stage.LIVE, Stage.RETIRED, Stage.REJECTED,
+    Stage.LIVE, Stage.RETIRING, Stage.LIVE, Stage.RETIRED, Stage.REJECTED,
+    Stage.WITHDRAWN, Stage.LIVE, Stage.CANCELLED,
 ]
-AFTER_CHARTER: dict[Stage, list[tuple[Stage, str]]] = {
-    Stage.CHARTERED: [],
-    Stage.LIVE: [(Stage.LIVE, "")],
-    Stage.RETIRED: [(Stage.LIVE, ""), (Stage.RETIRED, "replaced by a shared platform")],
-}
+#: Why the demo's proposals and projects ended, and its services retire.
+WITHDRAWN_BECAUSE = "the department chose a market product instead"
+CANCELLED_BECAUSE = "the merger made the project redundant"
+RETIRING_BECAUSE = "replaced by a shared platform"
+
+
+def _last_day(month_start: date) -> date:
+    return month_start.replace(day=calendar.monthrange(month_start.year,
+                                                       month_start.month)[1])
+
+
+def planned_end(target: Stage, today: date) -> date:
+    """A retiring demo service ends at the end of next month; a retired one ended three
+    months ago, in the month the demo's books close."""
+    if target is Stage.RETIRED:
+        first = recent_months(today)[0]
+        return _last_day(date(first.year, first.month, 1))
+    next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    return _last_day(next_month)
 
 
 async def _people(session: AsyncSession, organisation: Organisation) -> list[dict[str, Any]]:
@@ -148,6 +165,10 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
         return service
     await transition_service(session, manager, plugins, service.id, Stage.ANALYSIS,
                              reason="scope is clear")
+    if target is Stage.WITHDRAWN:
+        await transition_service(session, manager, plugins, service.id, Stage.WITHDRAWN,
+                                 reason=WITHDRAWN_BECAUSE)
+        return service
     for index, requirement in enumerate(requirements):
         necessity = Necessity.NOT_NECESSARY if index == 2 else Necessity.NECESSARY
         await commands.assess_requirement(session, manager, requirement.id, necessity,
@@ -173,8 +194,17 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
     await cast_vote(session, second, plugins, service.id, Decision.APPROVE, "needed")
     await transition_service(session, manager, plugins, service.id, Stage.CHARTERED,
                              reason="approved by the decision makers")
-    for stage, reason in AFTER_CHARTER[target]:
-        await transition_service(session, manager, plugins, service.id, stage, reason=reason)
+    if target is Stage.CHARTERED:
+        return service
+    if target is Stage.CANCELLED:
+        await transition_service(session, manager, plugins, service.id, Stage.CANCELLED,
+                                 reason=CANCELLED_BECAUSE)
+        return service
+    await transition_service(session, manager, plugins, service.id, Stage.LIVE)
+    if target in (Stage.RETIRING, Stage.RETIRED):
+        await transition_service(session, manager, plugins, service.id, Stage.RETIRING,
+                                 reason=RETIRING_BECAUSE,
+                                 planned_end_date=planned_end(target, date.today()))
     return service
 
 
@@ -204,12 +234,17 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
     contributor = actors["contributor@demo.example"]
     manager = actors["portfolio@demo.example"]
     deciders = [actors[e] for e in ("dana@demo.example", "dev@demo.example", "dora@demo.example")]
+    targets = [STAGE_CYCLE[number % len(STAGE_CYCLE)] for number in range(services)]
     seeded = [
-        await _seed_service(session, plugins, number, STAGE_CYCLE[number % len(STAGE_CYCLE)],
-                            contributor, manager, deciders)
-        for number in range(services)
+        await _seed_service(session, plugins, number, target, contributor, manager, deciders)
+        for number, target in enumerate(targets)
     ]
     await seed_finance(session, plugins, actors["finance@demo.example"], seeded)
+    # Retired once the books of the month they ended in are closed (seed_finance did).
+    for service, target in zip(seeded, targets, strict=True):
+        if target is Stage.RETIRED:
+            await transition_service(session, manager, plugins, service.id, Stage.RETIRED,
+                                     reason="the last month is closed")
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,

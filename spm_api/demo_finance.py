@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain.actor import Actor
 from spm_api.domain.finance import accounting, budgets, charging, statements
 from spm_api.domain.finance.customers import create_customer
+from spm_api.domain.finance.service_end import last_month
 from spm_api.models import Service
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import CustomerKind
 from spm_api.vocabulary.money import Money
 from spm_api.vocabulary.periods import Period
-from spm_api.vocabulary.stages import Stage
+from spm_api.vocabulary.stages import CLOSED_STAGES, Stage
 
 CUSTOMERS = [
     ("Sales", CustomerKind.INTERNAL_DEPARTMENT),
@@ -40,14 +41,25 @@ def recent_months(today: date, count: int = 3) -> list[Period]:
     return [this_month.shifted(-offset) for offset in range(count, 0, -1)]
 
 
+def _delivered_in(service: Service, month: Period) -> bool:
+    """Whether the service is still delivered in ``month`` (no end, or a later one)."""
+    last = last_month(service)
+    return last is None or last >= month
+
+
 async def seed_finance(session: AsyncSession, plugins: PluginHost, finance: Actor,
                        services: list[Service], today: date | None = None) -> None:
-    months = recent_months(today or date.today())
+    today = today or date.today()
+    months = recent_months(today)
+    this_month = Period(today.year, today.month)
     customers = [await create_customer(session, finance, name, kind)
                  for name, kind in CUSTOMERS]
-    live = [service for service in services if service.stage is Stage.LIVE]
+    # Used and charged: live services, and retiring ones still delivered this month.
+    live = [service for service in services
+            if service.stage in (Stage.LIVE, Stage.RETIRING)
+            and _delivered_in(service, this_month)]
     for number, service in enumerate(services):
-        if service.stage in (Stage.RETIRED, Stage.REJECTED):
+        if service.stage in CLOSED_STAGES or not _delivered_in(service, this_month):
             continue
         monthly = Decimal(2_000 + 250 * (number % 7))
         for month in months:

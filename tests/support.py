@@ -147,7 +147,7 @@ mutation($input: UpdateServiceInput!) {
 TRANSITION = """
 mutation($input: TransitionServiceInput!) {
   transitionService(input: $input) {
-    service { id stage section version }
+    service { id stage section version plannedEndDate }
     stageChange { fromStage toStage reason actor { id } }
     errors { code field message }
   }
@@ -217,10 +217,12 @@ class Portfolio:
 
     async def transition(self, service_id: str, to: str, reason: str = "",
                          role: Role = Role.PORTFOLIO_MANAGER,
-                         expected_version: int | None = None) -> dict[str, Any]:
+                         expected_version: int | None = None,
+                         planned_end_date: str | None = None) -> dict[str, Any]:
         data = await self.api.data(TRANSITION, {"input": {
             "serviceId": service_id, "to": to, "reason": reason,
-            "expectedVersion": expected_version}}, self.org.token(role))
+            "expectedVersion": expected_version, "plannedEndDate": planned_end_date}},
+            self.org.token(role))
         payload: dict[str, Any] = data["transitionService"]
         return payload
 
@@ -265,6 +267,22 @@ class Portfolio:
     async def chartered(self, name: str = "Service Desk") -> str:
         service_id = await self.approved(name)
         moved = await self.transition(service_id, "CHARTERED", "go")
+        assert moved["errors"] == [], moved["errors"]
+        return service_id
+
+    async def live(self, name: str = "Service Desk") -> str:
+        """A chartered service (no contractor engagements) gone LIVE."""
+        service_id = await self.chartered(name)
+        moved = await self.transition(service_id, "LIVE")
+        assert moved["errors"] == [], moved["errors"]
+        return service_id
+
+    async def retiring(self, name: str, planned_end_date: str,
+                       reason: str = "replaced by a shared platform") -> str:
+        """A LIVE service that started RETIRING, ending on ``planned_end_date``."""
+        service_id = await self.live(name)
+        moved = await self.transition(service_id, "RETIRING", reason,
+                                      planned_end_date=planned_end_date)
         assert moved["errors"] == [], moved["errors"]
         return service_id
 

@@ -21,7 +21,8 @@ from spm_api.settings import Settings
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = REPOSITORY / "schema.graphql"
 ALL_ROLES = {"VIEWER", "CONTRIBUTOR", "DECISION_MAKER", "PORTFOLIO_MANAGER", "FINANCE", "ADMIN"}
-ALL_STAGES = {"DEFINITION", "ANALYSIS", "APPROVAL", "CHARTERED", "LIVE", "RETIRED", "REJECTED"}
+ALL_STAGES = {"DEFINITION", "ANALYSIS", "APPROVAL", "CHARTERED", "LIVE", "RETIRING", "RETIRED",
+              "REJECTED", "WITHDRAWN", "CANCELLED"}
 
 
 @dataclass

@@ -59,7 +59,7 @@ ROOT = """type Query {
 
 def planned_sdl(schema: GraphQLSchema) -> str:
     """SDL of the plannable subset: every query valid in it is valid in the API."""
-    parts = [ROOT, "scalar DateTime", "scalar Decimal",
+    parts = [ROOT, "scalar DateTime", "scalar Date", "scalar Decimal",
              "input ServiceFilter { sections: [Section!] stages: [Stage!] "
              "investmentCategories: [InvestmentCategory!] search: String }",
              "input ServiceOrder { field: ServiceOrderField direction: SortDirection }"]
@@ -73,7 +73,7 @@ def planned_sdl(schema: GraphQLSchema) -> str:
             field_type = graphql_type.fields[name].type
             named = get_named_type(field_type)
             if named.name not in PLANNED_FIELDS and named.name not in (
-                    "String", "Int", "Boolean", "ID", "DateTime", "Decimal"):
+                    "String", "Int", "Boolean", "ID", "DateTime", "Date", "Decimal"):
                 enums.add(named)
             lines.append(f"  {name}: {field_type}")
         parts.append(f"type {type_name} {{\n" + "\n".join(lines) + "\n}")

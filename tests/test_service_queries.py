@@ -86,6 +86,8 @@ async def catalogue(portfolio: Portfolio, org: Org, db: AsyncEngine) -> Portfoli
     return portfolio
 
 
+SIX_STAGES = {Stage.DEFINITION, Stage.ANALYSIS, Stage.APPROVAL, Stage.LIVE, Stage.RETIRED,
+              Stage.REJECTED}
 ALL_SIX = ["Alpha Desk", "Beta Hosting", "Delta Payroll", "Epsilon Mail", "Gamma Portal",
            "Zeta_Data"]
 
@@ -99,9 +101,11 @@ async def test_filter_by_section(catalogue: Portfolio) -> None:
     assert await matching(api, org, {"sections": ["PIPELINE"]}) == [
         "Alpha Desk", "Beta Hosting", "Gamma Portal"]
     assert await matching(api, org, {"sections": ["CATALOGUE"]}) == ["Delta Payroll"]
-    assert await matching(api, org, {"sections": ["RETIRED"]}) == ["Epsilon Mail", "Zeta_Data"]
+    # A rejected proposal never went live: it is TERMINATED, not RETIRED.
+    assert await matching(api, org, {"sections": ["RETIRED"]}) == ["Epsilon Mail"]
+    assert await matching(api, org, {"sections": ["TERMINATED"]}) == ["Zeta_Data"]
     assert await matching(api, org, {"sections": ["CATALOGUE", "RETIRED"]}) == [
-        "Delta Payroll", "Epsilon Mail", "Zeta_Data"]
+        "Delta Payroll", "Epsilon Mail"]
 
 
 async def test_filter_by_stage(catalogue: Portfolio) -> None:
@@ -109,8 +113,9 @@ async def test_filter_by_stage(catalogue: Portfolio) -> None:
     assert await matching(api, org, {"stages": ["ANALYSIS", "APPROVAL"]}) == [
         "Beta Hosting", "Gamma Portal"]
     assert await matching(api, org, {"stages": ["CHARTERED"]}) == []
-    assert await matching(api, org, {"stages": ["REJECTED"], "sections": ["RETIRED"]}) == [
+    assert await matching(api, org, {"stages": ["REJECTED"], "sections": ["TERMINATED"]}) == [
         "Zeta_Data"]
+    assert await matching(api, org, {"stages": ["REJECTED"], "sections": ["RETIRED"]}) == []
     # A stage outside the section asked for: the two conditions cannot both hold.
     assert await matching(api, org, {"stages": ["LIVE"], "sections": ["PIPELINE"]}) == []
 
@@ -310,8 +315,8 @@ async def test_portfolio_counts(catalogue: Portfolio) -> None:
     assert data["portfolio"] == {
         "total": 6,
         "bySection": [{"section": "PIPELINE", "count": 3}, {"section": "CATALOGUE", "count": 1},
-                      {"section": "RETIRED", "count": 2}],
-        "byStage": [{"stage": stage.value, "count": 0 if stage is Stage.CHARTERED else 1}
+                      {"section": "RETIRED", "count": 1}, {"section": "TERMINATED", "count": 1}],
+        "byStage": [{"stage": stage.value, "count": 1 if stage in SIX_STAGES else 0}
                     for stage in Stage],
         "byInvestmentCategory": [{"investmentCategory": "RUN", "count": 3},
                                  {"investmentCategory": "GROW", "count": 1},
@@ -323,7 +328,8 @@ async def test_empty_portfolio_lists_every_value_with_zero(api: GraphQLClient, o
     data = await api.data(PORTFOLIO, token=org.token(Role.VIEWER))
     assert data["portfolio"] == {
         "total": 0,
-        "bySection": [{"section": s, "count": 0} for s in ("PIPELINE", "CATALOGUE", "RETIRED")],
+        "bySection": [{"section": s, "count": 0}
+                      for s in ("PIPELINE", "CATALOGUE", "RETIRED", "TERMINATED")],
         "byStage": [{"stage": stage.value, "count": 0} for stage in Stage],
         "byInvestmentCategory": [{"investmentCategory": c, "count": 0}
                                  for c in ("RUN", "GROW", "TRANSFORM")],

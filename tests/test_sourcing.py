@@ -13,7 +13,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,8 @@ from spm_api.db.engine import create_session_factory
 from spm_api.domain.sourcing import outbox
 from spm_api.models import Engagement, EngagementAttempt
 from spm_api.plugins import (
+    CancellationReceipt,
+    CancellationRequest,
     ContractorIntegration,
     EngagementReceipt,
     EngagementRequest,
@@ -57,6 +59,9 @@ class ContractorSystem:
         self.received: Counter[str] = Counter()
         self.engagements: dict[str, EngagementReceipt] = {}
         self.quote_amount = Decimal("41999.995")
+        #: Cancellations received per idempotency key, and the keys cancelled.
+        self.cancellations: Counter[str] = Counter()
+        self.cancelled: dict[str, str] = {}
 
     async def send(self, request: EngagementRequest) -> Any:
         if self.mode == "down":
@@ -72,6 +77,13 @@ class ContractorSystem:
             self.engagements[request.idempotency_key] = EngagementReceipt(
                 f"C-{len(self.engagements) + 1}", self.decision)
         return self.engagements[request.idempotency_key]
+
+    async def cancel(self, request: CancellationRequest) -> CancellationReceipt:
+        if self.mode == "down":
+            raise ConnectionRefusedError("connection refused")
+        self.cancellations[request.idempotency_key] += 1
+        self.cancelled.setdefault(request.idempotency_key, request.reason)
+        return CancellationReceipt(f"X-{request.contractor_reference}")
 
     async def quote(self, request: QuoteRequest) -> QuoteOffer:
         assert request.currency == "EUR"
@@ -92,6 +104,10 @@ class FakeIntegration:
         return [ContractorIntegration(
             name="fake", title="Stand-in contractor", description="for tests",
             send_engagement=self.system.send, request_quote=self.system.quote,
+            validate_settings=require_endpoint, cancel_engagement=self.system.cancel),
+            ContractorIntegration(
+            name="fake_no_cancel", title="Stand-in contractor that cannot cancel",
+            description="for tests", send_engagement=self.system.send,
             validate_settings=require_endpoint)]
 
 
@@ -158,6 +174,7 @@ query($id: ID!) {
     stage estimatedCost { amount }
     capabilities { name sourcing quotes { reference } }
     engagements { id status attempts lastError contractorReference idempotencyKey
+                  cancellationReason
                   capability { name } contractor { name }
                   attemptHistory { number outcome detail } }
   }
@@ -178,9 +195,10 @@ async def _call(world: World, query: str, variables: dict[str, Any], field: str,
     return payload
 
 
-async def _contractor(world: World, name: str = "Acme Hosting") -> str:
+async def _contractor(world: World, name: str = "Acme Hosting", integration: str = "fake"
+                      ) -> str:
     payload = await _call(world, REGISTER, {"input": {
-        "name": name, "integration": "fake", "contact": "ops@acme.example",
+        "name": name, "integration": integration, "contact": "ops@acme.example",
         "settings": {"endpoint": "https://acme.example"}}}, "registerContractor")
     assert payload["errors"] == [], payload["errors"]
     contractor_id: str = payload["contractor"]["id"]
@@ -193,9 +211,10 @@ async def _read(world: World, service_id: str) -> dict[str, Any]:
     return service
 
 
-async def _chartered(world: World, name: str = "Hosting", quote: bool = False) -> str:
+async def _chartered(world: World, name: str = "Hosting", quote: bool = False,
+                     integration: str = "fake") -> str:
     """A chartered service with one contractor-sourced and one internal capability."""
-    contractor = await _contractor(world, f"{name} contractor")
+    contractor = await _contractor(world, f"{name} contractor", integration)
     service_id, requirements = await world.portfolio.in_analysis(name)
     sourced = await _call(world, ADD_CAPABILITY, {"input": {
         "serviceId": service_id, "name": "Hosting team", "sourcing": "CONTRACTOR",
@@ -557,3 +576,206 @@ async def test_an_attempt_that_outlived_its_lease_is_not_recorded(world: World) 
     async with sessions() as session:
         attempts = list(await session.scalars(select(EngagementAttempt)))
     assert [a.number for a in attempts] == [2]
+
+
+# --- cancellations ----------------------------------------------------------------------
+
+CANCEL_ENGAGEMENT = """
+mutation($id: ID!, $reason: String!) {
+  cancelEngagement(input: {engagementId: $id, reason: $reason}) {
+    engagement { status } errors { code field message } } }"""
+
+
+def _errors(payload: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    return [(e["code"], e["field"], e["message"]) for e in payload["errors"]]
+
+
+async def test_cancelling_while_the_contractor_is_down_loses_nothing(world: World) -> None:
+    """The cancellation is written with the stage change and delivered once the
+    contractor is back: exactly once on its side, under the engagement's key."""
+    service_id = await _chartered(world)
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "SENT"
+
+    world.system.mode = "down"
+    cancelled = await world.portfolio.transition(service_id, "CANCELLED", "budget cut")
+    assert cancelled["errors"] == []
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["attempts"]) == ("CANCELLING", 0)
+    assert engagement["cancellationReason"] == "budget cut"
+
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["attempts"]) == ("CANCELLING", 1)
+    assert "ConnectionRefusedError" in engagement["lastError"]
+    assert world.system.cancellations == Counter()
+
+    world.system.mode = "up"
+    await world.due_now()
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["lastError"]) == ("CANCELLED", None)
+    await world.due_now()
+    assert await world.deliver() == 0  # delivered: never again
+    key = engagement["idempotencyKey"]
+    assert world.system.cancellations == Counter({key: 1})
+    assert world.system.cancelled == {key: "budget cut"}
+    assert world.system.received == Counter({key: 1})  # the request was not sent again
+    data = await world.api.data("""query($id: ID!) { service(id: $id) { engagements {
+        attemptHistory { kind number outcome detail } } } }""", {"id": service_id},
+        world.org.token(Role.VIEWER))
+    history = data["service"]["engagements"][0]["attemptHistory"]
+    assert [(a["kind"], a["number"], a["outcome"]) for a in history] == [
+        ("REQUEST", 1, "RECEIVED"), ("CANCELLATION", 1, "ERROR"),
+        ("CANCELLATION", 2, "CANCELLED")]
+    assert history[-1]["detail"] == "X-C-1"
+
+
+async def test_a_request_that_never_left_is_cancelled_without_a_call(world: World) -> None:
+    world.system.mode = "down"
+    service_id = await _chartered(world)
+    cancelled = await world.portfolio.transition(service_id, "CANCELLED", "stopped early")
+    assert cancelled["errors"] == []
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["attemptHistory"]) == ("CANCELLED", [])
+    world.system.mode = "up"
+    await world.due_now()
+    assert await world.deliver() == 0
+    assert world.system.received == Counter() and world.system.cancellations == Counter()
+
+
+async def test_a_cancellation_that_keeps_failing_is_retried_by_hand(world: World) -> None:
+    service_id = await _chartered(world)
+    await world.deliver()
+    world.system.mode = "down"
+    await world.portfolio.transition(service_id, "CANCELLED", "stopped")
+    for _ in range(POLICY.max_attempts):
+        await world.due_now()
+        assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["attempts"]) == ("CANCEL_FAILED", 3)
+    await world.due_now()
+    assert await world.deliver() == 0  # CANCEL_FAILED is final until someone retries
+
+    retried = await _call(world, RETRY, {"id": engagement["id"]}, "retryEngagement")
+    assert retried == {"engagement": {"status": "CANCELLING", "attempts": 0}, "errors": []}
+    world.system.mode = "up"
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "CANCELLED"
+    assert world.system.cancellations == Counter({engagement["idempotencyKey"]: 1})
+
+
+async def test_an_integration_that_cannot_cancel_is_not_called(world: World) -> None:
+    service_id = await _chartered(world, integration="fake_no_cancel")
+    await world.deliver()
+    await world.portfolio.transition(service_id, "CANCELLED", "stopped")
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "CANCELLED"
+    assert [(a["outcome"], a["detail"]) for a in engagement["attemptHistory"]][-1] == (
+        "NOT_SUPPORTED", "the integration 'fake_no_cancel' cannot send cancellations: tell "
+        "the contractor yourself (their reference C-1)")
+    assert world.system.cancellations == Counter()
+
+
+async def test_a_request_on_its_way_when_cancelled_is_cancelled_after_it(
+        world: World) -> None:
+    """The contractor never hears of the cancellation before the request it cancels."""
+    service_id = await _chartered(world)
+    sessions = create_session_factory(world.db)
+    [request] = await outbox.claim_due(sessions, POLICY)
+    receipt = await outbox.deliver(world.plugins, request)  # on its way...
+    await world.portfolio.transition(service_id, "CANCELLED", "stopped")
+    assert await outbox.claim_due(sessions, POLICY) == []  # waits for the request's claim
+    await outbox.record(sessions, POLICY, request, receipt)
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert (engagement["status"], engagement["contractorReference"]) == ("CANCELLING", "C-1")
+    assert await world.deliver() == 1
+    [engagement] = (await _read(world, service_id))["engagements"]
+    assert engagement["status"] == "CANCELLED"
+    key = engagement["idempotencyKey"]
+    assert (world.system.received[key], world.system.cancellations[key]) == (1, 1)
+
+
+async def _live_with_an_accepted_engagement(world: World) -> tuple[str, str]:
+    world.system.decision = "ACCEPTED"
+    service_id = await _chartered(world)
+    await world.deliver()
+    assert (await world.portfolio.transition(service_id, "LIVE"))["errors"] == []
+    [engagement] = (await _read(world, service_id))["engagements"]
+    return service_id, engagement["id"]
+
+
+async def test_retired_only_once_no_engagement_is_open(world: World) -> None:
+    service_id, engagement_id = await _live_with_an_accepted_engagement(world)
+    end = datetime.now(UTC).date()
+    refused = await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id, "reason": "end"},
+                          "cancelEngagement")
+    assert _errors(refused) == [(
+        "STAGE_LOCKED", "engagementId",
+        "engagements are cancelled one by one while their service is RETIRING; 'Hosting' "
+        "is LIVE")]
+    retiring = await world.portfolio.transition(service_id, "RETIRING", "moving to SaaS",
+                                                planned_end_date=end.isoformat())
+    assert retiring["errors"] == []
+    closed = await world.api.data("""mutation($p: String!) { closePeriod(input: {period: $p})
+        { errors { code } } }""", {"p": f"{end:%Y-%m}"}, world.org.token(Role.FINANCE))
+    assert closed["closePeriod"]["errors"] == []
+
+    refused = await world.portfolio.transition(service_id, "RETIRED")
+    assert _errors(refused) == [(
+        "GUARD_FAILED", "engagements",
+        "the engagement for 'Hosting team' is still ACCEPTED: cancel it first "
+        "(cancelEngagement)")]
+    no_reason = await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id, "reason": " "},
+                            "cancelEngagement")
+    assert _errors(no_reason) == [("REASON_REQUIRED", "reason", "say why the engagement ends")]
+    viewer = await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id, "reason": "end"},
+                         "cancelEngagement", Role.VIEWER)
+    assert [e["code"] for e in viewer["errors"]] == ["FORBIDDEN"]
+
+    world.system.mode = "down"
+    cancelling = await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id,
+                                                        "reason": "service retired"},
+                             "cancelEngagement")
+    assert cancelling == {"engagement": {"status": "CANCELLING"}, "errors": []}
+    again = await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id, "reason": "again"},
+                        "cancelEngagement")
+    assert _errors(again) == [("CONFLICT", "engagementId",
+                               "the engagement is CANCELLING already")]
+    await world.deliver()
+    refused = await world.portfolio.transition(service_id, "RETIRED")
+    assert _errors(refused) == [(
+        "GUARD_FAILED", "engagements",
+        "the cancellation of the engagement for 'Hosting team' has not reached the "
+        "contractor yet (CANCELLING)")]
+
+    world.system.mode = "up"
+    await world.due_now()
+    assert await world.deliver() == 1
+    retired = await world.portfolio.transition(service_id, "RETIRED")
+    assert retired["errors"] == []
+    assert retired["service"]["section"] == "RETIRED"
+
+
+async def test_a_failed_cancellation_blocks_retirement_with_its_remedy(world: World) -> None:
+    service_id, engagement_id = await _live_with_an_accepted_engagement(world)
+    end = datetime.now(UTC).date()
+    await world.portfolio.transition(service_id, "RETIRING", "moving to SaaS",
+                                     planned_end_date=end.isoformat())
+    world.system.mode = "down"
+    await _call(world, CANCEL_ENGAGEMENT, {"id": engagement_id, "reason": "end"},
+                "cancelEngagement")
+    for _ in range(POLICY.max_attempts):
+        await world.due_now()
+        await world.deliver()
+    refused = await world.portfolio.transition(service_id, "RETIRED")
+    assert _errors(refused) == [
+        ("GUARD_FAILED", "plannedEndDate",
+         f"{end:%Y-%m}, the month of the planned end date {end}, is still open: close it "
+         f"first (closePeriod)"),
+        ("GUARD_FAILED", "engagements",
+         "the cancellation of the engagement for 'Hosting team' failed after its last "
+         "attempt (CANCEL_FAILED): retry it (retryEngagement)")]

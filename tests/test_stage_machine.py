@@ -112,12 +112,15 @@ async def test_retiring_a_live_service_needs_a_reason(portfolio: Portfolio,
                                                       db: AsyncEngine) -> None:
     service = await portfolio.create()
     await _force_stage(db, service["id"], Stage.LIVE)
-    refused = await portfolio.transition(service["id"], "RETIRED", reason="  ")
+    end = "2999-12-31"
+    refused = await portfolio.transition(service["id"], "RETIRING", reason="  ",
+                                         planned_end_date=end)
     assert codes(refused) == ["REASON_REQUIRED"]
-    retired = await portfolio.transition(service["id"], "RETIRED", reason="replaced by SaaS")
-    assert retired["errors"] == []
-    assert retired["service"]["section"] == "RETIRED"
-    assert retired["stageChange"]["fromStage"] == "LIVE"
+    retiring = await portfolio.transition(service["id"], "RETIRING", reason="replaced by SaaS",
+                                          planned_end_date=end)
+    assert retiring["errors"] == []
+    assert retiring["service"]["section"] == "CATALOGUE"
+    assert retiring["stageChange"]["fromStage"] == "LIVE"
 
 
 async def test_chartered_service_goes_live_into_the_catalogue(portfolio: Portfolio,
@@ -136,5 +139,12 @@ async def test_closed_services_accept_no_change(portfolio: Portfolio, db: AsyncE
         UPDATE_SERVICE, {"input": {"serviceId": service["id"], "name": "Renamed"}},
         portfolio.org.token(Role.PORTFOLIO_MANAGER))
     assert codes(refused["updateService"]) == ["STAGE_LOCKED"]
-    refused = await portfolio.transition(service["id"], "DEFINITION", reason="again")
+    refused = await portfolio.transition(service["id"], "ANALYSIS", reason="again")
     assert codes(refused) == ["INVALID_TRANSITION"]
+    # Reworked, it is open to change again.
+    reworked = await portfolio.transition(service["id"], "DEFINITION", reason="again")
+    assert reworked["errors"] == []
+    renamed = await portfolio.api.data(
+        UPDATE_SERVICE, {"input": {"serviceId": service["id"], "name": "Renamed"}},
+        portfolio.org.token(Role.PORTFOLIO_MANAGER))
+    assert renamed["updateService"]["errors"] == []

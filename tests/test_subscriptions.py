@@ -228,6 +228,49 @@ async def test_issued_statements_are_pushed(live: Live, org: Org) -> None:
             {"customer": {"name": "Sales"}, "total": {"amount": "90.00"}}]}
 
 
+SERVICE_RETIRING = """
+subscription($serviceId: ID) {
+  serviceRetiring(serviceId: $serviceId) {
+    plannedEndDate
+    service { name stage section plannedEndDate }
+    stageChange { fromStage toStage reason }
+    customers { name }
+  }
+}"""
+
+
+async def test_a_retiring_service_is_pushed_with_the_customers_who_use_it(
+        live: Live, org: Org) -> None:
+    finance = org.token(Role.FINANCE)
+    service = await live.portfolio.live("Mail")
+    other = await live.portfolio.live("Chat")
+    for name in ("Sales", "Legal", "Idle"):
+        created = await live.api.data("""mutation($n: String!) { createCustomer(input: {
+            name: $n, kind: INTERNAL_DEPARTMENT}) { customer { id } } }""", {"n": name},
+                                      finance)
+        customer = created["createCustomer"]["customer"]["id"]
+        if name != "Idle":
+            used = await live.api.data("""mutation($s: ID!, $c: ID!) { recordUsage(input: {
+                customerId: $c, serviceId: $s, period: "2026-03", quantity: "3", unit: "GB"})
+                { errors { code } } }""", {"s": service, "c": customer}, finance)
+            assert used["recordUsage"]["errors"] == []
+    async with subscriber(live.address, org.token(Role.VIEWER)) as client:
+        await client.subscribe(SERVICE_RETIRING, {"serviceId": service})
+        await asyncio.sleep(0.2)
+        for service_id in (other, service):  # the other service is filtered out
+            moved = await live.portfolio.transition(service_id, "RETIRING", "moving to SaaS",
+                                                    planned_end_date="2999-06-30")
+            assert moved["errors"] == [], moved
+        data = (await client.next_data())["serviceRetiring"]
+        assert data == {
+            "plannedEndDate": "2999-06-30",
+            "service": {"name": "Mail", "stage": "RETIRING", "section": "CATALOGUE",
+                        "plannedEndDate": "2999-06-30"},
+            "stageChange": {"fromStage": "LIVE", "toStage": "RETIRING",
+                            "reason": "moving to SaaS"},
+            "customers": [{"name": "Legal"}, {"name": "Sales"}]}
+
+
 async def test_a_revoked_token_ends_the_subscription_at_the_next_event(
         live: Live, org: Org, db: AsyncEngine) -> None:
     from sqlalchemy import update

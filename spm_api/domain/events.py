@@ -30,7 +30,16 @@ class StatementsIssued:
     period: str
 
 
-DomainEvent = StageChanged | VoteCast | StatementsIssued
+@dataclass(frozen=True, slots=True)
+class ServiceRetiring:
+    """A service started RETIRING: its customers are to hear of the end date."""
+
+    organisation_id: int
+    service_id: int
+    change_id: int
+
+
+DomainEvent = StageChanged | VoteCast | StatementsIssued | ServiceRetiring
 
 
 def record(session: AsyncSession, event: DomainEvent) -> None:

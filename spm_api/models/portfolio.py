@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     Index,
     String,
@@ -49,6 +50,9 @@ class Service(Base):
     #: is expected to cost, and what it is expected to bring.
     estimated_cost: Mapped[Decimal | None] = mapped_column(FixedDecimal(), default=None)
     expected_benefit: Mapped[Decimal | None] = mapped_column(FixedDecimal(), default=None)
+    #: Set when the service starts RETIRING: the last day it is delivered. Usage and
+    #: charges for months after it are refused.
+    planned_end_date: Mapped[date | None] = mapped_column(Date, default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from spm_api.db import secrets
 from spm_api.db.base import Base, UTCDateTime, utcnow
 from spm_api.models.columns import FixedDecimal, enum_type
-from spm_api.vocabulary.enums import EngagementStatus, Sourcing
+from spm_api.vocabulary.enums import AttemptKind, EngagementStatus, Sourcing
 
 
 class Contractor(Base):
@@ -107,6 +107,8 @@ class Engagement(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     contractor_reference: Mapped[str | None] = mapped_column(String(200), default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: Why the engagement is being cancelled (sent with the cancellation); None until then.
+    cancellation_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -120,8 +122,12 @@ class EngagementAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagement.id"))
+    #: What was delivered: the request, or its cancellation.
+    kind: Mapped[AttemptKind] = mapped_column(enum_type(AttemptKind),
+                                              default=AttemptKind.REQUEST)
     number: Mapped[int] = mapped_column()
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: SENT, ACCEPTED, DECLINED, or ERROR (to be retried or, at the last, FAILED).
+    #: SENT, ACCEPTED, DECLINED, or ERROR (to be retried or, at the last, FAILED); for a
+    #: cancellation CANCELLED, NOT_SUPPORTED (the integration cannot cancel) or ERROR.
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")

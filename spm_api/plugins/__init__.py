@@ -7,6 +7,8 @@ A plugin is a module (or object) with ``@hookimpl`` functions named after the sp
 from spm_api.plugins.contracts import (
     ApprovalRule,
     Ballot,
+    CancellationReceipt,
+    CancellationRequest,
     CastVote,
     Charge,
     ChargeableUsage,
@@ -35,6 +37,8 @@ __all__ = [
     "ApprovalRule",
     "ApprovalStatus",
     "Ballot",
+    "CancellationReceipt",
+    "CancellationRequest",
     "CastVote",
     "Charge",
     "ChargeableUsage",

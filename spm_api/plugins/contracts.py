@@ -359,6 +359,31 @@ class EngagementReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class CancellationRequest:
+    """Telling a contractor that an engagement it was sent is off: the service was
+    cancelled before going live, or is being retired. ``idempotency_key`` is the
+    engagement request's own key, the same on every attempt, so a contractor system
+    finds the engagement by it and can ignore a repeated cancellation;
+    ``contractor_reference`` is the contractor's reference when it answered one."""
+
+    idempotency_key: str
+    organisation_id: int
+    service_id: int
+    service_name: str
+    capability: str
+    reason: str
+    contractor_reference: str | None = None
+    contractor_settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationReceipt:
+    """A contractor system's acknowledgement of a cancellation, with its reference."""
+
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class QuoteRequest:
     """Asking a contractor for a price for a capability during analysis."""
 
@@ -388,8 +413,13 @@ class ContractorIntegration:
     ``send_engagement(request)`` is called by the outbox worker after the chartering
     transaction has committed and returns an ``EngagementReceipt``; raising (or timing
     out) means "try again later" with the same idempotency key. ``request_quote(request)``
-    returns a ``QuoteOffer``. Both may be coroutine functions. ``validate_settings``
-    checks a contractor's settings when it is registered.
+    returns a ``QuoteOffer``. ``cancel_engagement(request)`` is called by the same worker
+    after a cancellation commits, with a ``CancellationRequest``, and returns a
+    ``CancellationReceipt``; raising means "try again later". An integration without it
+    cannot tell contractors: its engagements are marked CANCELLED with an attempt saying
+    NOT_SUPPORTED, and the portfolio manager tells the contractor. All may be coroutine
+    functions. ``validate_settings`` checks a contractor's settings when it is
+    registered.
     """
 
     name: str
@@ -398,6 +428,7 @@ class ContractorIntegration:
     send_engagement: Callable[[EngagementRequest], Any]
     request_quote: Callable[[QuoteRequest], Any] | None = None
     validate_settings: ValidateSettings = accept_any_settings
+    cancel_engagement: Callable[[CancellationRequest], Any] | None = None
 
 
 #: What a contractor system may answer to an engagement request.
@@ -413,6 +444,16 @@ def _receipt_problem(receipt: object, *_args: object) -> str | None:
 
 def _sending(integration: str, request: EngagementRequest, *_args: object) -> str:
     return f"sending engagement {request.idempotency_key} through {integration!r}"
+
+
+def _cancellation_problem(receipt: object, *_args: object) -> str | None:
+    if isinstance(receipt, CancellationReceipt) and isinstance(receipt.reference, str):
+        return None
+    return f"returned {receipt!r} instead of a CancellationReceipt"
+
+
+def _cancelling(integration: str, request: CancellationRequest, *_args: object) -> str:
+    return f"cancelling engagement {request.idempotency_key} through {integration!r}"
 
 
 def _offer_problem(offer: object, *_args: object) -> str | None:
@@ -433,6 +474,11 @@ CONTRACTOR_INTEGRATIONS = Family("spm_contractor_integrations", ContractorIntegr
 #: ``integration.send_engagement(request) -> EngagementReceipt``
 SEND_ENGAGEMENT: Method[EngagementReceipt] = Method(CONTRACTOR_INTEGRATIONS, "send_engagement",
                                             _sending, _receipt_problem)
+#: ``integration.cancel_engagement(request) -> CancellationReceipt``, for integrations
+#: that can cancel (the outbox checks first: without it nothing is called)
+CANCEL_ENGAGEMENT: Method[CancellationReceipt] = Method(
+    CONTRACTOR_INTEGRATIONS, "cancel_engagement", _cancelling, _cancellation_problem,
+    absent="the integration {item!r} cannot cancel engagements", field="engagementId")
 #: ``integration.request_quote(request) -> QuoteOffer``, for integrations that quote
 REQUEST_QUOTE: Method[QuoteOffer] = Method(
     CONTRACTOR_INTEGRATIONS, "request_quote", _quoting, _offer_problem,

@@ -102,6 +102,9 @@ def spm_contractor_integrations() -> Iterable[ContractorIntegration]:  # type: i
     registry names the integration that reaches it. Its calls are made by the delivery
     worker after the chartering transaction commits, never inside it; failing, the
     request stays pending and is retried with backoff under the same idempotency key.
+    Cancellations (a chartered service cancelled, an engagement of a retiring service
+    ended) go the same way through ``cancel_engagement``; an integration without it has
+    its engagements marked CANCELLED without a call.
     """
 
 

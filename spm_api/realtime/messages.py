@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spm_api.domain.events import DomainEvent, StatementsIssued, VoteCast
+from spm_api.domain.events import DomainEvent, ServiceRetiring, StatementsIssued, VoteCast
 from spm_api.plugins.contracts import StageChanged
 
 
@@ -40,12 +40,22 @@ class StatementsIssuedMessage:
     kind: str = "statements_issued"
 
 
-Message = StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
+@dataclass(frozen=True, slots=True)
+class ServiceRetiringMessage:
+    organisation_id: int
+    service_id: int
+    change_id: int
+    kind: str = "service_retiring"
+
+
+Message = (StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
+           | ServiceRetiringMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "stage_changed": StageChangedMessage,
     "vote_cast": VoteCastMessage,
     "statements_issued": StatementsIssuedMessage,
+    "service_retiring": ServiceRetiringMessage,
 }
 
 
@@ -58,6 +68,9 @@ def message_of(event: DomainEvent) -> Message:
     if isinstance(event, VoteCast):
         return VoteCastMessage(event.organisation_id, event.vote_id, event.round_id,
                                event.service_id)
+    if isinstance(event, ServiceRetiring):
+        return ServiceRetiringMessage(event.organisation_id, event.service_id,
+                                      event.change_id)
     assert isinstance(event, StatementsIssued)
     return StatementsIssuedMessage(event.organisation_id, event.period)
 

@@ -75,10 +75,23 @@ class EngagementStatus(StrEnum):
     """Where an engagement request to a contractor stands.
 
     PENDING until delivered (retried with backoff), SENT once the contractor's system
-    took it, ACCEPTED or DECLINED by the contractor, FAILED after the last attempt."""
+    took it, ACCEPTED or DECLINED by the contractor, FAILED after the last attempt.
+    Cancelled (the service cancelled or retiring): CANCELLING until the contractor's
+    system took the cancellation (retried like the request), CANCELLED then, or at once
+    when the request never left; CANCEL_FAILED after the cancellation's last attempt."""
 
     PENDING = "PENDING"
     SENT = "SENT"
     ACCEPTED = "ACCEPTED"
     DECLINED = "DECLINED"
     FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    CANCEL_FAILED = "CANCEL_FAILED"
+
+
+class AttemptKind(StrEnum):
+    """What one delivery attempt to a contractor carried."""
+
+    REQUEST = "REQUEST"
+    CANCELLATION = "CANCELLATION"

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     PLUGIN_ERROR = "PLUGIN_ERROR"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     PERIOD_CLOSED = "PERIOD_CLOSED"
+    SERVICE_ENDED = "SERVICE_ENDED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ Each contractor in an organisation's registry that names the ``http_json`` integ
 has its own settings: the base URL of its API, an optional bearer token and an optional
 time limit. An engagement request is POSTed to ``{base_url}/engagements`` with the
 request's idempotency key in an ``Idempotency-Key`` header, so a contractor system can
-recognise a repeat; a quote request is POSTed to ``{base_url}/quotes``. Every failure —
+recognise a repeat; a quote request is POSTed to ``{base_url}/quotes``; a cancellation
+(the service cancelled, or an engagement ended while it retires) is POSTed to
+``{base_url}/cancellations`` under the engagement's own key. Every failure —
 the contractor down, slow, answering an error or nonsense — raises ``ContractorError``
 with words saying what went wrong; SPM API turns it into ``PLUGIN_ERROR`` and its outbox
 tries the engagement again later, under the same key.
@@ -33,6 +35,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from spm_api.plugins import (
+    CancellationReceipt,
+    CancellationRequest,
     ContractorIntegration,
     EngagementReceipt,
     EngagementRequest,
@@ -49,6 +53,7 @@ __all__ = [
     "INTEGRATION_NAME",
     "ContractorError",
     "ContractorSettings",
+    "cancel_engagement",
     "parse_settings",
     "request_quote",
     "send_engagement",
@@ -234,6 +239,30 @@ async def send_engagement(request: EngagementRequest) -> EngagementReceipt:
             f"{where} has status {_shown(status)}; expected one of "
             f"{', '.join(repr(known) for known in DECISIONS)}")
     return EngagementReceipt(reference=reference, decision=DECISIONS[status])
+
+
+async def cancel_engagement(request: CancellationRequest) -> CancellationReceipt:
+    """POST the cancellation to ``{base_url}/cancellations`` with the engagement's
+    ``Idempotency-Key``; the contractor's answer ``{"status": "cancelled", "reference":
+    ...}`` (reference optional) becomes the receipt. Raises ``ContractorError`` for
+    anything else, so the cancellation is tried again later."""
+    settings = parse_settings(request.contractor_settings)
+    body = {
+        "idempotency_key": request.idempotency_key,
+        "reference": request.contractor_reference,
+        "organisation_id": request.organisation_id,
+        "service_id": request.service_id,
+        "service": request.service_name,
+        "capability": request.capability,
+        "reason": request.reason,
+    }
+    answer = await _post(settings, "cancellations", body,
+                         {"Idempotency-Key": request.idempotency_key})
+    where = f"the cancellation answer of {settings.url('cancellations')}"
+    status = answer.get("status", _MISSING)
+    if status != "cancelled":
+        raise ContractorError(f"{where} has status {_shown(status)}; expected 'cancelled'")
+    return CancellationReceipt(reference=_reference(answer, where, required=False))
 
 
 async def request_quote(request: QuoteRequest) -> QuoteOffer:
@@ -424,10 +453,12 @@ def spm_contractor_integrations() -> list[ContractorIntegration]:
     return [ContractorIntegration(
         name=INTEGRATION_NAME,
         title="HTTP JSON",
-        description="Sends engagement requests (with an Idempotency-Key header) and quote "
-                    "requests as JSON over HTTP to each contractor's base_url; a contractor's "
-                    "settings hold base_url, an optional bearer token and timeout_seconds.",
+        description="Sends engagement requests and their cancellations (with an "
+                    "Idempotency-Key header) and quote requests as JSON over HTTP to each "
+                    "contractor's base_url; a contractor's settings hold base_url, an "
+                    "optional bearer token and timeout_seconds.",
         send_engagement=send_engagement,
         request_quote=request_quote,
         validate_settings=validate_settings,
+        cancel_engagement=cancel_engagement,
     )]

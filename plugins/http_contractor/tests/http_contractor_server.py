@@ -1,8 +1,8 @@
 """A small, real HTTP contractor system for the http_json integration's tests.
 
 It listens on a free loopback port (``http.server.ThreadingHTTPServer`` in a thread)
-and answers the contract in the README under ``/api``: ``POST /api/engagements`` and
-``POST /api/quotes``. Its behaviour can be switched while it runs:
+and answers the contract in the README under ``/api``: ``POST /api/engagements``,
+``POST /api/cancellations`` and ``POST /api/quotes``. Its behaviour can be switched while it runs:
 
 - ``NORMAL``: answers as the contract says;
 - ``ERROR``: answers 500 without taking the engagement;
@@ -77,6 +77,8 @@ class ContractorServer:
     requests: list[Received] = field(default_factory=list)
     #: Idempotency key → the engagement taken under it, in the order taken.
     engagements: dict[str, Engagement] = field(default_factory=dict)
+    #: Idempotency keys of the engagements cancelled, in the order cancelled.
+    cancelled: list[str] = field(default_factory=list)
     _quotes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _release: threading.Event = field(default_factory=threading.Event)
@@ -136,6 +138,13 @@ class ContractorServer:
                        if request.path == f"{PREFIX}/engagements"
                        and request.headers.get("idempotency-key") == key)
 
+    def cancellation_attempts(self, key: str) -> int:
+        """How many cancellations arrived with this Idempotency-Key."""
+        with self._lock:
+            return sum(1 for request in self.requests
+                       if request.path == f"{PREFIX}/cancellations"
+                       and request.headers.get("idempotency-key") == key)
+
     def received(self, path: str) -> list[Received]:
         with self._lock:
             return [request for request in self.requests if request.path == f"{PREFIX}{path}"]
@@ -156,6 +165,8 @@ class ContractorServer:
             answer = self._engage(request)
         elif request.path == f"{PREFIX}/quotes":
             answer = self._quote(request)
+        elif request.path == f"{PREFIX}/cancellations":
+            answer = self._cancel(request)
         else:
             return _json(404, {"error": f"no such endpoint: {request.path}"})
         if self.behaviour is Behaviour.HANG:
@@ -172,6 +183,17 @@ class ContractorServer:
             answer = {"reference": f"E-{len(self.engagements) + 1}", "status": self.status}
             self.engagements[key] = Engagement(request.body, answer)
         return _json(201, answer)
+
+    def _cancel(self, request: Received) -> tuple[int, str, bytes]:
+        """Cancel the engagement taken under the key; a repeat changes nothing."""
+        key = request.headers.get("idempotency-key")
+        with self._lock:
+            if not key or key not in self.engagements:
+                return _json(404, {"error": f"no engagement under {key!r}"})
+            if key not in self.cancelled:
+                self.cancelled.append(key)
+            reference = self.engagements[key].answer["reference"]
+        return _json(200, {"status": "cancelled", "reference": f"C-{reference}"})
 
     def _quote(self, request: Received) -> tuple[int, str, bytes]:
         with self._lock:

@@ -22,6 +22,7 @@ from spm_http_contractor import (
     INTEGRATION_NAME,
     ContractorError,
     ContractorSettings,
+    cancel_engagement,
     parse_settings,
     request_quote,
     send_engagement,
@@ -30,6 +31,8 @@ from spm_http_contractor import (
 )
 
 from spm_api.plugins import (
+    CancellationReceipt,
+    CancellationRequest,
     ContractorIntegration,
     EngagementReceipt,
     EngagementRequest,
@@ -98,6 +101,14 @@ def quote_request(server: ContractorServer, currency: str = "EUR",
         organisation_id=3, service_id=42, service_name="Cloud hosting",
         capability="Managed Kubernetes", description="Three clusters, 24/7 support",
         currency=currency, contractor_settings=settings_of(server, **settings))
+
+
+def cancellation(server: ContractorServer, key: str = KEY, **settings: Any
+                 ) -> CancellationRequest:
+    return CancellationRequest(
+        idempotency_key=key, organisation_id=3, service_id=42, service_name="Cloud hosting",
+        capability="Managed Kubernetes", reason="the programme was stopped",
+        contractor_reference="E-1", contractor_settings=settings_of(server, **settings))
 
 
 # --- engagements -----------------------------------------------------------------------
@@ -512,6 +523,41 @@ def test_settings_must_be_an_object() -> None:
         validate_settings(["https://c.example"])  # type: ignore[arg-type]
 
 
+# --- cancellations ---------------------------------------------------------------------
+
+
+async def test_cancels_the_engagement_under_its_own_key(contractor: ContractorServer) -> None:
+    await send_engagement(engagement(contractor))
+    receipt = await cancel_engagement(cancellation(contractor))
+    assert receipt == CancellationReceipt(reference="C-E-1")
+    assert contractor.cancelled == [KEY]
+    [request] = contractor.received("/cancellations")
+    assert request.headers["idempotency-key"] == KEY
+    assert request.headers["authorization"] == "Bearer secret"
+    assert request.body == {
+        "idempotency_key": KEY, "reference": "E-1", "organisation_id": 3, "service_id": 42,
+        "service": "Cloud hosting", "capability": "Managed Kubernetes",
+        "reason": "the programme was stopped"}
+    # A repeat is answered the same and changes nothing on the contractor's side.
+    assert await cancel_engagement(cancellation(contractor)) == receipt
+    assert contractor.cancelled == [KEY]
+
+
+async def test_a_cancellation_the_contractor_cannot_place_is_an_error(
+        contractor: ContractorServer) -> None:
+    with pytest.raises(ContractorError, match=r"answered HTTP 404 Not Found"):
+        await cancel_engagement(cancellation(contractor, key="unknown"))
+
+
+@pytest.mark.parametrize("body", [b'{"status": "received"}', b'{"reference": "C-1"}'])
+async def test_a_cancellation_answer_without_cancelled_is_an_error(
+        contractor: ContractorServer, body: bytes) -> None:
+    contractor.behaviour = Behaviour.GARBAGE
+    contractor.garbage, contractor.garbage_type = body, "application/json"
+    with pytest.raises(ContractorError, match=r"expected 'cancelled'"):
+        await cancel_engagement(cancellation(contractor))
+
+
 # --- registration ----------------------------------------------------------------------
 
 
@@ -524,6 +570,7 @@ def test_registers_one_integration() -> None:
     assert integration.send_engagement is send_engagement
     assert integration.request_quote is request_quote
     assert integration.validate_settings is validate_settings
+    assert integration.cancel_engagement is cancel_engagement
 
 
 def test_the_module_is_a_valid_plugin() -> None:

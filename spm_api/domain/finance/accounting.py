@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
+from spm_api.domain.finance.service_end import require_delivered
 from spm_api.domain.reads import Listing, load_owned
 from spm_api.models import CostEntry, Customer, Service, UsageRecord
 from spm_api.vocabulary.errors import ErrorCode, fail
@@ -79,6 +80,7 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
     await require_open(session, actor.organisation_id, month)
     customer = await load_owned(session, Customer, actor.organisation_id, customer_id, "customerId")
     service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
+    require_delivered(service, month)
     record = UsageRecord(organisation_id=actor.organisation_id, customer_id=customer.id,
                          service_id=service.id, period=str(month),
                          quantity=parse_quantity(amount), unit=unit(unit_name),

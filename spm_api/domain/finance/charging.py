@@ -95,7 +95,7 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
     organisation_id = books.organisation_id
     policies = (await session.execute(
         select(ChargingPolicy.service_id, ChargingPolicy.model, ChargingPolicy.parameters,
-               Service.name)
+               Service.name, Service.planned_end_date)
         .join(Service, Service.id == ChargingPolicy.service_id)
         .where(ChargingPolicy.organisation_id == organisation_id,
                ChargingPolicy.model != DEFAULT_MODEL))).all()
@@ -116,10 +116,12 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
     settings = await settings_by_plugin(session, organisation_id)
 
     run = ChargingRun(month, books.currency)
-    for service_id, model, parameters, name in sorted(policies):
+    for service_id, model, parameters, name, end in sorted(policies):
         registered = plugins.registry(CHARGING_MODELS).get(model)
         if registered is None:
             continue  # its model's plugin is not loaded on this server: not charged
+        if end is not None and Period(end.year, end.month) < period:
+            continue  # retiring or retired, ended before this month: nothing to charge
         actual = costs.get(service_id, Decimal(0))
         run.cost_of_service[service_id] = actual
         charging_period = ChargingPeriod(service_id, name, month, books.currency, actual,

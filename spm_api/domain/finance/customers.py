@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor, Permission
-from spm_api.models import Customer
+from spm_api.models import Customer, UsageRecord
 from spm_api.vocabulary.enums import CustomerKind
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.validation import required_text
@@ -26,10 +26,20 @@ async def create_customer(session: AsyncSession, actor: Actor, name: str,
     return customer
 
 
-
-
 async def customers_of(session: AsyncSession, organisation_id: int) -> list[Customer]:
     """The organisation's customers by name."""
     return list(await session.scalars(
         select(Customer).where(Customer.organisation_id == organisation_id)
         .order_by(Customer.name)))
+
+
+async def customers_of_service(session: AsyncSession, organisation_id: int, service_id: int
+                               ) -> list[Customer]:
+    """The customers who used the service (any usage recorded), by name: the ones a
+    retirement affects."""
+    users = select(UsageRecord.customer_id).where(
+        UsageRecord.organisation_id == organisation_id, UsageRecord.service_id == service_id)
+    return list(await session.scalars(
+        select(Customer).where(Customer.organisation_id == organisation_id,
+                               Customer.id.in_(users))
+        .order_by(Customer.name, Customer.id)))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.db.base import utcnow
 from spm_api.domain.finance.accounting import period_of, quantity, unit
 from spm_api.domain.finance.books import Books, books_of, closed_periods, cost_categories
+from spm_api.domain.finance.service_end import ended_before
 from spm_api.models import CostEntry, Customer, Service, UsageRecord
 from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem
 from spm_api.vocabulary.money import Money
@@ -204,6 +205,8 @@ async def import_usage(session: AsyncSession, organisation_id: int, text: str,
     """Import usage records (columns customer, service, period, quantity, unit)."""
     await books_of(session, organisation_id, lock=True)
     services = await _names(session, Service, organisation_id)
+    ending = {service.id: service for service in await session.scalars(select(Service).where(
+        Service.organisation_id == organisation_id, Service.planned_end_date.is_not(None)))}
     customers = await _names(session, Customer, organisation_id)
     closed = await closed_periods(session, organisation_id)
     now = utcnow()
@@ -211,9 +214,13 @@ async def import_usage(session: AsyncSession, organisation_id: int, text: str,
     def convert(row: Row) -> dict[str, Any]:
         customer_id = _named(customers, row.get("customer"), "customer")
         service_id = _named(services, row.get("service"), "service")
-        month = str(_domain(lambda: Period.parse(row.get("period"))))
+        period = _domain(lambda: Period.parse(row.get("period")))
+        month = str(period)
         if month in closed:
             raise RowError(f"{month} is closed; record usage in an open month")
+        ended = service_id in ending and ended_before(ending[service_id], period)
+        if ended:
+            raise RowError(ended)
         amount = _decimal(row.get("quantity"), "quantity")
         return {"organisation_id": organisation_id, "customer_id": customer_id,
                 "service_id": service_id, "period": month,

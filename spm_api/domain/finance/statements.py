@@ -18,6 +18,7 @@ from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, require_open
 from spm_api.domain.finance.charging import ChargingRun, compute_run
 from spm_api.domain.finance.reports import Months
+from spm_api.domain.finance.service_end import require_delivered
 from spm_api.domain.reads import load_owned
 from spm_api.models import (
     ChargeAdjustment,
@@ -141,6 +142,7 @@ async def add_adjustment(session: AsyncSession, actor: Actor, *, customer_id: in
     await require_open(session, actor.organisation_id, carried_in)
     customer = await load_owned(session, Customer, actor.organisation_id, customer_id, "customerId")
     service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
+    require_delivered(service, corrected, "correctsPeriod")
     adjustment = ChargeAdjustment(
         organisation_id=actor.organisation_id, customer_id=customer.id,
         service_id=service.id, period=str(carried_in), corrects_period=str(corrected),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +14,20 @@ from spm_api.domain import events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import baseline
 from spm_api.domain.approvals import rounds as approval
+from spm_api.domain.finance.books import books_of, closed_periods
+from spm_api.domain.finance.service_end import last_month
 from spm_api.domain.portfolio.services import check_version, touch
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
 from spm_api.domain.reads import load_owned
 from spm_api.domain.sourcing import engagements
-from spm_api.models import ApprovalRound, Requirement, Service, StageChange, StakeholderInput
+from spm_api.models import (
+    ApprovalRound,
+    Requirement,
+    Service,
+    StageChange,
+    StakeholderInput,
+    UsageRecord,
+)
 from spm_api.plugins.contracts import StageChanged
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import ApprovalStatus, Necessity
@@ -36,6 +46,8 @@ class Move:
     reason: str
     approval_round: ApprovalRound | None = None
     round_result: approval.RoundResult | None = None
+    #: The last day a service starting RETIRING is delivered.
+    planned_end_date: date | None = None
 
 
 Guard = Callable[[Move], Awaitable[list[Problem]]]
@@ -104,15 +116,63 @@ async def _engagements_accepted(move: Move) -> list[Problem]:
     return await engagements.unaccepted(move.session, move.service.id)
 
 
+async def _no_guard(_move: Move) -> list[Problem]:
+    return []
+
+
+async def _retirement_planned(move: Move) -> list[Problem]:
+    """Starting to retire: why, and the last day the service is delivered. The date may
+    be past (a shutdown recorded late), but not before usage already recorded."""
+    problems = await _reason_given(move)
+    end = move.planned_end_date
+    if end is None:
+        problems.append(Problem(ErrorCode.VALIDATION,
+                                "give the planned end date: the last day the service is "
+                                "delivered", "plannedEndDate"))
+        return problems
+    # The books' exclusive lock: usage being recorded now either committed before (and
+    # is seen here) or waits, then finds the end date.
+    await books_of(move.session, move.service.organisation_id, exclusive=True)
+    used_until = await move.session.scalar(select(func.max(UsageRecord.period)).where(
+        UsageRecord.service_id == move.service.id))
+    if used_until is not None and used_until > f"{end.year:04d}-{end.month:02d}":
+        problems.append(Problem(
+            ErrorCode.GUARD_FAILED,
+            f"usage of {used_until} is recorded already: the planned end date is in "
+            f"{used_until} or later, not {end}", "plannedEndDate"))
+    return problems
+
+
+async def _retirement_complete(move: Move) -> list[Problem]:
+    """Retired only once the books of its last month are closed and no contractor is
+    still engaged (or still to be told of a cancellation)."""
+    problems = []
+    last = last_month(move.service)
+    if last is not None and str(last) not in await closed_periods(
+            move.session, move.service.organisation_id):
+        problems.append(Problem(
+            ErrorCode.GUARD_FAILED,
+            f"{last}, the month of the planned end date {move.service.planned_end_date}, "
+            f"is still open: close it first (closePeriod)", "plannedEndDate"))
+    problems.extend(await engagements.still_open(move.session, move.service.id))
+    return problems
+
+
 #: The guard of each edge; an edge missing here is not a move the machine allows.
 GUARDS: dict[tuple[Stage, Stage], Guard] = {
     (Stage.DEFINITION, Stage.ANALYSIS): _ready_for_analysis,
+    (Stage.DEFINITION, Stage.WITHDRAWN): _reason_given,
     (Stage.ANALYSIS, Stage.DEFINITION): _reason_given,
     (Stage.ANALYSIS, Stage.APPROVAL): _ready_for_approval,
+    (Stage.ANALYSIS, Stage.WITHDRAWN): _reason_given,
     (Stage.APPROVAL, Stage.CHARTERED): _round_says(ApprovalStatus.APPROVED),
     (Stage.APPROVAL, Stage.REJECTED): _round_says(ApprovalStatus.REJECTED),
     (Stage.CHARTERED, Stage.LIVE): _engagements_accepted,
-    (Stage.LIVE, Stage.RETIRED): _reason_given,
+    (Stage.CHARTERED, Stage.CANCELLED): _reason_given,
+    (Stage.LIVE, Stage.RETIRING): _retirement_planned,
+    (Stage.RETIRING, Stage.RETIRED): _retirement_complete,
+    # Reworking a rejected proposal: the next APPROVAL opens a new round.
+    (Stage.REJECTED, Stage.DEFINITION): _no_guard,
 }
 assert set(GUARDS) == {(a, b) for a, nexts in NEXT_STAGES.items() for b in nexts}
 
@@ -126,12 +186,19 @@ async def transition_service(
     *,
     reason: str = "",
     expected_version: int | None = None,
+    planned_end_date: date | None = None,
 ) -> tuple[Service, StageChange]:
-    """Move the service to ``to`` when the edge exists and its guard passes."""
+    """Move the service to ``to`` when the edge exists and its guard passes.
+    ``planned_end_date`` is for the move to RETIRING alone."""
     actor.require(Permission.TRANSITION_SERVICE)
     service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     check_version(service, expected_version)
-    return await move_service(Move(session, plugins, service, to, reason), actor)
+    if planned_end_date is not None and to is not Stage.RETIRING:
+        raise fail(ErrorCode.VALIDATION,
+                   "plannedEndDate is given only when a service starts RETIRING",
+                   "plannedEndDate")
+    return await move_service(Move(session, plugins, service, to, reason,
+                                   planned_end_date=planned_end_date), actor)
 
 
 async def move_service(move: Move, actor: Actor) -> tuple[Service, StageChange]:
@@ -180,4 +247,11 @@ async def _enter_and_leave(move: Move, change: StageChange) -> None:
         session.add(baseline.freeze(service, await baseline.plan_of(session, service), change))
         # The outbox: written with the stage change, delivered after the commit.
         await engagements.open_engagements(session, service)
+    if move.to is Stage.CANCELLED:
+        # Cancellations go the requests' way: written now, delivered after the commit.
+        await engagements.cancel_engagements(session, service, change.reason)
+    if move.to is Stage.RETIRING:
+        service.planned_end_date = move.planned_end_date
+        events.record(session, events.ServiceRetiring(
+            service.organisation_id, service.id, change.id))
     await session.flush()

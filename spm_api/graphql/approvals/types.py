@@ -125,13 +125,23 @@ async def round_result(info: Info[Context, None], service: Any, latest: rows.App
 
 async def approval_of(info: Info[Context, None], service: Any) -> ApprovalRoundView | None:
     """The service's latest round and its votes (batched reads)."""
-    loaders = info.context.loaders
-    rounds = await loaders.approval_rounds_of_service.load(service.id)
+    rounds = await info.context.loaders.approval_rounds_of_service.load(service.id)
     if not rounds:
         return None
-    latest = rounds[-1]
-    votes = await loaders.votes_of_round.load(latest.id)
-    return ApprovalRoundView(round=latest, all_votes=votes, service=service)
+    return await _view_of(info, service, rounds[-1])
+
+
+async def approval_rounds_of(info: Info[Context, None], service: Any
+                             ) -> list[ApprovalRoundView]:
+    """Every round of the service, oldest first; closed ones as they were frozen."""
+    rounds = await info.context.loaders.approval_rounds_of_service.load(service.id)
+    return [await _view_of(info, service, each) for each in rounds]
+
+
+async def _view_of(info: Info[Context, None], service: Any,
+                   approval_round: rows.ApprovalRound) -> ApprovalRoundView:
+    votes = await info.context.loaders.votes_of_round.load(approval_round.id)
+    return ApprovalRoundView(round=approval_round, all_votes=votes, service=service)
 
 
 @strawberry.type

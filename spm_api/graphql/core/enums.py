@@ -12,6 +12,7 @@ from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
     ApprovalStatus,
+    AttemptKind,
     CustomerKind,
     Decision,
     EngagementStatus,
@@ -28,7 +29,8 @@ strawberry.enum(Stage, description="Lifecycle stage of a service.")
 strawberry.enum(
     Section,
     description="Portfolio section, derived from the stage: PIPELINE up to CHARTERED, "
-    "CATALOGUE for LIVE, RETIRED for RETIRED and REJECTED.",
+    "CATALOGUE for LIVE and RETIRING, RETIRED for RETIRED, TERMINATED for what ended "
+    "before going live (REJECTED, WITHDRAWN, CANCELLED).",
 )
 strawberry.enum(Role, description="What a person may do in their organisation.")
 strawberry.enum(InvestmentCategory, description="Run, grow or transform the business.")
@@ -40,6 +42,7 @@ strawberry.enum(ServiceOrderField)
 strawberry.enum(CustomerKind)
 strawberry.enum(Sourcing)
 strawberry.enum(EngagementStatus)
+strawberry.enum(AttemptKind, name="EngagementAttemptKind")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -47,6 +50,7 @@ UserErrorCode = ErrorCode
 
 __all__ = [
     "ApprovalStatus",
+    "AttemptKind",
     "CustomerKind",
     "Decision",
     "EngagementStatus",

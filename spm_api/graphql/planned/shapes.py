@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -21,7 +21,7 @@ def enum_name(value: Enum | None) -> str | None:
     return None if value is None else value._name_
 
 
-def iso(value: datetime | None) -> str | None:
+def iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
@@ -91,6 +91,7 @@ TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
         "version": Column("version"),
         "createdAt": Column("created_at", iso),
         "updatedAt": Column("updated_at", iso),
+        "plannedEndDate": Column("planned_end_date", iso),
         "estimatedCost": MoneyOf("estimated_cost"),
         "expectedBenefit": MoneyOf("expected_benefit"),
         "owner": One("person", "owner_id", "Person"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import strawberry
 
 from spm_api.domain import reads
@@ -95,7 +97,9 @@ class AddStakeholderInputInput:
     comment: str
 
 
-@strawberry.input
+@strawberry.input(description="A move along the stage machine. WITHDRAWN (from DEFINITION "
+                              "or ANALYSIS), CANCELLED (from CHARTERED) and RETIRING (from "
+                              "LIVE) need a reason; RETIRING needs plannedEndDate too.")
 class TransitionServiceInput:
     service_id: strawberry.ID
     to: Stage
@@ -103,3 +107,6 @@ class TransitionServiceInput:
     expected_version: int | None = strawberry.field(
         default=None, description="Refused with CONFLICT when the service has moved on."
     )
+    planned_end_date: date | None = strawberry.field(
+        default=None, description="Moving to RETIRING: the last day the service is "
+                                  "delivered (today or later). Only for that move.")

@@ -131,6 +131,7 @@ class PortfolioMutation:
                 session, actor, info.context.plugins,
                 node_pk(input.service_id, "Service", "serviceId"), input.to,
                 reason=input.reason, expected_version=input.expected_version,
+                planned_end_date=input.planned_end_date,
             ),
         )
         if moved is None:

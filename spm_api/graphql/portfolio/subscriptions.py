@@ -11,25 +11,32 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from spm_api.domain.finance import customers
 from spm_api.domain.portfolio import stage_history
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import Section
 from spm_api.graphql.core.enums import Stage as StageEnum
 from spm_api.graphql.core.ids import node_pk, row_id
-from spm_api.graphql.core.nodes import as_node, present
+from spm_api.graphql.core.nodes import as_node, as_nodes, present
 from spm_api.graphql.core.permissions import AUTHENTICATED
-from spm_api.graphql.core.subscriptions import unauthenticated
-from spm_api.graphql.portfolio.types import ServiceNode, StageChangeNode
+from spm_api.graphql.core.subscriptions import bus_messages, unauthenticated
+from spm_api.graphql.portfolio.types import FINANCE_TYPES, ServiceNode, StageChangeNode
 from spm_api.realtime.messages import (
     Message,
+    ServiceRetiringMessage,
     StageChangedMessage,
 )
 from spm_api.vocabulary.stages import SECTION_OF_STAGE, Stage
+
+if TYPE_CHECKING:
+    from spm_api.graphql.finance.types import CustomerNode
 
 #: Stage changes replayed per read when a subscription resumes.
 REPLAY_BATCH = 200
@@ -81,6 +88,17 @@ class StageChangedEvent:
         return present(await info.context.loaders.service.load(self.stage_change.service_id))
 
 
+@strawberry.type(description="A service started RETIRING: who uses it, and until when.")
+class ServiceRetiringEvent:
+    service: ServiceNode
+    stage_change: StageChangeNode = strawberry.field(
+        description="The move to RETIRING, with its reason.")
+    planned_end_date: date = strawberry.field(
+        description="The last day the service is delivered.")
+    customers: list[Annotated[CustomerNode, strawberry.lazy(FINANCE_TYPES)]] = strawberry.field(
+        description="The customers who used it: the ones to tell.")
+
+
 @strawberry.type
 class PortfolioSubscription:
     @strawberry.subscription(permission_classes=AUTHENTICATED,
@@ -121,6 +139,34 @@ class PortfolioSubscription:
                     if len(rows) == REPLAY_BATCH:
                         continue  # more history to read
                 catching_up = await _woken(messages, last)
+
+
+    @strawberry.subscription(permission_classes=AUTHENTICATED,
+                             description="Services of your organisation starting to retire, "
+                                         "with the customers who use them.")
+    async def service_retiring(self, info: Info[Context, None],
+                               service_id: strawberry.ID | None = None
+                               ) -> AsyncGenerator[ServiceRetiringEvent, None]:
+        from spm_api.graphql.finance.types import CustomerNode
+
+        context = info.context
+        assert context.actor is not None
+        wanted = None if service_id is None else node_pk(service_id, "Service", "serviceId")
+        async for message in bus_messages(context, ServiceRetiringMessage):
+            if wanted is not None and message.service_id != wanted:
+                continue
+            async with context.event_scope() as actor:
+                if actor is None:
+                    raise unauthenticated()
+                service = await context.loaders.service.load(message.service_id)
+                change = await context.loaders.stage_change.load(message.change_id)
+                if service is None or change is None or service.planned_end_date is None:
+                    continue
+                users = await customers.customers_of_service(
+                    context.session, actor.organisation_id, message.service_id)
+                yield ServiceRetiringEvent(service=service, stage_change=change,
+                                           planned_end_date=service.planned_end_date,
+                                           customers=as_nodes(CustomerNode, users))
 
 
 async def _latest(context: Context) -> int:

@@ -3,7 +3,7 @@ only relations go through the request's DataLoaders."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -157,6 +157,9 @@ class ServiceNode(LoadedNode):
     )
     created_at: datetime
     updated_at: datetime
+    planned_end_date: date | None = strawberry.field(
+        description="From RETIRING on: the last day the service is delivered; usage and "
+                    "charges for later months are refused (SERVICE_ENDED).")
     owner_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Business case: what delivering it is expected to cost.")
@@ -218,6 +221,15 @@ class ServiceNode(LoadedNode):
         from spm_api.graphql.approvals.types import approval_of
 
         return await approval_of(info, self)
+
+    @strawberry.field(description="Every approval round, oldest first: a reworked proposal "
+                                  "keeps the rounds that rejected it.")
+    async def approval_rounds(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[ApprovalRoundView, strawberry.lazy(APPROVAL_TYPES)]]:
+        from spm_api.graphql.approvals.types import approval_rounds_of
+
+        return await approval_rounds_of(info, self)
 
     @strawberry.field(description="What was agreed at chartering; null before.")
     async def baseline(

@@ -71,6 +71,12 @@ class EngagementIdInput:
 
 
 @strawberry.input
+class CancelEngagementInput:
+    engagement_id: strawberry.ID
+    reason: str
+
+
+@strawberry.input
 class RecordEngagementDecisionInput:
     engagement_id: strawberry.ID
     accepted: bool
@@ -197,12 +203,24 @@ class SourcingMutation:
         return QuotePayload(quote=as_node(Quote, row), capability=capability)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
-                         description="Queue a FAILED engagement for delivery again.")
+                         description="Queue a FAILED engagement (or a CANCEL_FAILED "
+                                     "cancellation) for delivery again.")
     async def retry_engagement(self, info: Info[Context, None], input: EngagementIdInput
                                ) -> EngagementPayload:
         row, errors = await run_mutation(
             info, lambda session, actor: engagements.retry_engagement(
                 session, actor, _engagement_pk(input.engagement_id)))
+        return EngagementPayload(engagement=as_node(EngagementNode, row), errors=errors)
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="End an engagement of a RETIRING service: the "
+                                     "contractor is told through the outbox (CANCELLING, "
+                                     "then CANCELLED).")
+    async def cancel_engagement(self, info: Info[Context, None], input: CancelEngagementInput
+                                ) -> EngagementPayload:
+        row, errors = await run_mutation(
+            info, lambda session, actor: engagements.cancel_engagement(
+                session, actor, _engagement_pk(input.engagement_id), input.reason))
         return EngagementPayload(engagement=as_node(EngagementNode, row), errors=errors)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,

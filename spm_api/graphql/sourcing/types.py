@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from spm_api.graphql.core.context import Context
-from spm_api.graphql.core.enums import EngagementStatus, Sourcing
+from spm_api.graphql.core.enums import AttemptKind, EngagementStatus, Sourcing
 from spm_api.graphql.core.money import Money, money_of
 from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import PersonNode, ServiceNode
@@ -97,11 +97,17 @@ class CapabilityNode(LoadedNode):
         return await info.context.loaders.quotes_of_capability.load(root.id)
 
 
-@strawberry.type(description="One delivery attempt of an engagement request.")
+@strawberry.type(description="One delivery attempt of an engagement request or of its "
+                             "cancellation.")
 class EngagementAttempt:
+    kind: AttemptKind = strawberry.field(
+        description="What the attempt delivered: the request or its cancellation.")
     number: int
     at: datetime
-    outcome: str = strawberry.field(description="RECEIVED, ACCEPTED, DECLINED or ERROR.")
+    outcome: str = strawberry.field(
+        description="RECEIVED, ACCEPTED, DECLINED or ERROR; for a cancellation CANCELLED, "
+                    "NOT_SUPPORTED (the integration cannot cancel: nothing was sent) or "
+                    "ERROR.")
     detail: str
 
 
@@ -117,6 +123,8 @@ class EngagementNode(LoadedNode):
     next_attempt_at: datetime
     contractor_reference: str | None
     last_error: str | None
+    cancellation_reason: str | None = strawberry.field(
+        description="Why it was cancelled (sent to the contractor); null until then.")
     idempotency_key: str = strawberry.field(description="The same on every attempt.")
     created_at: datetime
     updated_at: datetime
