@@ -30,7 +30,17 @@ class StatementsIssued:
     period: str
 
 
-DomainEvent = StageChanged | VoteCast | StatementsIssued
+@dataclass(frozen=True, slots=True)
+class KpiBreached:
+    """A KPI's newest value went past its breach threshold."""
+
+    organisation_id: int
+    kpi_id: int
+    service_id: int
+    measurement_id: int
+
+
+DomainEvent = StageChanged | VoteCast | StatementsIssued | KpiBreached
 
 
 def record(session: AsyncSession, event: DomainEvent) -> None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spm_api.domain.events import DomainEvent, StatementsIssued, VoteCast
+from spm_api.domain.events import DomainEvent, KpiBreached, StatementsIssued, VoteCast
 from spm_api.plugins.contracts import StageChanged
 
 
@@ -40,12 +40,23 @@ class StatementsIssuedMessage:
     kind: str = "statements_issued"
 
 
-Message = StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
+@dataclass(frozen=True, slots=True)
+class KpiBreachedMessage:
+    organisation_id: int
+    kpi_id: int
+    service_id: int
+    measurement_id: int
+    kind: str = "kpi_breached"
+
+
+Message = (StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
+           | KpiBreachedMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "stage_changed": StageChangedMessage,
     "vote_cast": VoteCastMessage,
     "statements_issued": StatementsIssuedMessage,
+    "kpi_breached": KpiBreachedMessage,
 }
 
 
@@ -58,6 +69,9 @@ def message_of(event: DomainEvent) -> Message:
     if isinstance(event, VoteCast):
         return VoteCastMessage(event.organisation_id, event.vote_id, event.round_id,
                                event.service_id)
+    if isinstance(event, KpiBreached):
+        return KpiBreachedMessage(event.organisation_id, event.kpi_id, event.service_id,
+                                  event.measurement_id)
     assert isinstance(event, StatementsIssued)
     return StatementsIssuedMessage(event.organisation_id, event.period)
 

@@ -15,7 +15,10 @@ from spm_api.vocabulary.enums import (
     CustomerKind,
     Decision,
     EngagementStatus,
+    Health,
     InvestmentCategory,
+    KpiDirection,
+    KpiKind,
     Necessity,
     Position,
     Role,
@@ -40,6 +43,10 @@ strawberry.enum(ServiceOrderField)
 strawberry.enum(CustomerKind)
 strawberry.enum(Sourcing)
 strawberry.enum(EngagementStatus)
+strawberry.enum(KpiDirection, description="Which way a KPI improves.")
+strawberry.enum(KpiKind, description="Where a KPI's values come from.")
+strawberry.enum(Health, description="How a live service, or one KPI, stands against its "
+                                    "targets.")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -50,7 +57,10 @@ __all__ = [
     "CustomerKind",
     "Decision",
     "EngagementStatus",
+    "Health",
     "InvestmentCategory",
+    "KpiDirection",
+    "KpiKind",
     "Necessity",
     "Position",
     "ReportDimension",

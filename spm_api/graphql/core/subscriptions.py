@@ -14,9 +14,13 @@ from typing import TypeVar
 from graphql import GraphQLError
 
 from spm_api.graphql.core.context import Context
-from spm_api.realtime.messages import StatementsIssuedMessage, VoteCastMessage
+from spm_api.realtime.messages import (
+    KpiBreachedMessage,
+    StatementsIssuedMessage,
+    VoteCastMessage,
+)
 
-M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage)
+M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage, KpiBreachedMessage)
 
 
 def unauthenticated() -> GraphQLError:
