@@ -61,7 +61,8 @@ async def import_measurements(session: AsyncSession, organisation_id: int, text:
             named[key], row.get("value"), period=row.get("period") or None, at=at,
             source=row.get("source") or source[:200 - len(suffix)] + suffix))
         lines.append(row)
-    checked, failures = await check_items(session, organisation_id, items)
+    checked, failures = await check_items(
+        session, organisation_id, items, named=lambda index: f"line {lines[index].line}")
     for index, error in failures:
         for problem in error.problems:
             bad(lines[index], problem.message)

@@ -5,7 +5,7 @@ published once the transaction commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -84,12 +84,14 @@ async def record_measurements(session: AsyncSession, actor: Actor,
 
 async def check_items(session: AsyncSession, organisation_id: int,
                       items: Sequence[MeasurementItem], *, kpis: dict[int, Kpi] | None = None,
-                      skip_recorded: bool = False
+                      skip_recorded: bool = False,
+                      named: Callable[[int], str] = lambda index: f"measurement {index}"
                       ) -> tuple[list[_Checked], list[tuple[int, DomainError]]]:
     """Every item checked (three statements whatever their number): the good ones, and
     each bad one's index with its problems. A KPI and time given twice, in the batch or
     already recorded, is refused; with ``skip_recorded`` one already recorded is left
-    out instead (a source answering the same sample twice)."""
+    out instead (a source answering the same sample twice). ``named`` says which item
+    an index is, for the words about one given twice."""
     if kpis is None:
         kpis = {kpi.id: kpi for kpi in await session.scalars(select(Kpi).where(
             Kpi.organisation_id == organisation_id,
@@ -128,8 +130,8 @@ async def check_items(session: AsyncSession, organisation_id: int,
         elif key in seen:
             failures.append((index, fail(
                 ErrorCode.VALIDATION,
-                f"{one.kpi.name!r} is given a value for {when} twice (also measurement "
-                f"{seen[key]})", "period" if one.period else "at")))
+                f"{one.kpi.name!r} is given a value for {when} twice (also "
+                f"{named(seen[key])})", "period" if one.period else "at")))
         else:
             seen[key] = index
             good.append(one)
