@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import seed_finance
+from spm_api.demo_stewardship import seed_stewardship
 from spm_api.domain.actor import Actor
 from spm_api.domain.approvals.voting import cast_vote
 from spm_api.domain.portfolio import services as commands
@@ -210,6 +211,7 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
         for number in range(services)
     ]
     await seed_finance(session, plugins, actors["finance@demo.example"], seeded)
+    await seed_stewardship(session, plugins, manager, seeded)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,

@@ -454,7 +454,14 @@ async def test_built_in_kinds_are_worked_out_from_the_books(kpis: Kpis) -> None:
 # --- the portfolio ------------------------------------------------------------------------
 
 
-async def test_the_portfolio_counts_and_filters_live_services_by_health(kpis: Kpis) -> None:
+@pytest.mark.parametrize("listed", ["listed", "whole organisation"])
+async def test_the_portfolio_counts_and_filters_live_services_by_health(
+        kpis: Kpis, other_org: Org, listed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if listed != "listed":  # as for a portfolio too large to list its ids
+        monkeypatch.setattr("spm_api.domain.stewardship.scope.MAX_LISTED", 0)
+    stranger = Kpis(kpis.api, other_org)
+    theirs = await stranger.kpi(await stranger.live("Their Mail"))
+    assert (await stranger.record(theirs, "50", str(THIS_MONTH)))["errors"] == []
     healthy, failing, unmeasured = (await kpis.live("Mail"), await kpis.live("Wiki"),
                                     await kpis.live("Chat"))
     await kpis.portfolio.create("Still a proposal")
@@ -476,6 +483,11 @@ async def test_the_portfolio_counts_and_filters_live_services_by_health(kpis: Kp
     assert unmeasured in [edge["node"]["id"] for edge in found["edges"]]
     found = (await kpis.api.data(query, {"health": ["AT_RISK"]}, viewer))["services"]
     assert found == {"totalCount": 0, "edges": []}
+    page = (await kpis.api.data("{ services { edges { node { name health { status } } } } }",
+                                token=viewer))["services"]["edges"]
+    assert {edge["node"]["name"]: (edge["node"]["health"] or {}).get("status")
+            for edge in page} == {"Chat": "UNKNOWN", "Mail": "HEALTHY", "Wiki": "FAILING",
+                                  "Still a proposal": None}
 
 
 # --- tenancy --------------------------------------------------------------------------

@@ -109,7 +109,6 @@ OTHER: dict[str, BatchRead] = {
     "charging_policy_of_service": charging.policies_of,
     "monthly_budget_of_service": business_case.monthly_budgets,
     "readings_of_service": readings.readings_of_services,
-    "current_of_kpi": readings.current_of_kpis,
     "plugin_settings": _plugin_settings,
 }
 

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain.stewardship.scope import among
 from spm_api.models import BudgetLine, CostEntry, Statement, StatementLine, UsageRecord
 from spm_api.vocabulary.enums import KpiKind
 from spm_api.vocabulary.measures import VALUE_PLACES
@@ -70,20 +71,20 @@ async def facts_of(session: AsyncSession, organisation_id: int, service_ids: Seq
     for service_id, period, total in await session.execute(
             select(CostEntry.service_id, CostEntry.period, func.sum(CostEntry.amount))
             .where(CostEntry.organisation_id == organisation_id,
-                   CostEntry.service_id.in_(ids))
+                   among(CostEntry.service_id, ids))
             .group_by(CostEntry.service_id, CostEntry.period)):
         found[service_id][period].cost = total
     for service_id, period, total in await session.execute(
             select(BudgetLine.service_id, BudgetLine.period, func.sum(BudgetLine.amount))
             .where(BudgetLine.organisation_id == organisation_id,
-                   BudgetLine.service_id.in_(ids))
+                   among(BudgetLine.service_id, ids))
             .group_by(BudgetLine.service_id, BudgetLine.period)):
         found[service_id][period].budget = total
     for service_id, period, total, customers in await session.execute(
             select(UsageRecord.service_id, UsageRecord.period, func.sum(UsageRecord.quantity),
                    func.count(func.distinct(UsageRecord.customer_id)))
             .where(UsageRecord.organisation_id == organisation_id,
-                   UsageRecord.service_id.in_(ids))
+                   among(UsageRecord.service_id, ids))
             .group_by(UsageRecord.service_id, UsageRecord.period)):
         facts = found[service_id][period]
         facts.usage, facts.customers = total, int(customers)
@@ -91,7 +92,7 @@ async def facts_of(session: AsyncSession, organisation_id: int, service_ids: Seq
             select(StatementLine.service_id, Statement.period, func.sum(StatementLine.amount))
             .join(Statement, Statement.id == StatementLine.statement_id)
             .where(StatementLine.organisation_id == organisation_id,
-                   StatementLine.service_id.in_(ids), StatementLine.billed.is_(True))
+                   among(StatementLine.service_id, ids), StatementLine.billed.is_(True))
             .group_by(StatementLine.service_id, Statement.period)):
         found[service_id][period].recovered = total or Decimal(0)
     issued = set((await session.scalars(select(Statement.period).distinct().where(
@@ -100,7 +101,8 @@ async def facts_of(session: AsyncSession, organisation_id: int, service_ids: Seq
         for period in issued & months.keys():
             if months[period].recovered is None:
                 months[period].recovered = Decimal(0)
-    return {service_id: dict(months) for service_id, months in found.items()}
+    return {service_id: dict(months) for service_id, months in found.items()
+            if service_id in ids}
 
 
 def _exact(value: Decimal) -> Decimal:
@@ -136,3 +138,12 @@ def series(kind: KpiKind, months: dict[str, MonthFacts] | None) -> list[Computed
         if value is not None:
             values.append(ComputedValue(period, start_of(period), value))
     return values
+
+
+def latest(kind: KpiKind, months: dict[str, MonthFacts] | None) -> ComputedValue | None:
+    """The kind's value for the latest month that has one."""
+    for period in sorted(months or {}, reverse=True):
+        value = value_of(kind, (months or {})[period])
+        if value is not None:
+            return ComputedValue(period, start_of(period), value)
+    return None

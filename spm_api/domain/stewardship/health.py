@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain.actor import Actor
 from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.reads import ServiceFilter
-from spm_api.domain.stewardship.readings import Current, readings_of_services
-from spm_api.models import Kpi, Service
+from spm_api.domain.stewardship.readings import Current, readings_of_all
+from spm_api.models import Service
 from spm_api.plugins.contracts import (
     ASSESS_HEALTH,
     HEALTH_MODELS,
@@ -35,7 +35,7 @@ def has_health(stage: Stage) -> bool:
     return stage in MEASURED_STAGES
 
 
-def reading_of(kpi: Kpi, current: Current | None) -> KpiReading:
+def reading_of(kpi: Any, current: Current | None) -> KpiReading:
     """What the health model sees of one KPI. A source whose last pull failed makes
     the value unavailable, whatever was measured before."""
     unavailable = None
@@ -50,8 +50,10 @@ def reading_of(kpi: Kpi, current: Current | None) -> KpiReading:
         period=current.when if known and current else None, unavailable=unavailable)
 
 
-def readings_of(service: Any, pairs: Sequence[tuple[Kpi, Current | None]]
+def readings_of(service: Any, pairs: Sequence[tuple[Any, Current | None]]
                 ) -> ServiceReadings:
+    """What the health model judges of a service: ``service`` and each KPI a row or
+    its columns (``readings.READING_COLUMNS``)."""
     return ServiceReadings(service.organisation_id, service.id, service.name,
                            tuple(reading_of(kpi, current) for kpi, current in pairs))
 
@@ -75,15 +77,16 @@ async def live_health(session: AsyncSession, plugins: PluginHost, organisation_i
                       ) -> dict[int, HealthAssessment]:
     """Every live service's assessment, by service id: a fixed number of statements,
     then one model call per service."""
-    services = list(await session.scalars(select(Service).where(
-        Service.organisation_id == organisation_id, Service.stage.in_(MEASURED_STAGES))
-        .order_by(Service.id)))
-    ids = [service.id for service in services]
-    readings = await readings_of_services(session=session, organisation_id=organisation_id,
-                                          ids=ids)
+    services = (await session.execute(
+        select(Service.id, Service.organisation_id, Service.name).where(
+            Service.organisation_id == organisation_id, Service.stage.in_(MEASURED_STAGES))
+        .order_by(Service.id))).all()
+    readings = await readings_of_all(session, organisation_id,
+                                     [service.id for service in services])
     settings = await settings_by_plugin(session, organisation_id)
-    return {service.id: await assess(plugins, readings_of(service, pairs), settings)
-            for service, pairs in zip(services, readings, strict=True)}
+    return {service.id: await assess(plugins, readings_of(service, readings.get(service.id, [])),
+                                     settings)
+            for service in services}
 
 
 async def health_counts(session: AsyncSession, plugins: PluginHost, actor: Actor

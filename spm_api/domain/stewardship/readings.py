@@ -1,20 +1,22 @@
 """Each KPI's current value, for many KPIs at once: the latest measurement of the
 measured ones (one statement) and the latest month of the built-in kinds (the books'
-grouped sums, five statements). Behind the loaders of ``Service.health`` and
-``Kpi.latest``; the statement count does not grow with the services or KPIs."""
+grouped sums, five statements). Behind the loader ``Service.health`` and
+``Kpi.latest`` share; the statement count does not grow with the services or KPIs."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.stewardship import computed
+from spm_api.domain.stewardship.scope import among
 from spm_api.models import Kpi, Measurement
 from spm_api.vocabulary.enums import KpiKind
 
@@ -33,8 +35,21 @@ class Current:
         return self.period if self.period is not None else self.at.isoformat()
 
 
-async def current_values(session: AsyncSession, organisation_id: int, kpis: Sequence[Kpi]
-                         ) -> dict[int, Current]:
+class KpiKey(Protocol):
+    """What finding a KPI's current value needs of it: a KPI row, or its columns."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def service_id(self) -> int: ...
+
+    @property
+    def kind(self) -> KpiKind: ...
+
+
+async def current_values(session: AsyncSession, organisation_id: int,
+                         kpis: Sequence[KpiKey]) -> dict[int, Current]:
     """The current value of each KPI that has one, by KPI id."""
     found: dict[int, Current] = {}
     measured = {kpi.id for kpi in kpis if kpi.kind is KpiKind.MEASURED}
@@ -46,19 +61,19 @@ async def current_values(session: AsyncSession, organisation_id: int, kpis: Sequ
                              order_by=(Measurement.at.desc(), Measurement.id.desc())
                          ).label("rank"))
                   .where(Measurement.organisation_id == organisation_id,
-                         Measurement.kpi_id.in_(measured))
+                         among(Measurement.kpi_id, measured))
                   .subquery())
         for kpi_id, value, at, period, source, _rank in await session.execute(
                 select(ranked).where(ranked.c.rank == 1)):
-            found[kpi_id] = Current(value, at, period, source)
+            if kpi_id in measured:
+                found[kpi_id] = Current(value, at, period, source)
     built_in = [kpi for kpi in kpis if kpi.kind is not KpiKind.MEASURED]
     if built_in:
         facts = await computed.facts_of(session, organisation_id,
                                         sorted({kpi.service_id for kpi in built_in}))
         for kpi in built_in:
-            values = computed.series(kpi.kind, facts.get(kpi.service_id))
-            if values:
-                latest = values[0]
+            latest = computed.latest(kpi.kind, facts.get(kpi.service_id))
+            if latest is not None:
                 found[kpi.id] = Current(latest.value, latest.at, latest.period,
                                         latest.source)
     return found
@@ -76,6 +91,29 @@ async def kpis_of_services(session: AsyncSession, organisation_id: int,
     return grouped
 
 
+#: The columns of a KPI its reading needs (rows of these read faster than KPI objects).
+READING_COLUMNS = (Kpi.id, Kpi.service_id, Kpi.name, Kpi.unit, Kpi.kind, Kpi.direction,
+                   Kpi.target, Kpi.warning_threshold, Kpi.breach_threshold, Kpi.source,
+                   Kpi.pull_error)
+
+
+async def readings_of_all(session: AsyncSession, organisation_id: int,
+                          service_ids: Collection[int]
+                          ) -> dict[int, list[tuple[Any, Current | None]]]:
+    """Like ``readings_of_services`` for many services at once (a whole portfolio): the
+    KPIs as column rows, every KPI of the organisation read and the others dropped."""
+    wanted = set(service_ids)
+    kpis = [row for row in (await session.execute(
+        select(*READING_COLUMNS).where(Kpi.organisation_id == organisation_id,
+                                       among(Kpi.service_id, wanted))
+        .order_by(Kpi.id))).all() if row.service_id in wanted]
+    values = await current_values(session, organisation_id, kpis)
+    grouped: dict[int, list[tuple[Any, Current | None]]] = defaultdict(list)
+    for kpi in kpis:
+        grouped[kpi.service_id].append((kpi, values.get(kpi.id)))
+    return grouped
+
+
 async def readings_of_services(*, session: AsyncSession, organisation_id: int,
                                ids: Sequence[int]) -> list[list[tuple[Kpi, Current | None]]]:
     """Per service id: its KPIs, each with its current value (None without one)."""
@@ -84,15 +122,6 @@ async def readings_of_services(*, session: AsyncSession, organisation_id: int,
                                   [kpi for found in kpis.values() for kpi in found])
     return [[(kpi, values.get(kpi.id)) for kpi in kpis.get(service_id, [])]
             for service_id in ids]
-
-
-async def current_of_kpis(*, session: AsyncSession, organisation_id: int,
-                          ids: Sequence[int]) -> list[Current | None]:
-    """Per KPI id: its current value (None without one, or for another tenant's KPI)."""
-    kpis = list(await session.scalars(select(Kpi).where(
-        Kpi.organisation_id == organisation_id, Kpi.id.in_(set(ids)))))
-    values = await current_values(session, organisation_id, kpis)
-    return [values.get(kpi_id) for kpi_id in ids]
 
 
 @dataclass(frozen=True)

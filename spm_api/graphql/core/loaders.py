@@ -209,10 +209,6 @@ class Loaders:
         return self._loader("readings_of_service")
 
     @cached_property
-    def current_of_kpi(self) -> DataLoader[int, Current | None]:
-        return self._loader("current_of_kpi")
-
-    @cached_property
     def plugin_settings(self) -> DataLoader[int, dict[str, Any]]:
         return self._loader("plugin_settings")
 

@@ -89,7 +89,9 @@ class KpiNode(LoadedNode):
     @strawberry.field(description="The current value: the newest measurement, or the "
                                   "latest month the books give one for; null without one.")
     async def latest(self, info: Info[Context, None]) -> Measurement | None:
-        current: Any = await info.context.loaders.current_of_kpi.load(self.id)
+        # Read with the rest of its service's KPIs: the same batch as Service.health.
+        pairs = await info.context.loaders.readings_of_service.load(self.service_id)
+        current: Any = next((found for kpi, found in pairs if kpi.id == self.id), None)
         return current  # type: ignore[no-any-return]
 
     @relay.connection(MeasurementConnection,
@@ -129,6 +131,7 @@ async def health_of(info: Info[Context, None], service: Any) -> ServiceHealth | 
     result = loaders.health_results.get(service.id)
     if result is None:
         pairs = await loaders.readings_of_service.load(service.id)
+        loaders.kpi.prime_many({kpi.id: kpi for kpi, _ in pairs})  # for KpiHealth.kpi
         settings = await loaders.plugin_settings.load(service.organisation_id)
         try:
             result = await health.assess(plugins, health.readings_of(service, pairs),

@@ -59,7 +59,9 @@ def judge(reading: KpiReading) -> KpiJudgement:
     return KpiJudgement(reading.kpi_id, Health.HEALTHY, f"{shown}, meeting the {target}")
 
 
-def assess(service: ServiceReadings, _settings: Settings) -> HealthAssessment:
+async def assess(service: ServiceReadings, _settings: Settings) -> HealthAssessment:
+    """A coroutine function although it never waits: the host then calls it on the
+    event loop, not in a worker thread, which matters at one call per live service."""
     judgements = tuple(judge(reading) for reading in service.readings)
     if not judgements:
         return HealthAssessment(Health.UNKNOWN, "no KPIs are defined", ())
