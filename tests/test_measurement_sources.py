@@ -139,6 +139,16 @@ async def test_a_value_that_came_before_a_failing_pull_is_not_current(
     assert changed["updateKpi"]["errors"] == []
     await api.data(PULL, None, kpis.manager)
     service = (await api.data(SERVICE, {"id": service_id}, kpis.manager))["service"]
+    assert service["health"]["status"] == "UNKNOWN"
+    fixed = await api.data("""mutation($id: ID!) { updateKpi(input: {kpiId: $id,
+        sourceQuery: "steady"}) { kpi { pullError } errors { code } } }""", {"id": kpi_id},
+        kpis.manager)
+    assert fixed["updateKpi"] == {"kpi": {"pullError": None}, "errors": []}, \
+        "a reason about the query the KPI no longer asks is dropped"
+    await api.data("""mutation($id: ID!) { updateKpi(input: {kpiId: $id,
+        sourceQuery: "nothing"}) { errors { code } } }""", {"id": kpi_id}, kpis.manager)
+    await api.data(PULL, None, kpis.manager)
+    service = (await api.data(SERVICE, {"id": service_id}, kpis.manager))["service"]
     assert service["kpis"][0]["latest"] == {"value": "99.9500", "source": "scripted"}
     assert service["health"]["status"] == "UNKNOWN"
     cleared = await api.data("""mutation($id: ID!) { updateKpi(input: {kpiId: $id,

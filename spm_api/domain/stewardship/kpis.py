@@ -186,9 +186,10 @@ def _apply(kpi: Kpi, spec: KpiSpec, plugins: PluginHost, *, creating: bool) -> N
     kpi.name, kpi.direction = name, direction
     kpi.unit = unit if unit is not None else ""
     kpi.target, kpi.warning_threshold, kpi.breach_threshold = target, warning, breach
+    if (source, query, settings) != (kpi.source, kpi.source_query,
+                                     dict(kpi.source_settings or {})):
+        kpi.pull_error = None  # a reason about what the KPI no longer asks
     kpi.source, kpi.source_query, kpi.source_settings = source, query, settings
-    if source is None:
-        kpi.pull_error = None
 
 
 def _source(kpi: Kpi, spec: KpiSpec, plugins: PluginHost, kind: KpiKind,
