@@ -1,6 +1,6 @@
 """The spm-api command: serve the API, migrate its database, seed demo data, manage
-organisations and people, import costs and usage, deliver engagement requests, list
-plugins and export the schema."""
+organisations and people, import costs, usage and KPI measurements, pull measurements
+from their sources, deliver engagement requests, list plugins and export the schema."""
 
 from __future__ import annotations
 
@@ -290,10 +290,13 @@ def _import(args: argparse.Namespace) -> None:
     import csv
 
     from spm_api.domain.finance.imports import import_costs, import_usage
+    from spm_api.domain.stewardship.imports import import_measurements
     from spm_api.domain.tenancy import find_organisation
 
-    importer, what = ((import_costs, "cost entries") if args.import_command == "costs"
-                      else (import_usage, "usage records"))
+    importer, what = {"costs": (import_costs, "cost entries"),
+                      "usage": (import_usage, "usage records"),
+                      "measurements": (import_measurements, "measurements")
+                      }[args.import_command]
     shown = "stdin" if args.file == "-" else args.file
     try:
         text = _read_import_file(args.file)
@@ -315,6 +318,35 @@ def _import(args: argparse.Namespace) -> None:
     except csv.Error as error:
         raise _Refused(f"error [VALIDATION]: {shown} is not readable as CSV: {error}") from None
     print(f"imported {count} {what} from {shown}")
+
+
+def _measurements_pull(args: argparse.Namespace) -> None:
+    """Ask the measurement sources for the values of the KPIs that name them: read, then
+    ask outside any transaction, then record (``stewardship.pulls``)."""
+    from spm_api.domain.stewardship.pulls import pull
+    from spm_api.domain.tenancy import find_organisation
+
+    settings = get_settings()
+    plugins = PluginHost.from_settings(settings)
+
+    async def go() -> list[Any]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                organisation_id = (await find_organisation(session, args.org)).id
+                pulled: list[Any] = await pull(session, plugins, organisation_id)
+                await session.commit()
+                return pulled
+        finally:
+            await engine.dispose()
+            plugins.close()
+
+    pulled = asyncio.run(go())
+    for one in pulled:
+        outcome = f"recorded {one.value}" if one.error is None else f"no value: {one.error}"
+        print(f"KPI {one.kpi_id} from {one.source}: {outcome}")
+    failed = sum(1 for one in pulled if one.error is not None)
+    print(f"pulled {len(pulled) - failed} of {len(pulled)} KPIs with a source")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,10 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="deliver what is due now and exit")
     outbox_run.set_defaults(handler=_outbox_run)
 
-    imports = command(commands, "import", "import cost entries or usage from CSV"
-                      ).add_subparsers(dest="import_command", required=True, metavar="KIND")
+    imports = command(commands, "import", "import cost entries, usage or KPI measurements "
+                      "from CSV").add_subparsers(dest="import_command", required=True,
+                                                 metavar="KIND")
     for kind, columns in (("costs", "service,date,category,amount[,currency,description]"),
-                          ("usage", "customer,service,period,quantity,unit")):
+                          ("usage", "customer,service,period,quantity,unit"),
+                          ("measurements", "service,kpi,value and period or at[,source]")):
         imported = command(
             imports, kind, f"import {kind} from a CSV file with the columns {columns}",
             f"Import {kind} from a CSV file with the columns {columns}. Every row is "
@@ -419,6 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
         imported.add_argument("file", metavar="FILE", help="a UTF-8 CSV file; - reads stdin")
         imported.add_argument("--org", required=True, help="organisation slug")
         imported.set_defaults(handler=_import)
+
+    measurements = command(commands, "measurements", "KPI measurements"
+                           ).add_subparsers(dest="measurements_command", required=True,
+                                            metavar="COMMAND")
+    measurements_pull = command(
+        measurements, "pull", "pull the values of the KPIs that name a measurement source",
+        "Ask each measurement source plugin for the current value of the organisation's "
+        "KPIs that name it (outside any transaction) and record what they answer; a "
+        "source that fails leaves its KPIs UNKNOWN with the reason.")
+    measurements_pull.add_argument("--org", required=True, help="organisation slug")
+    measurements_pull.set_defaults(handler=_measurements_pull)
 
     secrets = command(commands, "secrets", "the key contractor settings are sealed with"
                       ).add_subparsers(dest="secrets_command", required=True, metavar="COMMAND")

@@ -202,3 +202,20 @@ async def test_a_failure_inside_the_plan_falls_back_to_the_executor_or_fails_the
         assert len(edges) == 3 and all(edge["node"]["stageChanges"] for edge in edges)
     else:  # the suite: a plan that fails is a difference, never hidden
         assert [error["extensions"]["code"] for error in body["errors"]] == ["PLAN_MISMATCH"]
+
+
+def test_kpis_health_and_a_health_filter_are_the_executors() -> None:
+    """The health model is a plugin and KPIs are not in the shape registry: the plan
+    leaves them to the executor, so both paths can never differ on them."""
+    from spm_api.graphql.planned.plan import NotPlannable
+    from spm_api.graphql.planned.run import listing_arguments
+
+    settings = Settings()
+    reads = PlannedReads(build_schema(settings), document_checks(settings), 100, 256, "on")
+    for field in ("kpis { name latest { value } }", "health { status }"):
+        assert reads.plan(f"{{ services {{ edges {{ node {{ name {field} }} }} }} }}",
+                          None) is None, field
+    with pytest.raises(NotPlannable):
+        listing_arguments({"health": ["FAILING"]}, None)
+    where, _ = listing_arguments({"stages": ["LIVE"], "health": []}, None)
+    assert where is not None and where.healths == ()

@@ -55,7 +55,9 @@ BUILTIN_CHARGING_MODELS = {"none", "showback", "cost_recovery", "cost_plus", "fi
 HOOK_OF = {"approval rules": "spm_approval_rules",
            "charging models": "spm_charging_models",
            "contractor integrations": "spm_contractor_integrations",
-           "scoring models": "spm_scoring_models"}
+           "scoring models": "spm_scoring_models",
+           "measurement sources": "spm_measurement_sources",
+           "health models": "spm_health_models"}
 
 #: What each built-in registers, as ``plugins list --json`` shows it.
 BUILTIN_REGISTERS: dict[str, dict[str, list[str]]] = {
@@ -64,12 +66,14 @@ BUILTIN_REGISTERS: dict[str, dict[str, list[str]]] = {
     "spm_api.balanced_score": {"scoring models": ["balanced"]},
     **{f"spm_api.charging.{model}": {"charging models": [model]}
        for model in BUILTIN_CHARGING_MODELS},
+    "spm_api.health.thresholds": {"health models": ["thresholds"]},
 }
 
 #: The example plugins installed from plugins/: entry point → distribution.
 EXAMPLE_DISTRIBUTIONS = {"finance_approval": "spm-finance-approval",
                          "http_contractor": "spm-http-contractor",
                          "market_rate": "spm-market-rate",
+                         "prometheus_source": "spm-prometheus-source",
                          "supermajority": "spm-supermajority"}
 #: The examples that register an approval rule named after themselves.
 RULE_EXAMPLES = {"finance_approval", "supermajority"}
@@ -79,6 +83,7 @@ EXAMPLE_REGISTERS: dict[str, dict[str, list[str]]] = {
     **{example: {"approval rules": [example]} for example in RULE_EXAMPLES},
     "market_rate": {"charging models": ["market_rate"]},
     "http_contractor": {"contractor integrations": ["http_json"]},
+    "prometheus_source": {"measurement sources": ["prometheus"]},
 }
 
 

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     MANAGE_FINANCE = "MANAGE_FINANCE"
     MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
     MANAGE_SOURCING = "MANAGE_SOURCING"
+    MANAGE_KPIS = "MANAGE_KPIS"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -43,6 +44,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CUSTOMERS: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     #: The contractor registry, and engagements that failed or were answered offline.
     Permission.MANAGE_SOURCING: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: Live services' KPIs, their measurements, and pulling them from sources.
+    Permission.MANAGE_KPIS: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
 }
 
 

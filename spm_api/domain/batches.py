@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain import reads
 from spm_api.domain.approvals import rounds
 from spm_api.domain.finance import business_case, charging
+from spm_api.domain.stewardship import readings
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
@@ -27,6 +28,8 @@ from spm_api.models import (
     Customer,
     Engagement,
     EngagementAttempt,
+    Kpi,
+    Measurement,
     Organisation,
     Person,
     Quote,
@@ -46,6 +49,12 @@ async def _organisations(*, session: AsyncSession, organisation_id: int, ids: Se
                          ) -> list[Organisation | None]:
     own = await session.get(Organisation, organisation_id)
     return [own if key == organisation_id else None for key in ids]
+
+
+async def _plugin_settings(*, session: AsyncSession, organisation_id: int,
+                           ids: Sequence[int]) -> list[dict[str, Any]]:
+    own = await rounds.settings_by_plugin(session, organisation_id)
+    return [own if key == organisation_id else {} for key in ids]
 
 
 async def _approval_setups(*, session: AsyncSession, organisation_id: int, ids: Sequence[int]
@@ -70,6 +79,8 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "contractor": Contractor,
     "capability": Capability,
     "engagement": Engagement,
+    "kpi": Kpi,
+    "measurement": Measurement,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -87,6 +98,7 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "engagements_of_service": (Engagement, "service_id"),
     "quotes_of_capability": (Quote, "capability_id"),
     "attempts_of_engagement": (EngagementAttempt, "engagement_id"),
+    "kpis_of_service": (Kpi, "service_id"),
 }
 
 #: Everything else a loader answers, by relation name.
@@ -96,6 +108,8 @@ OTHER: dict[str, BatchRead] = {
     "approval_setup": _approval_setups,
     "charging_policy_of_service": charging.policies_of,
     "monthly_budget_of_service": business_case.monthly_budgets,
+    "readings_of_service": readings.readings_of_services,
+    "plugin_settings": _plugin_settings,
 }
 
 #: The row type a node loaded by this relation name stands for.

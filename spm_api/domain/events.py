@@ -39,7 +39,17 @@ class ServiceRetiring:
     change_id: int
 
 
-DomainEvent = StageChanged | VoteCast | StatementsIssued | ServiceRetiring
+@dataclass(frozen=True, slots=True)
+class KpiBreached:
+    """A KPI's newest value went past its breach threshold."""
+
+    organisation_id: int
+    kpi_id: int
+    service_id: int
+    measurement_id: int
+
+
+DomainEvent = StageChanged | VoteCast | StatementsIssued | ServiceRetiring | KpiBreached
 
 
 def record(session: AsyncSession, event: DomainEvent) -> None:

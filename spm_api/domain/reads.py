@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,8 @@ from spm_api.models import (
     Customer,
     Engagement,
     EngagementAttempt,
+    Kpi,
+    Measurement,
     Person,
     PersonRole,
     Quote,
@@ -38,11 +40,12 @@ from spm_api.models import (
     StatementLine,
     Vote,
 )
-from spm_api.vocabulary.enums import InvestmentCategory, Role
+from spm_api.vocabulary.enums import Health, InvestmentCategory, Role
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.stages import Section, Stage, section_of, stages_in
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class ServiceOrderField(StrEnum):
@@ -64,6 +67,11 @@ class ServiceFilter:
     investment_categories: Sequence[InvestmentCategory] = ()
     owner_ids: Sequence[int] = ()
     search: str | None = None
+    #: Live services of these healths; ``stewardship.health.narrowed`` turns them into
+    #: ``ids`` before the query is built.
+    healths: Sequence[Health] = ()
+    #: Only these services (None: no such restriction).
+    ids: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,10 @@ def services_query(
         query = query.where(Service.investment_category.in_(where.investment_categories))
     if where.owner_ids:
         query = query.where(Service.owner_id.in_(where.owner_ids))
+    if where.healths:
+        assert where.ids is not None, "a health filter is narrowed to ids first"
+    if where.ids is not None:
+        query = query.where(Service.id.in_(set(where.ids)))
     if where.search and where.search.strip():
         term = where.search.strip().lower()
         query = query.where(
@@ -112,6 +124,15 @@ def services_query(
     if order.direction is SortDirection.DESC:
         return query.order_by(column.desc(), Service.id.desc())
     return query.order_by(column.asc(), Service.id.asc())
+
+
+class Pages(Protocol[T_co]):
+    """What a paginated field pages through: a slice at a time, and a count."""
+
+    async def fetch(self, session: AsyncSession, offset: int, limit: int | None
+                    ) -> Sequence[T_co]: ...
+
+    async def count(self, session: AsyncSession) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -149,11 +170,12 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
 ChildRow = TypeVar(
     "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
     Affirmation, Vote, BudgetLine, StatementLine, Capability, Engagement, Quote,
-    EngagementAttempt,
+    EngagementAttempt, Kpi,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
-    Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability,
+    Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
+    Measurement,
 )
 
 

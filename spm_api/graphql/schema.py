@@ -40,6 +40,9 @@ from spm_api.graphql.reports.queries import ReportsQuery
 from spm_api.graphql.sourcing.mutations import SourcingMutation
 from spm_api.graphql.sourcing.queries import SourcingQuery
 from spm_api.graphql.sourcing.types import CapabilityNode, ContractorNode, EngagementNode
+from spm_api.graphql.stewardship.mutations import StewardshipMutation
+from spm_api.graphql.stewardship.subscriptions import StewardshipSubscription
+from spm_api.graphql.stewardship.types import KpiNode
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
@@ -56,6 +59,7 @@ NODE_TYPES = [
     RequirementNode,
     StakeholderInputNode,
     StageChangeNode,
+    KpiNode,
 ]
 
 
@@ -70,12 +74,13 @@ class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, Approvals
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
-               OrganisationMutation):
+               OrganisationMutation, StewardshipMutation):
     """Every capability's root mutation fields."""
 
 
 @strawberry.type
-class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscription):
+class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscription,
+                   StewardshipSubscription):
     """Every capability's live events."""
 
 

@@ -28,6 +28,7 @@ from spm_api.models.sourcing import (
     EngagementAttempt,
     Quote,
 )
+from spm_api.models.stewardship import Kpi, Measurement
 from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
 
 __all__ = [
@@ -47,7 +48,9 @@ __all__ = [
     "Customer",
     "Engagement",
     "EngagementAttempt",
+    "Kpi",
     "MarketSegment",
+    "Measurement",
     "Organisation",
     "Person",
     "PersonRole",

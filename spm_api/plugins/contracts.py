@@ -15,7 +15,15 @@ from decimal import Decimal
 from typing import Any
 
 from spm_api.plugins.family import Family, Method, Observer, Validator
-from spm_api.vocabulary.enums import ApprovalStatus, Decision, InvestmentCategory, Role
+from spm_api.vocabulary.enums import (
+    ApprovalStatus,
+    Decision,
+    Health,
+    InvestmentCategory,
+    KpiDirection,
+    KpiKind,
+    Role,
+)
 from spm_api.vocabulary.money import LARGEST, allocate, rounded
 from spm_api.vocabulary.stages import Stage
 
@@ -487,6 +495,193 @@ REQUEST_QUOTE: Method[QuoteOffer] = Method(
 VALIDATE_CONTRACTOR_SETTINGS: Validator[None] = Validator(
     CONTRACTOR_INTEGRATIONS, "validate_settings", "validating contractor settings",
     "integration {item!r}", "settings")
+
+
+# --- measurement sources ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementQuery:
+    """What a measurement source is asked for: the current value of one KPI that names
+    it. ``query`` and ``kpi_settings`` are what the portfolio manager wrote on the KPI
+    (a PromQL expression, say, and where to send it)."""
+
+    organisation_id: int
+    service_id: int
+    service_name: str
+    kpi_id: int
+    kpi_name: str
+    unit: str
+    query: str
+    kpi_settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedValue:
+    """A source's answer: the value (at most four decimals are kept, the rest rounded
+    half-up) and when it was measured (None: when it was asked)."""
+
+    value: Decimal
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUnavailable:
+    """A source's answer when it has no value to give (the monitoring system down, the
+    query matching nothing): the reason, shown on the KPI, which reads UNKNOWN."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementSource:
+    """A named way of reading KPI values from a monitoring system. Its calls never
+    happen inside a database transaction.
+
+    ``read(query, settings)`` gets one KPI's ``MeasurementQuery`` and the organisation's
+    settings for the plugin and returns a ``SourcedValue``, or ``SourceUnavailable``
+    with the reason there is none; either that or raising (or timing out) leaves the
+    KPI UNKNOWN with the reason until a later pull gives a value. It may be a
+    coroutine function. ``validate_kpi_settings`` checks a KPI's source settings when
+    the KPI is defined; ``validate_settings`` the organisation's.
+    """
+
+    name: str
+    title: str
+    description: str
+    read: Callable[[MeasurementQuery, Settings],
+                   SourcedValue | SourceUnavailable
+                   | Awaitable[SourcedValue | SourceUnavailable]]
+    validate_kpi_settings: ValidateSettings = accept_any_settings
+    validate_settings: ValidateSettings = accept_any_settings
+
+
+def _sourced_problem(result: object, *_args: object) -> str | None:
+    if isinstance(result, SourceUnavailable):
+        return None if isinstance(result.reason, str) and result.reason.strip() else (
+            f"returned {result!r} without a reason")
+    if not isinstance(result, SourcedValue):
+        return f"returned {result!r} instead of a SourcedValue or SourceUnavailable"
+    if not (isinstance(result.value, Decimal) and result.value.is_finite()
+            and abs(result.value) <= MAX_AMOUNT):
+        return f"returned the value {result.value!r}, not a number SPM API can keep"
+    if result.at is not None and (not isinstance(result.at, datetime)
+                                  or result.at.tzinfo is None):
+        return f"returned the time {result.at!r}, not a datetime with a time zone"
+    return None
+
+
+def _reading(source: str, query: MeasurementQuery, *_args: object) -> str:
+    return f"reading KPI {query.kpi_name!r} of {query.service_name!r} from {source!r}"
+
+
+MEASUREMENT_SOURCES = Family("spm_measurement_sources", MeasurementSource,
+                             "measurement source", "measurement sources", "source")
+#: ``source.read(query, settings) -> SourcedValue | SourceUnavailable``
+READ_MEASUREMENT: Method[SourcedValue | SourceUnavailable] = Method(
+    MEASUREMENT_SOURCES, "read", _reading, _sourced_problem)
+#: ``source.validate_kpi_settings(settings)``: one KPI's source settings
+VALIDATE_KPI_SETTINGS: Validator[None] = Validator(
+    MEASUREMENT_SOURCES, "validate_kpi_settings", "validating KPI source settings",
+    "measurement source {item!r}", "sourceSettings")
+
+
+# --- health models ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReading:
+    """One KPI of a live service and its current value. ``value`` is None when nothing
+    was measured yet, or when ``unavailable`` says why the source gave none."""
+
+    kpi_id: int
+    name: str
+    unit: str
+    kind: KpiKind
+    direction: KpiDirection
+    target: Decimal
+    warning_threshold: Decimal
+    breach_threshold: Decimal
+    value: Decimal | None = None
+    #: The month (``2026-11``) or the instant (ISO 8601) the value is for.
+    period: str | None = None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceReadings:
+    """What a health model judges: a live service and its KPIs' current values."""
+
+    organisation_id: int
+    service_id: int
+    service_name: str
+    readings: tuple[KpiReading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KpiJudgement:
+    """How one KPI stands, and why, in words for the people reading the health."""
+
+    kpi_id: int
+    status: Health
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthAssessment:
+    """A service's health and one judgement per KPI, in the readings' order."""
+
+    status: Health
+    explanation: str
+    judgements: tuple[KpiJudgement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthModel:
+    """A named way of turning a live service's KPI readings into its health.
+
+    ``assess(service, settings)`` gets the ``ServiceReadings`` and the organisation's
+    settings for the plugin, returns a ``HealthAssessment`` with one ``KpiJudgement``
+    per reading; it may be a coroutine function and must be a pure function of its
+    arguments (it runs whenever a health is read). ``default``: the model every
+    organisation's health is computed with (exactly one is).
+    """
+
+    name: str
+    title: str
+    description: str
+    assess: Callable[[ServiceReadings, Settings],
+                     HealthAssessment | Awaitable[HealthAssessment]]
+    validate_settings: ValidateSettings = accept_any_settings
+    default: bool = False
+
+
+def _assessment_problem(result: object, service: ServiceReadings, *_args: object
+                        ) -> str | None:
+    if not (isinstance(result, HealthAssessment) and isinstance(result.status, Health)
+            and isinstance(result.explanation, str)
+            and isinstance(result.judgements, tuple | list)):
+        return f"returned {result!r} instead of a HealthAssessment"
+    expected = [reading.kpi_id for reading in service.readings]
+    for judgement in result.judgements:
+        if not (isinstance(judgement, KpiJudgement) and isinstance(judgement.status, Health)
+                and isinstance(judgement.explanation, str)):
+            return f"returned {judgement!r} instead of a KpiJudgement"
+    judged = [judgement.kpi_id for judgement in result.judgements]
+    if judged != expected:
+        return f"judged the KPIs {judged}, not each of {expected} once in order"
+    return None
+
+
+def _assessing(model: str, service: ServiceReadings, *_args: object) -> str:
+    return f"assessing the health of {service.service_name!r} with {model!r}"
+
+
+HEALTH_MODELS = Family("spm_health_models", HealthModel, "health model", "health models",
+                       "healthModel", needs_default=True)
+#: ``model.assess(service, settings) -> HealthAssessment``
+ASSESS_HEALTH: Method[HealthAssessment] = Method(HEALTH_MODELS, "assess", _assessing,
+                                                 _assessment_problem)
 
 
 # --- events ----------------------------------------------------------------------

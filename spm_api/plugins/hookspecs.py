@@ -26,10 +26,14 @@ from spm_api.plugins.contracts import (
     APPROVAL_RULES,
     CHARGING_MODELS,
     CONTRACTOR_INTEGRATIONS,
+    HEALTH_MODELS,
+    MEASUREMENT_SOURCES,
     SCORING_MODELS,
     ApprovalRule,
     ChargingModel,
     ContractorIntegration,
+    HealthModel,
+    MeasurementSource,
     ScoringModel,
     StageChanged,
 )
@@ -41,7 +45,8 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 #: The registration families, collected once when a host is built.
 REGISTRATIONS: tuple[Family[Any], ...] = (
-    APPROVAL_RULES, CHARGING_MODELS, SCORING_MODELS, CONTRACTOR_INTEGRATIONS)
+    APPROVAL_RULES, CHARGING_MODELS, SCORING_MODELS, CONTRACTOR_INTEGRATIONS,
+    MEASUREMENT_SOURCES, HEALTH_MODELS)
 
 
 @hookspec
@@ -105,6 +110,35 @@ def spm_contractor_integrations() -> Iterable[ContractorIntegration]:  # type: i
     Cancellations (a chartered service cancelled, an engagement of a retiring service
     ended) go the same way through ``cancel_engagement``; an integration without it has
     its engagements marked CANCELLED without a call.
+    """
+
+
+@hookspec
+def spm_measurement_sources() -> Iterable[MeasurementSource]:  # type: ignore[empty-body]
+    """Register measurement sources: ways of reading KPI values from monitoring systems.
+
+    Called once at start-up. Returns the ``MeasurementSource`` objects this plugin
+    offers; names are unique across all plugins. A MEASURED KPI names the source it is
+    read from, with a query and settings of its own that ``source.validate_kpi_settings``
+    checks when the KPI is defined. ``source.read(query, settings)`` is called for each
+    KPI that names it when measurements are pulled (``pullMeasurements``, ``spm-api
+    measurements pull``), never inside a database transaction; its ``SourcedValue`` is
+    recorded as a measurement. Failing, the KPI keeps no new value and reads UNKNOWN
+    with the reason until a later pull succeeds; the other KPIs are still read.
+    """
+
+
+@hookspec
+def spm_health_models() -> Iterable[HealthModel]:  # type: ignore[empty-body]
+    """Register health models: ways of judging a live service from its KPIs.
+
+    Called once at start-up. Returns the ``HealthModel`` objects this plugin offers;
+    names are unique across all plugins, and the one registered with ``default=True``
+    computes every organisation's health. ``model.assess(service, settings)`` is called
+    whenever a live service's health is read (``Service.health``, the portfolio's health
+    counts, the ``health`` filter) with its ``ServiceReadings`` and the organisation's
+    settings for the plugin, and returns a ``HealthAssessment``. Failing, that read
+    fails with ``PLUGIN_ERROR``.
     """
 
 

@@ -7,7 +7,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spm_api.domain.events import DomainEvent, ServiceRetiring, StatementsIssued, VoteCast
+from spm_api.domain.events import (
+    DomainEvent,
+    KpiBreached,
+    ServiceRetiring,
+    StatementsIssued,
+    VoteCast,
+)
 from spm_api.plugins.contracts import StageChanged
 
 
@@ -48,14 +54,24 @@ class ServiceRetiringMessage:
     kind: str = "service_retiring"
 
 
+@dataclass(frozen=True, slots=True)
+class KpiBreachedMessage:
+    organisation_id: int
+    kpi_id: int
+    service_id: int
+    measurement_id: int
+    kind: str = "kpi_breached"
+
+
 Message = (StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
-           | ServiceRetiringMessage)
+           | ServiceRetiringMessage | KpiBreachedMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "stage_changed": StageChangedMessage,
     "vote_cast": VoteCastMessage,
     "statements_issued": StatementsIssuedMessage,
     "service_retiring": ServiceRetiringMessage,
+    "kpi_breached": KpiBreachedMessage,
 }
 
 
@@ -71,6 +87,9 @@ def message_of(event: DomainEvent) -> Message:
     if isinstance(event, ServiceRetiring):
         return ServiceRetiringMessage(event.organisation_id, event.service_id,
                                       event.change_id)
+    if isinstance(event, KpiBreached):
+        return KpiBreachedMessage(event.organisation_id, event.kpi_id, event.service_id,
+                                  event.measurement_id)
     assert isinstance(event, StatementsIssued)
     return StatementsIssuedMessage(event.organisation_id, event.period)
 

@@ -95,3 +95,31 @@ class AttemptKind(StrEnum):
 
     REQUEST = "REQUEST"
     CANCELLATION = "CANCELLATION"
+
+
+class KpiDirection(StrEnum):
+    """Which way a measure improves."""
+
+    HIGHER_IS_BETTER = "HIGHER_IS_BETTER"
+    LOWER_IS_BETTER = "LOWER_IS_BETTER"
+
+
+class KpiKind(StrEnum):
+    """Where a KPI's values come from: MEASURED values are recorded, imported or pulled
+    from a source; the others are worked out each month from the finance tables."""
+
+    MEASURED = "MEASURED"
+    COST_PER_UNIT = "COST_PER_UNIT"
+    COST_RECOVERY_RATE = "COST_RECOVERY_RATE"
+    BUDGET_VARIANCE = "BUDGET_VARIANCE"
+    ACTIVE_CUSTOMERS = "ACTIVE_CUSTOMERS"
+    USAGE_VOLUME = "USAGE_VOLUME"
+
+
+class Health(StrEnum):
+    """How a live service, or one of its KPIs, stands against its targets."""
+
+    HEALTHY = "HEALTHY"
+    AT_RISK = "AT_RISK"
+    FAILING = "FAILING"
+    UNKNOWN = "UNKNOWN"

@@ -16,7 +16,10 @@ from spm_api.vocabulary.enums import (
     CustomerKind,
     Decision,
     EngagementStatus,
+    Health,
     InvestmentCategory,
+    KpiDirection,
+    KpiKind,
     Necessity,
     Position,
     Role,
@@ -43,6 +46,10 @@ strawberry.enum(CustomerKind)
 strawberry.enum(Sourcing)
 strawberry.enum(EngagementStatus)
 strawberry.enum(AttemptKind, name="EngagementAttemptKind")
+strawberry.enum(KpiDirection, description="Which way a KPI improves.")
+strawberry.enum(KpiKind, description="Where a KPI's values come from.")
+strawberry.enum(Health, description="How a live service, or one KPI, stands against its "
+                                    "targets.")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -54,7 +61,10 @@ __all__ = [
     "CustomerKind",
     "Decision",
     "EngagementStatus",
+    "Health",
     "InvestmentCategory",
+    "KpiDirection",
+    "KpiKind",
     "Necessity",
     "Position",
     "ReportDimension",

@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 from spm_api.domain import batches, rows
 from spm_api.domain.approvals.rounds import ApprovalSetup
 from spm_api.domain.session import Session
+from spm_api.domain.stewardship.readings import Current
 from spm_api.vocabulary.enums import Role
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         EngagementNode,
         Quote,
     )
+    from spm_api.graphql.stewardship.types import KpiNode
 
 
 class Loaders:
@@ -56,6 +58,8 @@ class Loaders:
         self._lock = lock
         #: Approval round results (or the refusal) by round id, worked out once.
         self.round_results: dict[int, Any] = {}
+        #: Health assessments (or the refusal) by service id, worked out once.
+        self.health_results: dict[int, Any] = {}
 
     # Each loader is built on first use: a request (or a subscription event) pays only
     # for the relations its selection touches.
@@ -188,6 +192,26 @@ class Loaders:
     def monthly_budget_of_service(self) -> DataLoader[int, list[tuple[str, Decimal]]]:
         return self._loader("monthly_budget_of_service")
 
+    @cached_property
+    def kpi(self) -> DataLoader[int, KpiNode | None]:
+        return self._loader("kpi")
+
+    @cached_property
+    def measurement(self) -> DataLoader[int, Any]:
+        return self._loader("measurement")
+
+    @cached_property
+    def kpis_of_service(self) -> DataLoader[int, list[KpiNode]]:
+        return self._loader("kpis_of_service")
+
+    @cached_property
+    def readings_of_service(self) -> DataLoader[int, list[tuple[Any, Current | None]]]:
+        return self._loader("readings_of_service")
+
+    @cached_property
+    def plugin_settings(self) -> DataLoader[int, dict[str, Any]]:
+        return self._loader("plugin_settings")
+
     def close(self) -> None:
         """Forget every load: each loader's futures and its batch function (a closure
         over these loaders) form reference cycles only the collector would free."""
@@ -196,6 +220,7 @@ class Loaders:
                 built.clear_all()
                 del self.__dict__[name]
         self.round_results.clear()
+        self.health_results.clear()
 
     def _loader(self, name: str) -> DataLoader[int, Any]:
         batch = batches.batch(name)

@@ -27,7 +27,7 @@ class QuerySource(Generic[T]):
     """An async-iterable view of a domain listing that fetches only the slice asked for.
     ``T`` is the node type the listing's rows stand for."""
 
-    def __init__(self, context: Context, listing: reads.Listing[Any]) -> None:
+    def __init__(self, context: Context, listing: reads.Pages[Any]) -> None:
         self.context = context
         self.listing = listing
 

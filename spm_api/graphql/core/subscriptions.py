@@ -15,12 +15,14 @@ from graphql import GraphQLError
 
 from spm_api.graphql.core.context import Context
 from spm_api.realtime.messages import (
+    KpiBreachedMessage,
     ServiceRetiringMessage,
     StatementsIssuedMessage,
     VoteCastMessage,
 )
 
-M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage, ServiceRetiringMessage)
+M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage, ServiceRetiringMessage,
+              KpiBreachedMessage)
 
 
 def unauthenticated() -> GraphQLError:

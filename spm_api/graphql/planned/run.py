@@ -36,6 +36,9 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
     domain's (the same input types); one it would refuse is left to it."""
     from spm_api.graphql.portfolio.inputs import ServiceFilter, ServiceOrder
 
+    if where and where.get("health"):
+        # Health is the health model's verdict (a plugin), worked out by the executor.
+        raise NotPlannable("a health filter")
     try:
         return (ServiceFilter(**{to_snake(key): value for key, value in where.items()}
                               ).to_domain() if where else None,

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
+from strawberry.types import Info
 
 from spm_api.domain.reads import PortfolioCounts
+from spm_api.domain.stewardship import health
+from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import InvestmentCategory, Section, Stage
+from spm_api.graphql.core.reading import read
+
+if TYPE_CHECKING:
+    from spm_api.graphql.stewardship.types import HealthCount
 
 
 @strawberry.type
@@ -32,6 +41,16 @@ class Portfolio:
     by_section: list[SectionCount]
     by_stage: list[StageCount]
     by_investment_category: list[InvestmentCategoryCount]
+
+    @strawberry.field(description="Live services per health (every health listed).")
+    async def by_health(self, info: Info[Context, None]) -> list[
+            Annotated[HealthCount, strawberry.lazy("spm_api.graphql.stewardship.types")]]:
+        from spm_api.graphql.stewardship.types import HealthCount
+
+        plugins = info.context.plugins
+        counts = await read(info, lambda session, actor: health.health_counts(
+            session, plugins, actor))
+        return [HealthCount(health=status, count=count) for status, count in counts.items()]
 
     @classmethod
     def from_counts(cls, counts: PortfolioCounts) -> Portfolio:

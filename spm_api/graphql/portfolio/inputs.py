@@ -8,6 +8,7 @@ import strawberry
 
 from spm_api.domain import reads
 from spm_api.graphql.core.enums import (
+    Health,
     InvestmentCategory,
     Necessity,
     Position,
@@ -29,6 +30,8 @@ class ServiceFilter:
     search: str | None = strawberry.field(
         default=None, description="Case-insensitive text in name, summary or objectives."
     )
+    health: list[Health] | None = strawberry.field(
+        default=None, description="Live services whose health is one of these.")
 
     def to_domain(self) -> reads.ServiceFilter:
         return reads.ServiceFilter(
@@ -37,6 +40,7 @@ class ServiceFilter:
             investment_categories=self.investment_categories or (),
             owner_ids=[node_pk(gid, "Person", "ownerIds") for gid in self.owner_ids or ()],
             search=self.search,
+            healths=self.health or (),
         )
 
 

@@ -7,11 +7,13 @@ from strawberry import relay
 from strawberry.types import Info
 
 from spm_api.domain import reads
+from spm_api.domain.stewardship import health
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, names_an_object_node, parse_global_id
 from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.pagination import CountedConnection, QuerySource
 from spm_api.graphql.core.permissions import AUTHENTICATED
+from spm_api.graphql.core.reading import read
 from spm_api.graphql.portfolio.counts import Portfolio
 from spm_api.graphql.portfolio.inputs import ServiceFilter, ServiceOrder
 from spm_api.graphql.portfolio.types import PersonNode, ServiceNode
@@ -39,18 +41,20 @@ class PortfolioQuery:
         return present(await info.context.loaders.person.load(info.context.actor.person_id))
 
     @relay.connection(ServiceConnection, permission_classes=AUTHENTICATED)
-    def services(
+    async def services(
         self,
         info: Info[Context, None],
         filter: ServiceFilter | None = None,
         order_by: ServiceOrder | None = None,
     ) -> QuerySource[ServiceNode]:
         assert info.context.actor is not None
+        where = filter.to_domain() if filter else None
+        if where is not None and where.healths:
+            plugins, chosen = info.context.plugins, where
+            where = await read(info, lambda session, actor: health.narrowed(
+                session, plugins, actor, chosen))
         return QuerySource(info.context, reads.services(
-            info.context.actor,
-            filter.to_domain() if filter else None,
-            order_by.to_domain() if order_by else None,
-        ))
+            info.context.actor, where, order_by.to_domain() if order_by else None))
 
     @strawberry.field(permission_classes=AUTHENTICATED)
     async def service(self, info: Info[Context, None], id: strawberry.ID) -> ServiceNode | None:

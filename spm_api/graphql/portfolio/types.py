@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     )
     from spm_api.graphql.finance.types import BudgetLineNode, ChargingPolicy
     from spm_api.graphql.sourcing.types import CapabilityNode, EngagementNode
+    from spm_api.graphql.stewardship.types import KpiNode, ServiceHealth
 
 APPROVAL_TYPES = "spm_api.graphql.approvals.types"
 SOURCING_TYPES = "spm_api.graphql.sourcing.types"
 FINANCE_TYPES = "spm_api.graphql.finance.types"
+STEWARDSHIP_TYPES = "spm_api.graphql.stewardship.types"
 
 
 async def service_of(info: Info[Context, None], service_id: int | None) -> ServiceNode | None:
@@ -260,6 +262,21 @@ class ServiceNode(LoadedNode):
                       current=d.current, description=d.description)
             for d in baseline.deviations(rows[0].content, self, plan)  # type: ignore[arg-type]
         ]
+
+    @strawberry.field(description="Its KPIs, in the order they were defined.")
+    async def kpis(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[KpiNode, strawberry.lazy(STEWARDSHIP_TYPES)]]:
+        return await info.context.loaders.kpis_of_service.load(self.id)
+
+    @strawberry.field(description="How it stands against its KPIs' targets; null unless "
+                                  "LIVE.")
+    async def health(
+        self, info: Info[Context, None], root: strawberry.Parent[Any]
+    ) -> Annotated[ServiceHealth, strawberry.lazy(STEWARDSHIP_TYPES)] | None:
+        from spm_api.graphql.stewardship.types import health_of
+
+        return await health_of(info, root)
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
     async def affirmations(

@@ -15,6 +15,7 @@ from spm_api.plugins.builtin.finance.charging import (
     tiered,
 )
 from spm_api.plugins.builtin.finance.charging import none as none_model
+from spm_api.plugins.builtin.stewardship import thresholds
 
 #: Plugin name → module, registered by every plugin manager before third-party plugins.
 BUILTIN_PLUGINS: dict[str, ModuleType] = {
@@ -28,4 +29,5 @@ BUILTIN_PLUGINS: dict[str, ModuleType] = {
     "spm_api.charging.fixed_price": fixed_price,
     "spm_api.charging.price_per_unit": price_per_unit,
     "spm_api.charging.tiered": tiered,
+    "spm_api.health.thresholds": thresholds,
 }

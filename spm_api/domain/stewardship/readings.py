@@ -1,0 +1,158 @@
+"""Each KPI's current value, for many KPIs at once: the latest measurement of the
+measured ones (one statement) and the latest month of the built-in kinds (the books'
+grouped sums, five statements). Behind the loader ``Service.health`` and
+``Kpi.latest`` share; the statement count does not grow with the services or KPIs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spm_api.domain.stewardship import computed
+from spm_api.domain.stewardship.scope import among
+from spm_api.models import Kpi, Measurement
+from spm_api.vocabulary.enums import KpiKind
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A KPI's current value: for a month (``period``) or an instant."""
+
+    value: Decimal
+    at: datetime
+    period: str | None
+    source: str
+
+    @property
+    def when(self) -> str:
+        return self.period if self.period is not None else self.at.isoformat()
+
+
+class KpiKey(Protocol):
+    """What finding a KPI's current value needs of it: a KPI row, or its columns."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def service_id(self) -> int: ...
+
+    @property
+    def kind(self) -> KpiKind: ...
+
+
+async def current_values(session: AsyncSession, organisation_id: int,
+                         kpis: Sequence[KpiKey]) -> dict[int, Current]:
+    """The current value of each KPI that has one, by KPI id."""
+    found: dict[int, Current] = {}
+    measured = {kpi.id for kpi in kpis if kpi.kind is KpiKind.MEASURED}
+    if measured:
+        ranked = (select(Measurement.kpi_id, Measurement.value, Measurement.at,
+                         Measurement.period, Measurement.source,
+                         func.row_number().over(
+                             partition_by=Measurement.kpi_id,
+                             order_by=(Measurement.at.desc(), Measurement.id.desc())
+                         ).label("rank"))
+                  .where(Measurement.organisation_id == organisation_id,
+                         among(Measurement.kpi_id, measured))
+                  .subquery())
+        for kpi_id, value, at, period, source, _rank in await session.execute(
+                select(ranked).where(ranked.c.rank == 1)):
+            if kpi_id in measured:
+                found[kpi_id] = Current(value, at, period, source)
+    built_in = [kpi for kpi in kpis if kpi.kind is not KpiKind.MEASURED]
+    if built_in:
+        facts = await computed.facts_of(session, organisation_id,
+                                        sorted({kpi.service_id for kpi in built_in}))
+        for kpi in built_in:
+            latest = computed.latest(kpi.kind, facts.get(kpi.service_id))
+            if latest is not None:
+                found[kpi.id] = Current(latest.value, latest.at, latest.period,
+                                        latest.source)
+    return found
+
+
+async def kpis_of_services(session: AsyncSession, organisation_id: int,
+                           service_ids: Sequence[int]) -> dict[int, list[Kpi]]:
+    """Each service's KPIs, in the order they were defined."""
+    grouped: dict[int, list[Kpi]] = defaultdict(list)
+    if service_ids:
+        for kpi in await session.scalars(
+                select(Kpi).where(Kpi.organisation_id == organisation_id,
+                                  Kpi.service_id.in_(set(service_ids))).order_by(Kpi.id)):
+            grouped[kpi.service_id].append(kpi)
+    return grouped
+
+
+#: The columns of a KPI its reading needs (rows of these read faster than KPI objects).
+READING_COLUMNS = (Kpi.id, Kpi.service_id, Kpi.name, Kpi.unit, Kpi.kind, Kpi.direction,
+                   Kpi.target, Kpi.warning_threshold, Kpi.breach_threshold, Kpi.source,
+                   Kpi.pull_error)
+
+
+async def readings_of_all(session: AsyncSession, organisation_id: int,
+                          service_ids: Collection[int]
+                          ) -> dict[int, list[tuple[Any, Current | None]]]:
+    """Like ``readings_of_services`` for many services at once (a whole portfolio): the
+    KPIs as column rows, every KPI of the organisation read and the others dropped."""
+    wanted = set(service_ids)
+    kpis = [row for row in (await session.execute(
+        select(*READING_COLUMNS).where(Kpi.organisation_id == organisation_id,
+                                       among(Kpi.service_id, wanted))
+        .order_by(Kpi.id))).all() if row.service_id in wanted]
+    values = await current_values(session, organisation_id, kpis)
+    grouped: dict[int, list[tuple[Any, Current | None]]] = defaultdict(list)
+    for kpi in kpis:
+        grouped[kpi.service_id].append((kpi, values.get(kpi.id)))
+    return grouped
+
+
+async def readings_of_services(*, session: AsyncSession, organisation_id: int,
+                               ids: Sequence[int]) -> list[list[tuple[Kpi, Current | None]]]:
+    """Per service id: its KPIs, each with its current value (None without one)."""
+    kpis = await kpis_of_services(session, organisation_id, ids)
+    values = await current_values(session, organisation_id,
+                                  [kpi for found in kpis.values() for kpi in found])
+    return [[(kpi, values.get(kpi.id)) for kpi in kpis.get(service_id, [])]
+            for service_id in ids]
+
+
+@dataclass(frozen=True)
+class MeasurementsOf:
+    """A KPI's values, newest first, a page at a time: recorded measurements from SQL,
+    a built-in kind's months worked out from the books."""
+
+    kpi_id: int
+    organisation_id: int
+    service_id: int
+    kind: KpiKind
+
+    async def _computed(self, session: AsyncSession) -> list[computed.ComputedValue]:
+        facts = await computed.facts_of(session, self.organisation_id, [self.service_id])
+        return computed.series(self.kind, facts.get(self.service_id))
+
+    async def fetch(self, session: AsyncSession, offset: int, limit: int | None
+                    ) -> Sequence[Measurement | computed.ComputedValue]:
+        if self.kind is not KpiKind.MEASURED:
+            values = await self._computed(session)
+            return values[offset:None if limit is None else offset + limit]
+        query = (select(Measurement)
+                 .where(Measurement.organisation_id == self.organisation_id,
+                        Measurement.kpi_id == self.kpi_id)
+                 .order_by(Measurement.at.desc(), Measurement.id.desc()))
+        return (await session.scalars(query.offset(offset).limit(limit))).all()
+
+    async def count(self, session: AsyncSession) -> int:
+        if self.kind is not KpiKind.MEASURED:
+            return len(await self._computed(session))
+        return int(await session.scalar(
+            select(func.count()).select_from(Measurement).where(
+                Measurement.organisation_id == self.organisation_id,
+                Measurement.kpi_id == self.kpi_id)) or 0)

@@ -1,0 +1,1 @@
+"""GraphQL for the stewardship of live services: KPIs, measurements and health."""

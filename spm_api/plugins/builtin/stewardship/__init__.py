@@ -1,0 +1,1 @@
+"""Built-in behaviour for live services: the default health model."""
