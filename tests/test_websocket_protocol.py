@@ -1,7 +1,8 @@
 """What an idle subscribed connection holds on a real server (one task, uvicorn's; no
 handshake request or response; no connection_init payload), with everything it does
-unchanged; and the parts of ``web/websocket_protocol.py`` that stand in for asyncio's
-and websockets' own."""
+unchanged; the parts of ``web/websocket_protocol.py`` that stand in for asyncio's and
+websockets' own; and the send buffer writing without a task while the socket takes
+frames at once."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from websockets.uri import parse_uri
 
 from spm_api.app import GraphQLApp, create_app
 from spm_api.graphql.core.context import Context
+from spm_api.graphql.core.outbox import SEND_BUFFER_FULL, Outbox
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
@@ -231,3 +233,61 @@ def test_a_parser_inside_a_frame_is_left_alone() -> None:
     server.receive_data(frame[2:])
     [event] = server.events_received()
     assert isinstance(event, Frame) and event.data == b"pipelined"
+
+
+class Socket:
+    """A socket whose ``send`` waits while ``open`` is clear, as a paused transport's
+    does."""
+
+    def __init__(self) -> None:
+        self.open = Gate(is_open=True)
+        self.sent: list[str] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send_text(self, frame: str) -> None:
+        await self.open.wait()
+        self.sent.append(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+async def test_a_frame_is_written_at_once_without_a_task() -> None:
+    socket = Socket()
+    outbox = Outbox(socket, 4, lambda _: None)
+    tasks = asyncio.all_tasks()
+    outbox.offer("one")
+    outbox.offer("two")
+    assert socket.sent == ["one", "two"]
+    assert asyncio.all_tasks() == tasks
+
+
+async def test_a_waiting_send_is_finished_by_a_writer_then_the_queue_in_order() -> None:
+    socket = Socket()
+    socket.open.clear()
+    outbox = Outbox(socket, 3, lambda _: None)
+    for frame in ("one", "two", "three"):
+        outbox.offer(frame)
+    assert socket.sent == [] and not outbox.closed
+    socket.open.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert socket.sent == ["one", "two", "three"]
+    outbox.offer("four")
+    assert socket.sent[-1] == "four"
+
+
+async def test_the_waiting_frame_counts_toward_the_send_buffer() -> None:
+    socket = Socket()
+    socket.open.clear()
+    outbox = Outbox(socket, 2, lambda _: None)
+    outbox.offer("waiting")
+    outbox.offer("queued")
+    assert not outbox.closed
+    outbox.offer("one too many")
+    assert outbox.closed
+    await asyncio.sleep(0.01)
+    assert socket.closed == (SEND_BUFFER_FULL, "Send buffer full: resume with after")
+    socket.open.set()
+    await asyncio.sleep(0.01)
+    assert socket.sent == []  # the waiting send was abandoned with the connection
