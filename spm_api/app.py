@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         lifespan=lifespan,
         middleware=protection.middleware(settings, rate_limit),
     )
+    app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.plugins = plugins

@@ -20,7 +20,7 @@ from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.failures import Unavailable, database_failure, ensure_port_free
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import PluginLoadError
-from spm_api.settings import get_settings
+from spm_api.settings import Settings, get_settings
 from spm_api.vocabulary.enums import Role
 from spm_api.vocabulary.errors import DomainError
 
@@ -103,16 +103,21 @@ def _serve(args: argparse.Namespace) -> None:
     if args.demo:
         print(f"GraphiQL: http://{args.host}:{args.port}/graphql (opens with the demo "
               "portfolio manager's token)", flush=True)
-    uvicorn.run(
-        "spm_api.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        ws_per_message_deflate=settings.ws_per_message_deflate,
+    uvicorn.run("spm_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the API's WebSockets (the tests' and benchmarks' servers too)."""
+    from spm_api.web.websocket_protocol import IMPORT_PATH
+
+    return {
+        # uvicorn's default implementation, holding less per open connection.
+        "ws": IMPORT_PATH,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
         # Refused by the protocol itself (1009) before a larger message is buffered.
-        ws_max_size=settings.max_ws_message_bytes,
-    )
+        "ws_max_size": settings.max_ws_message_bytes,
+    }
 
 
 def _outbox_run(args: argparse.Namespace) -> None:

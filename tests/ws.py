@@ -14,6 +14,8 @@ import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 
+from spm_api.cli import uvicorn_options
+
 PROTOCOL = "graphql-transport-ws"
 
 
@@ -28,14 +30,16 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[str]:
-    """``app`` served by uvicorn on a free loopback port; yields its base URL. The
+    """``app`` served by uvicorn on a free loopback port, as ``spm-api serve`` serves it
+    (``uvicorn_options``); yields its base URL. The
     socket is bound here, on a port the system picks, and handed to uvicorn, so no
     other test process can take the port in between."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     port: int = listening.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           **uvicorn_options(app.state.settings)))
     task = asyncio.create_task(server.serve(sockets=[listening]))
     while not server.started:
         if task.done():

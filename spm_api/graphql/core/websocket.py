@@ -28,6 +28,7 @@ from spm_api.graphql.core.persisted import refuse_ws_payload
 
 #: graphql-transport-ws close codes.
 UNAUTHORIZED = 4401
+INIT_TIMEOUT = 4408
 #: The process already holds ``SPM_WS_MAX_CONNECTIONS`` connections.
 TOO_MANY_CONNECTIONS = 4503
 #: The organisation already runs ``SPM_WS_MAX_SUBSCRIPTIONS_PER_ORGANISATION``.
@@ -57,9 +58,9 @@ class SharedOperation(Operation[Context, None]):
 
     def __init__(self, handler: TransportWSHandler, message: SubscribeMessage,
                  group: Group, member: Member) -> None:
-        super().__init__(handler, message["id"], message["payload"]["query"],
-                         message["payload"].get("variables"),
-                         message["payload"].get("operationName"))
+        # The group's document and name: one copy for every member, not one each.
+        super().__init__(handler, message["id"], group.key.query, None,
+                         group.key.operation_name)
         self.group = group
         self.member = member
 
@@ -70,6 +71,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     connections stay open through proxies and dead ones are noticed."""
 
     _pinging: asyncio.TimerHandle | None = None
+    _init_deadline: asyncio.TimerHandle | None = None
     _outbox: Outbox | None = None
     _counted: bool = False
 
@@ -103,16 +105,41 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def send_message(self, message: Message) -> None:
         await self.outbox.put(encode(message))
 
+    def on_request_accepted(self) -> None:
+        """``connection_init``'s deadline as a timer rather than Strawberry's task, so
+        nothing of it (a finished task, its cancellation's traceback) stays with the
+        connection once it is initialised."""
+        delay = self.connection_init_wait_timeout.total_seconds()
+        self._init_deadline = asyncio.get_running_loop().call_later(delay,
+                                                                    self._init_timed_out)
+
+    def _init_timed_out(self) -> None:
+        self._init_deadline = None
+        if self.connection_init_received:
+            return
+        self.connection_timed_out = True
+        task = asyncio.get_running_loop().create_task(self.websocket.close(
+            code=INIT_TIMEOUT, reason="Connection initialisation timeout"))
+        task.add_done_callback(self._task_done)
+        self.connection_init_timeout_task = task  # awaited by ``shutdown``
+
+    def _cancel_init_deadline(self) -> None:
+        if self._init_deadline is not None:
+            self._init_deadline.cancel()
+            self._init_deadline = None
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if not self.connection_timed_out:
+            self._cancel_init_deadline()
         if not self.connection_timed_out and not self.connection_init_received:
             payload = message.get("payload") or {}
             if not await authenticate_connection(self.context, payload):
-                if self.connection_init_timeout_task:
-                    self.connection_init_timeout_task.cancel()
                 self.connection_init_received = True
                 await self.websocket.close(code=UNAUTHORIZED, reason="Unauthorized")
                 return
         await super().handle_connection_init(message)
+        # Authenticated: the payload (the token, in a dict of its own) is not needed.
+        self.context.connection_params = None
         if self.connection_acknowledged and self._pinging is None:
             self._schedule_ping()
 
@@ -176,6 +203,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
+        self._cancel_init_deadline()
         if self._pinging is not None:
             self._pinging.cancel()
         await super().shutdown()
