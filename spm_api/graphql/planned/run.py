@@ -242,20 +242,23 @@ class PlanRun:
             found = await projections.children(self.context.session, relation,
                                                self.organisation_id, parent_ids, columns,
                                                [join for join, _ in joins])
+        if not joins:
+            return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
+                    for parent, rows in found.items()}
         width = len(columns)
+        spans = []  # per join: where its id is in the row, its columns, where it is kept
+        start = width
+        for (_, _, wanted), known in joins:
+            spans.append((start, ("id", *wanted), known))
+            start += 1 + len(wanted)
         grouped: dict[int, list[Record]] = {}
         for parent, rows in found.items():
-            records = grouped[parent] = []
+            grouped[parent] = [dict(zip(columns, row[:width], strict=True)) for row in rows]
             for row in rows:
-                records.append(dict(zip(columns, row[:width], strict=True)))
-                start = width
-                for (_, _, wanted), known in joins:
-                    pk = row[start]
+                for at, names, known in spans:
+                    pk = row[at]
                     if pk is not None and pk not in known:
-                        known[pk] = {"id": pk, **dict(zip(wanted,
-                                                          row[start + 1:start + 1 + len(wanted)],
-                                                          strict=True))}
-                    start += 1 + len(wanted)
+                        known[pk] = dict(zip(names, row[at:at + len(names)], strict=True))
         return grouped
 
     def joins(self, child_type: str) -> list[tuple[projections.Join, dict[int, Record]]]:
@@ -343,7 +346,7 @@ class PlanRun:
             cast = votes.get(round_["id"], [])
             result = evaluated.get(row["id"]) or (
                 RoundResult.thawed(round_["outcome"], round_["verdicts"] or [])
-                if round_["outcome"] is not None else None)
+                if judged and round_["outcome"] is not None else None)
             row[("approval", selected.key)] = SimpleNamespace(
                 round=SimpleNamespace(**round_), all_votes=cast, result=result,
                 decision_maker_count=len(setup.decision_makers) if setup else None)
