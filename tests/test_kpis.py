@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -301,6 +301,19 @@ async def test_only_live_services_have_a_health(kpis: Kpis) -> None:
     assert service["stage"] == "DEFINITION"
     assert service["health"] is None
     assert service["kpis"][0]["latest"]["value"] == "90.0000"
+
+
+async def test_a_retiring_service_keeps_its_health_until_it_ends(kpis: Kpis) -> None:
+    service_id = await kpis.live()
+    kpi_id = await kpis.kpi(service_id)
+    assert (await kpis.record(kpi_id, "98.5", str(THIS_MONTH)))["errors"] == []
+    end = date.today() + timedelta(days=30)
+    moved = await kpis.portfolio.transition(service_id, "RETIRING", "replaced",
+                                            planned_end_date=end.isoformat())
+    assert moved["errors"] == []
+    service = await kpis.service(service_id)
+    assert service["stage"] == "RETIRING"
+    assert service["health"]["status"] == "FAILING"  # past the breach threshold of 99
 
 
 async def test_bad_values_are_refused_with_codes(kpis: Kpis) -> None:

@@ -27,8 +27,9 @@ from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import Health
 from spm_api.vocabulary.stages import Stage
 
-#: The stages whose services have a health.
-MEASURED_STAGES = frozenset({Stage.LIVE})
+#: The stages whose services have a health: in the catalogue, still delivered (a
+#: retiring service is watched until its end date).
+MEASURED_STAGES = frozenset({Stage.LIVE, Stage.RETIRING})
 
 
 def has_health(stage: Stage) -> bool:
