@@ -3,9 +3,10 @@ rules for their verdicts and combining those into the round's status."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,8 @@ from spm_api.plugins.registry import builtin_default
 from spm_api.vocabulary.enums import ApprovalStatus, Role
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.stages import Stage
+
+V = TypeVar("V")
 
 #: The rules of an organisation that has not chosen any.
 DEFAULT_RULES: tuple[str, ...] = (builtin_default(APPROVAL_RULES),)
@@ -124,12 +127,14 @@ async def votes_of_round(session: AsyncSession, round_id: int) -> list[Vote]:
     return list(rows)
 
 
-def current_votes(votes: Iterable[Vote]) -> list[Vote]:
-    """The latest vote of each voter, in the order they were cast."""
-    latest: dict[int, Vote] = {}
-    for vote in sorted(votes, key=lambda v: v.id):
-        latest.pop(vote.voter_id, None)
-        latest[vote.voter_id] = vote
+def current_votes(votes: Iterable[V], id_of: Callable[[V], int] = attrgetter("id"),
+                  voter_of: Callable[[V], int] = attrgetter("voter_id")) -> list[V]:
+    """The latest vote of each voter, in the order they were cast (votes as rows, or as
+    records with ``id_of`` and ``voter_of`` to read them)."""
+    latest: dict[int, V] = {}
+    for vote in sorted(votes, key=id_of):
+        latest.pop(voter_of(vote), None)
+        latest[voter_of(vote)] = vote
     return list(latest.values())
 
 

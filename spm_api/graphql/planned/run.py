@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +15,7 @@ from strawberry.relay.utils import SliceMetadata, to_base64
 from strawberry.utils.str_converters import to_snake_case as to_snake
 
 from spm_api.domain import projections, reads
-from spm_api.domain.approvals.rounds import RoundResult, result_of
+from spm_api.domain.approvals.rounds import RoundResult, current_votes, result_of
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
@@ -49,13 +50,8 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
 
 
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
-    """``rounds.current_votes`` (the domain's rule: the latest vote of each voter, in the
-    order they were cast) over vote records, which arrive in id order."""
-    latest: dict[int, Record] = {}
-    for vote in sorted(votes, key=lambda vote: vote["id"]):
-        latest.pop(vote["voter_id"], None)
-        latest[vote["voter_id"]] = vote
-    return list(latest.values())
+    """``rounds.current_votes`` (the domain's rule) over vote records."""
+    return current_votes(votes, itemgetter("id"), itemgetter("voter_id"))
 
 
 Step = Callable[["PlanRun", Record], Any]

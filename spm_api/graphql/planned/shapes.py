@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from spm_api.vocabulary.stages import section_of
@@ -158,6 +159,7 @@ RULE_VERDICT_FIELDS = frozenset({"rule", "plugin", "status", "explanation", "__t
 MONEY_FIELDS = frozenset({"amount", "currency", "__typename"})
 
 
+@cache  # the registry is fixed: asked for each child relation of each request
 def is_leaf_type(type_name: str) -> bool:
     """Whether rows of ``type_name`` show only their own columns (no relation read
     below them): such rows can be read by a join with the rows that point to them."""
