@@ -41,7 +41,10 @@ async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[s
     if counted:
         selected.append(func.count().over())
     query = listing.query.with_only_columns(*selected, maintain_column_froms=True)
-    rows = [tuple(row) for row in await session.execute(query.offset(offset).limit(limit))]
+    # On the session's connection (its transaction), as Core: the columns need no ORM
+    # result set-up, and the ORM's per-statement work is what a planned read skips.
+    connection = await session.connection()
+    rows = [tuple(row) for row in await connection.execute(query.offset(offset).limit(limit))]
     if not counted:
         return rows, None
     if not rows:

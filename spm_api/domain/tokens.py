@@ -61,8 +61,9 @@ async def authenticate_reader(session: AsyncSession, token: str
                               ) -> tuple[Actor, str] | None:
     """``authenticate``, with the currency of the actor's organisation read in the same
     statement: what a planned read needs before its first row."""
+    connection = await session.connection()  # Core: plain columns need no ORM set-up
     rows = (
-        await session.execute(
+        await connection.execute(
             select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
             .join(ApiToken, ApiToken.person_id == Person.id)
             .join(Organisation, Organisation.id == Person.organisation_id)
