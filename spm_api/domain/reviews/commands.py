@@ -257,3 +257,9 @@ async def decide_review(session: AsyncSession, actor: Actor, plugins: PluginHost
     review.decided_by_id = actor.person_id
     await session.flush()
     return review
+
+
+async def load_review(session: AsyncSession, actor: Actor, review_id: int
+                      ) -> PortfolioReview:
+    return await load_owned(session, PortfolioReview, actor.organisation_id, review_id,
+                            "reviewId")
