@@ -4,7 +4,7 @@ PostgreSQL with --database-url).
     .venv/bin/python bench/reviews.py [--database-url URL] [--services 500] [--kpis 5]
         [--months 12]
 
-Seeds like bench/health.py (``--services`` live services × ``--kpis`` KPIs × ``--months``
+Seeds like bench/health.py (``--services`` live services, ``--kpis`` KPIs each, ``--months``
 monthly values, costs and usage), then through the full ASGI stack opens a review of
 every live service and reads it with every item's evidence. Prints the wall time and
 the SQL statements of each.
@@ -65,8 +65,9 @@ async def measure(url: str, token: str) -> dict[str, Any]:
                                        ("read it with every item's evidence", READ, None)):
             statements = 0
             started = time.perf_counter()
-            response = await http.post("/graphql", headers=headers, json={
-                "query": query, "variables": variables if variables is not None else {"id": report["id"]}})
+            sent = variables if variables is not None else {"id": report["id"]}
+            response = await http.post("/graphql", headers=headers,
+                                       json={"query": query, "variables": sent})
             elapsed = time.perf_counter() - started
             body = response.json()
             assert not body.get("errors"), response.text[:500]
