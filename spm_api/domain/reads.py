@@ -31,6 +31,7 @@ from spm_api.models import (
     Measurement,
     Person,
     PersonRole,
+    PortfolioReview,
     Quote,
     Requirement,
     Service,
@@ -175,7 +176,7 @@ ChildRow = TypeVar(
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
-    Measurement,
+    Measurement, PortfolioReview,
 )
 
 

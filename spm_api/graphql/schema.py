@@ -37,6 +37,8 @@ from spm_api.graphql.portfolio.types import (
     StakeholderInputNode,
 )
 from spm_api.graphql.reports.queries import ReportsQuery
+from spm_api.graphql.reviews.mutations import ReviewsMutation
+from spm_api.graphql.reviews.queries import ReviewsQuery
 from spm_api.graphql.sourcing.mutations import SourcingMutation
 from spm_api.graphql.sourcing.queries import SourcingQuery
 from spm_api.graphql.sourcing.types import CapabilityNode, ContractorNode, EngagementNode
@@ -68,13 +70,14 @@ NODE_TYPES = [
 
 
 @strawberry.type
-class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery):
+class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
+            ReviewsQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
-               OrganisationMutation, StewardshipMutation):
+               OrganisationMutation, StewardshipMutation, ReviewsMutation):
     """Every capability's root mutation fields."""
 
 

@@ -21,6 +21,7 @@ from spm_api.models.finance import (
 )
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models.review import PortfolioReview, ReviewItem, ReviewVote
 from spm_api.models.sourcing import (
     Capability,
     Contractor,
@@ -55,8 +56,11 @@ __all__ = [
     "Person",
     "PersonRole",
     "PluginSettings",
+    "PortfolioReview",
     "Quote",
     "Requirement",
+    "ReviewItem",
+    "ReviewVote",
     "Service",
     "StageChange",
     "StakeholderInput",

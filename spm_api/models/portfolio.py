@@ -53,6 +53,9 @@ class Service(Base):
     #: Set when the service starts RETIRING: the last day it is delivered. Usage and
     #: charges for months after it are refused.
     planned_end_date: Mapped[date | None] = mapped_column(Date, default=None)
+    #: Set by a decided portfolio review: the service that replaces this one (REPLACE)
+    #: or that it is merged into (RATIONALISE).
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"), default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

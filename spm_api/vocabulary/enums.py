@@ -123,3 +123,29 @@ class Health(StrEnum):
     AT_RISK = "AT_RISK"
     FAILING = "FAILING"
     UNKNOWN = "UNKNOWN"
+
+
+class ReviewState(StrEnum):
+    """A portfolio review is OPEN for recommendations and votes until it is DECIDED."""
+
+    OPEN = "OPEN"
+    DECIDED = "DECIDED"
+
+
+class Recommendation(StrEnum):
+    """What a portfolio review recommends for one service (the TIME/Gartner verbs)."""
+
+    RETAIN = "RETAIN"
+    INVEST = "INVEST"
+    REPLACE = "REPLACE"
+    RATIONALISE = "RATIONALISE"
+    REFACTOR = "REFACTOR"
+    RETIRE = "RETIRE"
+
+
+class ItemDecision(StrEnum):
+    """Where a review's recommendation stands: PROPOSED until the review is decided."""
+
+    PROPOSED = "PROPOSED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"

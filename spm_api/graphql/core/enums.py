@@ -18,10 +18,13 @@ from spm_api.vocabulary.enums import (
     EngagementStatus,
     Health,
     InvestmentCategory,
+    ItemDecision,
     KpiDirection,
     KpiKind,
     Necessity,
     Position,
+    Recommendation,
+    ReviewState,
     Role,
     Sourcing,
 )
@@ -50,6 +53,16 @@ strawberry.enum(KpiDirection, description="Which way a KPI improves.")
 strawberry.enum(KpiKind, description="Where a KPI's values come from.")
 strawberry.enum(Health, description="How a live service, or one KPI, stands against its "
                                     "targets.")
+strawberry.enum(ReviewState, description="A portfolio review is OPEN for recommendations "
+                                         "and votes until it is DECIDED, then frozen.")
+strawberry.enum(Recommendation, description="What a portfolio review recommends for a "
+                                            "service: RETAIN it as it is, INVEST in it, "
+                                            "REPLACE it by a successor, RATIONALISE it "
+                                            "into another service, REFACTOR it, or "
+                                            "RETIRE it.")
+strawberry.enum(ItemDecision, description="Where a recommendation stands: PROPOSED until "
+                                          "the review is decided, then APPROVED or "
+                                          "REJECTED by the approval rules.")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -63,11 +76,14 @@ __all__ = [
     "EngagementStatus",
     "Health",
     "InvestmentCategory",
+    "ItemDecision",
     "KpiDirection",
     "KpiKind",
     "Necessity",
     "Position",
+    "Recommendation",
     "ReportDimension",
+    "ReviewState",
     "Role",
     "Section",
     "ServiceOrderField",

@@ -1,0 +1,1 @@
+"""Portfolio reviews over GraphQL."""
