@@ -35,7 +35,9 @@ from spm_api.models import (
     Requirement,
     Service,
     StageChange,
+    Stakeholder,
     StakeholderInput,
+    StakeholderReport,
     Statement,
     StatementLine,
     Vote,
@@ -175,7 +177,7 @@ ChildRow = TypeVar(
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
-    Measurement,
+    Measurement, Stakeholder, StakeholderReport,
 )
 
 

@@ -36,6 +36,8 @@ from spm_api.graphql.portfolio.types import (
     StageChangeNode,
     StakeholderInputNode,
 )
+from spm_api.graphql.reporting.mutations import ReportingMutation
+from spm_api.graphql.reporting.types import StakeholderNode
 from spm_api.graphql.reports.queries import ReportsQuery
 from spm_api.graphql.sourcing.mutations import SourcingMutation
 from spm_api.graphql.sourcing.queries import SourcingQuery
@@ -60,6 +62,7 @@ NODE_TYPES = [
     StakeholderInputNode,
     StageChangeNode,
     KpiNode,
+    StakeholderNode,
 ]
 
 
@@ -74,7 +77,7 @@ class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, Approvals
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
-               OrganisationMutation, StewardshipMutation):
+               OrganisationMutation, StewardshipMutation, ReportingMutation):
     """Every capability's root mutation fields."""
 
 

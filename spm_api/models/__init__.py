@@ -21,6 +21,7 @@ from spm_api.models.finance import (
 )
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models.reporting import Stakeholder, StakeholderReport
 from spm_api.models.sourcing import (
     Capability,
     Contractor,
@@ -59,7 +60,9 @@ __all__ = [
     "Requirement",
     "Service",
     "StageChange",
+    "Stakeholder",
     "StakeholderInput",
+    "StakeholderReport",
     "Statement",
     "StatementLine",
     "UsageRecord",

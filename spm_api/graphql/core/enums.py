@@ -11,6 +11,7 @@ import strawberry
 from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
+    STAKEHOLDER_ROLE_MEANINGS,
     ApprovalStatus,
     AttemptKind,
     CustomerKind,
@@ -24,6 +25,7 @@ from spm_api.vocabulary.enums import (
     Position,
     Role,
     Sourcing,
+    StakeholderRole,
 )
 from spm_api.vocabulary.errors import ErrorCode
 from spm_api.vocabulary.stages import Section, Stage
@@ -50,6 +52,9 @@ strawberry.enum(KpiDirection, description="Which way a KPI improves.")
 strawberry.enum(KpiKind, description="Where a KPI's values come from.")
 strawberry.enum(Health, description="How a live service, or one KPI, stands against its "
                                     "targets.")
+strawberry.enum(StakeholderRole, description="Why a person has a stake in a service.")
+for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = STAKEHOLDER_ROLE_MEANINGS[StakeholderRole(_value.value)]
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -74,5 +79,6 @@ __all__ = [
     "SortDirection",
     "Sourcing",
     "Stage",
+    "StakeholderRole",
     "UserErrorCode",
 ]
