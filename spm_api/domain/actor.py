@@ -21,6 +21,7 @@ class Permission(StrEnum):
     MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
     MANAGE_SOURCING = "MANAGE_SOURCING"
     MANAGE_KPIS = "MANAGE_KPIS"
+    MANAGE_STAKEHOLDERS = "MANAGE_STAKEHOLDERS"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -46,6 +47,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_SOURCING: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     #: Live services' KPIs, their measurements, and pulling them from sources.
     Permission.MANAGE_KPIS: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: Who is registered as a stakeholder of a service, and the reports they are given.
+    Permission.MANAGE_STAKEHOLDERS: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
 }
 
 

@@ -36,6 +36,7 @@ from spm_api.models import (
     Requirement,
     Service,
     StageChange,
+    Stakeholder,
     StakeholderInput,
     Statement,
     StatementLine,
@@ -81,6 +82,7 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "engagement": Engagement,
     "kpi": Kpi,
     "measurement": Measurement,
+    "stakeholder": Stakeholder,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -99,6 +101,7 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "quotes_of_capability": (Quote, "capability_id"),
     "attempts_of_engagement": (EngagementAttempt, "engagement_id"),
     "kpis_of_service": (Kpi, "service_id"),
+    "stakeholders_of_service": (Stakeholder, "service_id"),
 }
 
 #: Everything else a loader answers, by relation name.

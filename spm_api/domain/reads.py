@@ -36,7 +36,9 @@ from spm_api.models import (
     Requirement,
     Service,
     StageChange,
+    Stakeholder,
     StakeholderInput,
+    StakeholderReport,
     Statement,
     StatementLine,
     Vote,
@@ -176,7 +178,7 @@ ChildRow = TypeVar(
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
-    Measurement, PortfolioReview,
+    Measurement, PortfolioReview, Stakeholder, StakeholderReport,
 )
 
 

@@ -36,6 +36,8 @@ from spm_api.graphql.portfolio.types import (
     StageChangeNode,
     StakeholderInputNode,
 )
+from spm_api.graphql.reporting.mutations import ReportingMutation
+from spm_api.graphql.reporting.types import StakeholderNode
 from spm_api.graphql.reports.queries import ReportsQuery
 from spm_api.graphql.reviews.mutations import ReviewsMutation
 from spm_api.graphql.reviews.queries import ReviewsQuery
@@ -62,6 +64,7 @@ NODE_TYPES = [
     StakeholderInputNode,
     StageChangeNode,
     KpiNode,
+    StakeholderNode,
 ]
 
 
@@ -77,7 +80,8 @@ class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, Approvals
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
-               OrganisationMutation, StewardshipMutation, ReviewsMutation):
+               OrganisationMutation, StewardshipMutation, ReviewsMutation,
+               ReportingMutation):
     """Every capability's root mutation fields."""
 
 

@@ -21,6 +21,7 @@ from spm_api.models.finance import (
 )
 from spm_api.models.market import Customer, MarketSegment
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
+from spm_api.models.reporting import Stakeholder, StakeholderReport
 from spm_api.models.review import PortfolioReview, ReviewItem, ReviewVote
 from spm_api.models.sourcing import (
     Capability,
@@ -63,7 +64,9 @@ __all__ = [
     "ReviewVote",
     "Service",
     "StageChange",
+    "Stakeholder",
     "StakeholderInput",
+    "StakeholderReport",
     "Statement",
     "StatementLine",
     "UsageRecord",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from spm_api.db.base import Base, UTCDateTime, utcnow
 from spm_api.models.columns import enum_type
 from spm_api.models.portfolio import ImmutableRecordError
-from spm_api.vocabulary.enums import ApprovalStatus, Decision
+from spm_api.vocabulary.enums import ApprovalStatus, Decision, Verdict
 
 
 class ApprovalRound(Base):
@@ -103,6 +103,15 @@ class Affirmation(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     deviation_count: Mapped[int] = mapped_column(default=0)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: AFFIRMED, or DISPUTED with the reason in ``comment``.
+    verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict), default=Verdict.AFFIRMED)
+    #: The stakeholder report the verdict was given on, when one was named.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("stakeholder_report.id"),
+                                                  default=None)
+    #: How the portfolio manager settled a dispute; None while it is open.
+    resolution: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 @event.listens_for(Vote, "before_update")

@@ -149,3 +149,36 @@ class ItemDecision(StrEnum):
     PROPOSED = "PROPOSED"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+
+
+class StakeholderRole(StrEnum):
+    """Why a person has a stake in a service: whom the report goes to, and why."""
+
+    SPONSOR = "SPONSOR"
+    USER_REPRESENTATIVE = "USER_REPRESENTATIVE"
+    OPERATIONS = "OPERATIONS"
+    FINANCE = "FINANCE"
+
+
+#: What each stakeholder role means, for people reading the API or a report.
+STAKEHOLDER_ROLE_MEANINGS: dict[StakeholderRole, str] = {
+    StakeholderRole.SPONSOR: "pays for the service and answers for its business case",
+    StakeholderRole.USER_REPRESENTATIVE: "speaks for the people who use the service",
+    StakeholderRole.OPERATIONS: "runs and supports the service once it is live",
+    StakeholderRole.FINANCE: "watches the service's budget, spend and charging",
+}
+
+
+class Verdict(StrEnum):
+    """A stakeholder's word on the deliverable: affirmed, or disputed with a reason."""
+
+    AFFIRMED = "AFFIRMED"
+    DISPUTED = "DISPUTED"
+
+
+#: What each verdict means.
+VERDICT_MEANINGS: dict[Verdict, str] = {
+    Verdict.AFFIRMED: "the deliverable meets the charter, deviations known",
+    Verdict.DISPUTED: "the deliverable does not meet the charter; blocks going LIVE "
+                      "until resolved",
+}

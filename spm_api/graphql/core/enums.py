@@ -11,6 +11,7 @@ import strawberry
 from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
+    STAKEHOLDER_ROLE_MEANINGS,
     ApprovalStatus,
     AttemptKind,
     CustomerKind,
@@ -27,6 +28,7 @@ from spm_api.vocabulary.enums import (
     ReviewState,
     Role,
     Sourcing,
+    StakeholderRole,
 )
 from spm_api.vocabulary.errors import ErrorCode
 from spm_api.vocabulary.stages import Section, Stage
@@ -63,6 +65,9 @@ strawberry.enum(Recommendation, description="What a portfolio review recommends 
 strawberry.enum(ItemDecision, description="Where a recommendation stands: PROPOSED until "
                                           "the review is decided, then APPROVED or "
                                           "REJECTED by the approval rules.")
+strawberry.enum(StakeholderRole, description="Why a person has a stake in a service.")
+for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = STAKEHOLDER_ROLE_MEANINGS[StakeholderRole(_value.value)]
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -90,5 +95,6 @@ __all__ = [
     "SortDirection",
     "Sourcing",
     "Stage",
+    "StakeholderRole",
     "UserErrorCode",
 ]

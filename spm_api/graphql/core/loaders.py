@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         StageChangeNode,
         StakeholderInputNode,
     )
+    from spm_api.graphql.reporting.types import StakeholderNode
     from spm_api.graphql.sourcing.types import (
         CapabilityNode,
         ContractorNode,
@@ -207,6 +208,14 @@ class Loaders:
     @cached_property
     def readings_of_service(self) -> DataLoader[int, list[tuple[Any, Current | None]]]:
         return self._loader("readings_of_service")
+
+    @cached_property
+    def stakeholder(self) -> DataLoader[int, StakeholderNode | None]:
+        return self._loader("stakeholder")
+
+    @cached_property
+    def stakeholders_of_service(self) -> DataLoader[int, list[StakeholderNode]]:
+        return self._loader("stakeholders_of_service")
 
     @cached_property
     def plugin_settings(self) -> DataLoader[int, dict[str, Any]]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Deviation,
     )
     from spm_api.graphql.finance.types import BudgetLineNode, ChargingPolicy
+    from spm_api.graphql.reporting.types import StakeholderNode
     from spm_api.graphql.sourcing.types import CapabilityNode, EngagementNode
     from spm_api.graphql.stewardship.types import KpiNode, ServiceHealth
 
@@ -32,6 +33,7 @@ APPROVAL_TYPES = "spm_api.graphql.approvals.types"
 SOURCING_TYPES = "spm_api.graphql.sourcing.types"
 FINANCE_TYPES = "spm_api.graphql.finance.types"
 STEWARDSHIP_TYPES = "spm_api.graphql.stewardship.types"
+REPORTING_TYPES = "spm_api.graphql.reporting.types"
 
 
 async def service_of(info: Info[Context, None], service_id: int | None) -> ServiceNode | None:
@@ -277,6 +279,13 @@ class ServiceNode(LoadedNode):
         from spm_api.graphql.stewardship.types import health_of
 
         return await health_of(info, root)
+
+    @strawberry.field(description="The people registered with a stake in it, in the order "
+                                  "they were added.")
+    async def stakeholders(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[StakeholderNode, strawberry.lazy(REPORTING_TYPES)]]:
+        return await info.context.loaders.stakeholders_of_service.load(self.id)
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
     async def affirmations(

@@ -1,0 +1,1 @@
+"""Reporting back to stakeholders: who they are for each service."""
