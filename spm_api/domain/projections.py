@@ -9,24 +9,33 @@ relations, tenancy filters and orders as the batch reads behind the DataLoaders
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Enum, func, select
+from sqlalchemy import BigInteger, Enum, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.batches import CHILDREN, ROWS_BY_ID
 from spm_api.domain.reads import Listing
 from spm_api.models import Organisation
+from spm_api.models.columns import FixedDecimal, from_fixed
+from spm_api.vocabulary import money
 
 Row = tuple[Any, ...]
 
 
 def _columns(model: type[Any], names: Sequence[str]) -> list[Any]:
-    return [getattr(model, name) for name in names]
+    """The columns, amounts in their stored form (see ``Statement``)."""
+    found = []
+    for name in names:
+        column = getattr(model, name)
+        if isinstance(column.type, FixedDecimal):
+            column = type_coerce(column, BigInteger)
+        found.append(column)
+    return found
 
 
 async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[str],
@@ -56,18 +65,20 @@ async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[s
 class Statement:
     """One projection's SQL for one dialect, compiled once: its text and how each
     column's raw value becomes what SQLAlchemy would have given (the column types'
-    own result processors: enums, exact decimals, UTC datetimes, JSON)."""
+    own result processors: enums, UTC datetimes, JSON). Amounts stay in their stored
+    form, scaled integers (``models.columns.from_fixed`` turns one into its decimal):
+    the planned path writes them as text without a ``Decimal`` per value."""
 
     sql: str
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def decoded(self, row: Sequence[Any]) -> Row:
+    def decoded(self, row: Sequence[Any]) -> Sequence[Any]:
         if not self.processors:
-            return tuple(row)
+            return row
         values = list(row)
         for index, process in self.processors:
             values[index] = process(values[index])
-        return tuple(values)
+        return values
 
 
 _STATEMENTS: dict[tuple[Any, ...], Statement] = {}
@@ -129,6 +140,8 @@ def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column type's own result processor; for an enum stored by value, the same
     mapping as one dictionary lookup (an unknown value still fails, as SQLAlchemy's)."""
     kind = column.type
+    if isinstance(kind, FixedDecimal):
+        return None  # kept scaled: see ``Statement``
     if isinstance(kind, Enum) and kind.enum_class is not None and not kind.native_enum:
         members: dict[Any, Any] = {None: None}
         for member in kind.enum_class:
@@ -138,52 +151,83 @@ def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     return process
 
 
-async def _fetch(session: AsyncSession, model: type[Any], key: str, columns: Sequence[str],
-                 order: bool, organisation_id: int, ids: Sequence[int],
-                 joins: Sequence[Join] = ()) -> list[Row]:
-    """Run on the driver's own connection, in the session's transaction: the ORM's and
-    the Core's per-statement work is what a planned read exists to skip."""
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The driver's connection under a session, in its transaction, looked up once for
+    the statements of one request: the ORM's and the Core's per-statement work is what
+    a planned read exists to skip."""
+
+    driver: Any
+    dialect: Dialect
+    sync: Any  # the session's ``Connection``: its events see these statements too
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect.name == "postgresql"
+
+
+async def reader(session: AsyncSession) -> Reader:
     connection = await session.connection()
-    sync = connection.sync_connection
-    assert sync is not None
-    statement = _statement(connection.dialect, model, key, columns, order, joins)
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    assert connection.sync_connection is not None
+    raw = await connection.get_raw_connection()
+    return Reader(raw.driver_connection, connection.dialect, connection.sync_connection)
+
+
+async def fetch(reader: Reader, model: type[Any], key: str, columns: Sequence[str],
+                order: bool, organisation_id: int, ids: Sequence[int],
+                joins: Sequence[Join] = ()) -> list[Sequence[Any]]:
+    """Rows of ``model`` whose ``key`` is one of ``ids``, in the organisation: ``key``
+    first, then ``columns``, then each join's ``id`` and columns, decoded."""
+    statement = _statement(reader.dialect, model, key, columns, order, joins)
     wanted = sorted(set(ids))
-    parameters = ((organisation_id, wanted) if connection.dialect.name == "postgresql"
+    parameters = ((organisation_id, wanted) if reader.postgresql
                   else (organisation_id, json.dumps(wanted)))
+    sync = reader.sync
     announce = sync.dispatch.before_cursor_execute
     if announce:  # statement counters and loggers see these statements too
         announce(sync, None, statement.sql, parameters, None, False)
-    if connection.dialect.name == "postgresql":
-        raw = await driver.fetch(statement.sql, *parameters)
+    if reader.postgresql:
+        raw = await reader.driver.fetch(statement.sql, *parameters)
     else:
-        raw = await driver.execute_fetchall(statement.sql, parameters)
-    return [statement.decoded(row) for row in raw]
+        raw = await reader.driver.execute_fetchall(statement.sql, parameters)
+    if not statement.processors:
+        return raw  # type: ignore[no-any-return]
+    decoded = statement.decoded
+    return [decoded(row) for row in raw]
 
 
-async def children(session: AsyncSession, relation: str, organisation_id: int,
+async def children(reader: Reader, relation: str, organisation_id: int,
                    parent_ids: Sequence[int], columns: Sequence[str],
-                   joins: Sequence[Join] = ()) -> dict[int, list[Row]]:
-    """Rows of a child relation (``batches.CHILDREN``) per parent id, oldest first;
-    each row ends with the joined rows' ``id`` and columns, join by join."""
+                   joins: Sequence[Join] = ()) -> list[Sequence[Any]]:
+    """Rows of a child relation (``batches.CHILDREN``) of the parents, oldest first:
+    each starts with its parent's id and ends with the joined rows' ``id`` and
+    columns, join by join."""
     model, parent = CHILDREN[relation]
     if not parent_ids:
-        return {}
-    grouped: dict[int, list[Row]] = defaultdict(list)
-    for parent_id, *values in await _fetch(session, model, parent, columns, True,
-                                           organisation_id, parent_ids, joins):
-        grouped[parent_id].append(tuple(values))
-    return grouped
+        return []
+    return await fetch(reader, model, parent, columns, True, organisation_id, parent_ids,
+                       joins)
 
 
-async def by_id(session: AsyncSession, relation: str, organisation_id: int,
-                ids: Sequence[int], columns: Sequence[str]) -> dict[int, Row]:
-    """Rows of a relation loaded by id (``batches.ROWS_BY_ID``), in the organisation."""
-    model = ROWS_BY_ID[relation]
+async def by_id(reader: Reader, relation: str, organisation_id: int,
+                ids: Sequence[int], columns: Sequence[str]) -> list[Sequence[Any]]:
+    """Rows of a relation loaded by id (``batches.ROWS_BY_ID``), in the organisation:
+    ``id`` first, then ``columns``."""
     if not ids:
-        return {}
-    return {row_id: tuple(values) for row_id, *values in
-            await _fetch(session, model, "id", columns, False, organisation_id, ids)}
+        return []
+    return await fetch(reader, ROWS_BY_ID[relation], "id", columns, False, organisation_id,
+                       ids)
+
+
+def decimal(stored: int | None) -> Any:
+    """A stored amount as the exact decimal the domain computes with."""
+    return None if stored is None else from_fixed(stored)
+
+
+@lru_cache(maxsize=4096)  # the same few amounts recur across rows and requests
+def amount_text(stored: int, currency: str) -> str:
+    """A stored amount as the API writes it: rounded to the currency's minor unit."""
+    return str(money.rounded(from_fixed(stored), currency))
 
 
 async def currency_of(session: AsyncSession, organisation_id: int) -> str:

@@ -4,6 +4,7 @@ answer built straight from them in the shape and order the executor gives."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from types import SimpleNamespace
@@ -20,7 +21,6 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
 from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
-from spm_api.vocabulary import money
 from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
@@ -29,6 +29,8 @@ ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
 BALLOT_VOTE = ("id", "voter_id", "decision", "comment", "cast_at")
 
 Record = dict[Any, Any]
+#: The key a child record keeps its parent's id under (not a column: no step reads it).
+PARENT = "@parent"
 
 
 def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
@@ -107,6 +109,7 @@ class PlanRun:
         self.currency = currency or ""
         #: Rows read by a join, per GraphQL type, by id (``children``).
         self.known: dict[str, dict[int, Record]] = {}
+        self._reader: projections.Reader | None = None
 
     async def answer(self) -> dict[str, Any]:
         if self.plan.uses_money and not self.currency:
@@ -217,15 +220,21 @@ class PlanRun:
 
     # --- rows -------------------------------------------------------------------------
 
+    async def reader(self) -> projections.Reader:
+        """The driver's connection, looked up for the first statement of the request."""
+        if self._reader is None:
+            self._reader = await projections.reader(self.context.session)
+        return self._reader
+
     async def by_id(self, type_name: str, ids: Sequence[int]) -> dict[int, Record]:
         relation, _ = shapes.TYPES[type_name]
         columns = [column for column in self.plan.columns.get(type_name, ("id",))
                    if column != "id"]
         async with self.context.lock:
-            found = await projections.by_id(self.context.session, relation,
+            found = await projections.by_id(await self.reader(), relation,
                                             self.organisation_id, ids, columns)
-        return {pk: {"id": pk, **dict(zip(columns, row, strict=True))}
-                for pk, row in found.items()}
+        names = ("id", *columns)
+        return {row[0]: dict(zip(names, row, strict=True)) for row in found}
 
     async def children(self, relation: str, columns: Sequence[str],
                        parent_ids: Sequence[int], child_type: str | None = None
@@ -235,26 +244,27 @@ class PlanRun:
         child are read in the same statement and kept for ``fill``."""
         joins = self.joins(child_type) if child_type else []
         async with self.context.lock:
-            found = await projections.children(self.context.session, relation,
+            found = await projections.children(await self.reader(), relation,
                                                self.organisation_id, parent_ids, columns,
                                                [join for join, _ in joins])
+        # Each row starts with its parent's id: kept under PARENT, which no step reads.
+        names = (PARENT, *columns)
+        grouped: defaultdict[int, list[Record]] = defaultdict(list)
         if not joins:
-            return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
-                    for parent, rows in found.items()}
-        width = len(columns)
+            for row in found:
+                grouped[row[0]].append(dict(zip(names, row, strict=True)))
+            return grouped
         spans = []  # per join: where its id is in the row, its columns, where it is kept
-        start = width
+        start = len(names)
         for (_, _, wanted), known in joins:
             spans.append((start, ("id", *wanted), known))
             start += 1 + len(wanted)
-        grouped: dict[int, list[Record]] = {}
-        for parent, rows in found.items():
-            grouped[parent] = [dict(zip(columns, row[:width], strict=True)) for row in rows]
-            for row in rows:
-                for at, names, known in spans:
-                    pk = row[at]
-                    if pk is not None and pk not in known:
-                        known[pk] = dict(zip(names, row[at:at + len(names)], strict=True))
+        for row in found:
+            grouped[row[0]].append(dict(zip(names, row, strict=False)))  # the joined columns follow
+            for at, joined, known in spans:
+                pk = row[at]
+                if pk is not None and pk not in known:
+                    known[pk] = dict(zip(joined, row[at:at + len(joined)], strict=True))
         return grouped
 
     def joins(self, child_type: str) -> list[tuple[projections.Join, dict[int, Record]]]:
@@ -372,8 +382,10 @@ class PlanRun:
             found = loaders.round_results.get(round_["id"])
             if found is None:
                 # The rows as the attribute bags the domain reads (it reads, never writes).
-                as_service: Any = SimpleNamespace(**{key: value for key, value in service.items()
-                                                     if isinstance(key, str)})
+                as_service: Any = SimpleNamespace(**{
+                    key: (projections.decimal(value) if key in shapes.BALLOT_AMOUNTS
+                          else value)
+                    for key, value in service.items() if isinstance(key, str)})
                 as_round: Any = SimpleNamespace(**round_)
                 as_votes: Any = [SimpleNamespace(**vote) for vote in votes.get(round_["id"], [])]
                 try:
@@ -411,7 +423,7 @@ class PlanRun:
         if amount is None:
             return None
         currency = self.currency
-        values = {"amount": str(money.rounded(amount, currency)), "currency": currency,
+        values = {"amount": projections.amount_text(amount, currency), "currency": currency,
                   "__typename": "Money"}
         return {part.key: values[part.name] for part in selected.below}
 
