@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +21,7 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
 from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
+from spm_api.graphql.planned.render import renderer
 from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
@@ -54,42 +55,6 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
     """``rounds.current_votes`` (the domain's rule) over vote records."""
     return current_votes(votes, itemgetter("id"), itemgetter("voter_id"))
-
-
-Step = Callable[["PlanRun", Record], Any]
-Steps = list[tuple[str, Step]]
-
-
-def compiled(type_name: str, below: Sequence[Selected]) -> Steps:
-    """One step per key: what ``render`` calls for each row."""
-    _, fields = shapes.TYPES[type_name]
-    return [(part.key, _step(type_name, fields.get(part.name), part)) for part in below]
-
-
-def _step(type_name: str, shape: shapes.Shape | None, part: Selected) -> Step:
-    if shape is None:  # __typename
-        return lambda _run, _row: type_name
-    if isinstance(shape, shapes.Column):
-        column, encode = shape.column, shape.encode
-        if encode is shapes.plain:
-            return lambda _run, row: row[column]
-        return lambda _run, row: encode(row[column])
-    if isinstance(shape, shapes.Derived):
-        column, compute = shape.column, shape.compute
-        return lambda _run, row: compute(row[column])
-    if isinstance(shape, shapes.GlobalId):
-        return lambda _run, row: to_base64(type_name, row["id"])
-    if isinstance(shape, shapes.MoneyOf):
-        column = shape.column
-        return lambda run, row: run.money(row[column], part)
-    if isinstance(shape, shapes.One):
-        one, target = ("one", part.key), shape.target
-        return lambda run, row: (None if row[one] is None
-                                 else run.render(target, row[one], part.below))
-    if isinstance(shape, shapes.Many):
-        many, target = ("many", part.key), shape.target
-        return lambda run, row: run.render_all(target, row[many], part.below)
-    return lambda run, row: run.approval(row, part)
 
 
 class PlanRun:
@@ -404,20 +369,12 @@ class PlanRun:
         return {service["id"]: found for service, found in zip(services, results, strict=True)}
 
     def render(self, type_name: str, row: Record, below: Sequence[Selected]) -> dict[str, Any]:
-        return {key: step(self, row) for key, step in self.steps(type_name, below)}
+        return renderer(type_name, below, self.plan.renderers)(self, row)
 
     def render_all(self, type_name: str, rows: list[Record], below: Sequence[Selected]
                    ) -> list[dict[str, Any]]:
-        steps = self.steps(type_name, below)
-        return [{key: step(self, row) for key, step in steps} for row in rows]
-
-    def steps(self, type_name: str, below: Sequence[Selected]) -> Steps:
-        """How each key of ``below`` is worked out from a row of ``type_name``: decided
-        once per plan, so a row costs one call per key shown."""
-        found = self.plan.renderers.get((type_name, id(below)))
-        if found is None:
-            found = self.plan.renderers[(type_name, id(below))] = compiled(type_name, below)
-        return found
+        write = renderer(type_name, below, self.plan.renderers)
+        return [write(self, row) for row in rows]
 
     def money(self, amount: Any, selected: Selected) -> dict[str, Any] | None:
         if amount is None:
