@@ -9,7 +9,8 @@ relations, tenancy filters and orders as the batch reads behind the DataLoaders
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -38,22 +39,39 @@ def _columns(model: type[Any], names: Sequence[str]) -> list[Any]:
     return found
 
 
+#: The page statements last built, by what they are built from: the same statement
+#: object again keeps SQLAlchemy's cache key for it (worked out once per object).
+_PAGES: OrderedDict[Hashable, Any] = OrderedDict()
+PAGES_KEPT = 512
+
+
 async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[str],
-               offset: int, limit: int | None, counted: bool = False
-               ) -> tuple[list[Row], int | None]:
+               offset: int, limit: int | None, counted: bool = False,
+               built_from: Hashable = None) -> tuple[list[Row], int | None]:
     """A slice of ``listing`` (its filter and order kept), as ``columns``; with
     ``counted``, also how many rows the whole listing has, in the same statement
     (``count(*) OVER ()``; None when the slice is empty past the first row: ask
-    ``listing.count`` then)."""
-    model = listing.query.column_descriptions[0]["entity"]
-    selected = _columns(model, columns)
-    if counted:
-        selected.append(func.count().over())
-    query = listing.query.with_only_columns(*selected, maintain_column_froms=True)
+    ``listing.count`` then). ``built_from``, when given, is everything the listing's
+    query was built from (organisation, filter, order): the statement is then kept."""
+    key = None if built_from is None else (built_from, tuple(columns), offset, limit, counted)
+    query = None if key is None else _PAGES.get(key)
+    if query is None:
+        model = listing.query.column_descriptions[0]["entity"]
+        selected = _columns(model, columns)
+        if counted:
+            selected.append(func.count().over())
+        query = listing.query.with_only_columns(
+            *selected, maintain_column_froms=True).offset(offset).limit(limit)
+        if key is not None:
+            _PAGES[key] = query
+            if len(_PAGES) > PAGES_KEPT:
+                _PAGES.popitem(last=False)
+    elif key is not None:
+        _PAGES.move_to_end(key)
     # On the session's connection (its transaction), as Core: the columns need no ORM
     # result set-up, and the ORM's per-statement work is what a planned read skips.
     connection = await session.connection()
-    rows = [tuple(row) for row in await connection.execute(query.offset(offset).limit(limit))]
+    rows = [tuple(row) for row in await connection.execute(query)]
     if not counted:
         return rows, None
     if not rows:

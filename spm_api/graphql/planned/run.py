@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import fields
 from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
@@ -50,6 +51,14 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
                              ).to_domain() if order else None)
     except DomainError as refused:
         raise NotPlannable(str(refused)) from None
+
+
+def frozen(where: reads.ServiceFilter | None) -> Hashable:
+    """A filter as a key: its lists (as GraphQL input gives them) made tuples."""
+    if where is None:
+        return None
+    values = (getattr(where, field.name) for field in fields(where))
+    return tuple(tuple(value) if isinstance(value, list) else value for value in values)
 
 
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
@@ -147,7 +156,8 @@ class PlanRun:
             async with self.context.lock:
                 fetched, total = await projections.page(
                     self.context.session, listing, columns, window.start,
-                    window.overfetch - window.start, counted)
+                    window.overfetch - window.start, counted,
+                    built_from=(self.organisation_id, frozen(where), order))
             rows = [dict(zip(columns, row, strict=True)) for row in fetched]
         has_next = window.expected is not None and len(rows) == window.expected + 1
         if has_next:
