@@ -106,47 +106,77 @@ _STATEMENTS: dict[tuple[Any, ...], Statement] = {}
 Join = tuple[str, str, tuple[str, ...]]
 
 
+#: The child rows read with each row in the same statement: the child model, its
+#: column naming the row, the columns of it wanted and its own joins.
+Below = tuple[type[Any], str, tuple[str, ...], tuple[Join, ...]]
+
+
 def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[str],
-               order: bool, joins: Sequence[Join] = ()) -> Statement:
+               order: bool, joins: Sequence[Join] = (), below: Below | None = None,
+               latest: bool = False) -> Statement:
     """``SELECT key, selected… FROM model WHERE organisation_id = ? AND key IN ids``;
     the ids are one parameter whatever their number (an array on PostgreSQL, a JSON
     list on SQLite), so each shape has one text and one prepared statement. Each join
     adds ``id`` and its columns of the row the foreign key names, in the same
-    organisation (NULLs where there is none)."""
-    cache_key = (dialect.name, model, key, tuple(selected), order, tuple(joins))
+    organisation (NULLs where there is none). With ``latest``, only the newest row
+    (highest id) of each key; with ``below``, each row's children follow it (left
+    joined, one result row per child, their joins after them)."""
+    cache_key = (dialect.name, model, key, tuple(selected), order, tuple(joins), below,
+                 latest)
     found = _STATEMENTS.get(cache_key)
     if found is not None:
         return found
     quote = dialect.identifier_preparer.quote
     table: Any = model.__table__
+    organisation = quote(table.c.organisation_id.name)
     columns = [table.c[key], *(getattr(model, name).property.columns[0] for name in selected)]
     shown = [f"t.{quote(column.name)}" for column in columns]
-    joined = []
-    for number, (foreign_key, relation, wanted) in enumerate(joins):
+    joined: list[str] = []
+
+    def join(source: type[Any], alias: str, number: int, foreign_key: str, relation: str,
+             wanted: tuple[str, ...]) -> None:
         target = ROWS_BY_ID[relation]
         target_table: Any = target.__table__
-        alias = f"j{number}"
         targets = [target_table.c.id, *(getattr(target, name).property.columns[0]
                                         for name in wanted)]
-        columns += targets
-        shown += [f"{alias}.{quote(column.name)}" for column in targets]
-        organisation = quote(target_table.c.organisation_id.name)
+        columns.extend(targets)
+        shown.extend(f"j{number}.{quote(column.name)}" for column in targets)
         joined.append(
-            f" LEFT JOIN {quote(target_table.name)} {alias} ON {alias}.{quote('id')} = "
-            f"t.{quote(getattr(model, foreign_key).property.columns[0].name)} AND "
-            f"{alias}.{organisation} = t.{quote(table.c.organisation_id.name)}")
-    where = f"t.{quote(table.c.organisation_id.name)}"
-    key_column = f"t.{quote(columns[0].name)}"
+            f" LEFT JOIN {quote(target_table.name)} j{number} ON j{number}.{quote('id')} = "
+            f"{alias}.{quote(getattr(source, foreign_key).property.columns[0].name)} AND "
+            f"j{number}.{quote(target_table.c.organisation_id.name)} = t.{organisation}")
+
+    for number, (foreign_key, relation, wanted) in enumerate(joins):
+        join(model, "t", number, foreign_key, relation, wanted)
+    orders = [f"t.{quote(table.c.id.name)}"]
+    if below is not None:
+        child, parent_key, child_columns, child_joins = below
+        child_table: Any = child.__table__
+        wanted_columns = [getattr(child, name).property.columns[0] for name in child_columns]
+        columns.extend(wanted_columns)
+        shown.extend(f"c.{quote(column.name)}" for column in wanted_columns)
+        joined.append(
+            f" LEFT JOIN {quote(child_table.name)} c ON c.{quote(child_table.c[parent_key].name)}"
+            f" = t.{quote(table.c.id.name)} AND c.{quote(child_table.c.organisation_id.name)}"
+            f" = t.{organisation}")
+        for number, (foreign_key, relation, wanted) in enumerate(child_joins, len(joins)):
+            join(child, "c", number, foreign_key, relation, wanted)
+        orders.append(f"c.{quote(child_table.c.id.name)}")
+    key_column = f"t.{quote(table.c[key].name)}"
     if dialect.name == "postgresql":
         ids = f"{key_column} = ANY($2::bigint[])"
-        where = f"{where} = $1"
+        where = f"t.{organisation} = $1"
     else:
         ids = f"{key_column} IN (SELECT value FROM json_each(?))"
-        where = f"{where} = ?"
+        where = f"t.{organisation} = ?"
+    if latest:
+        where += (f" AND t.{quote(table.c.id.name)} = (SELECT max(l.{quote(table.c.id.name)})"
+                  f" FROM {quote(table.name)} l WHERE l.{quote(table.c[key].name)} = "
+                  f"{key_column} AND l.{organisation} = t.{organisation})")
     sql = (f"SELECT {', '.join(shown)} FROM {quote(table.name)} t{''.join(joined)} "
            f"WHERE {where} AND {ids}")
     if order:
-        sql += f" ORDER BY t.{quote(table.c.id.name)}"
+        sql += f" ORDER BY {', '.join(orders)}"
     processors = tuple(
         (index, process) for index, column in enumerate(columns)
         if (process := _processor(column, dialect)) is not None)
@@ -193,10 +223,12 @@ async def reader(session: AsyncSession) -> Reader:
 
 async def fetch(reader: Reader, model: type[Any], key: str, columns: Sequence[str],
                 order: bool, organisation_id: int, ids: Sequence[int],
-                joins: Sequence[Join] = ()) -> list[Sequence[Any]]:
+                joins: Sequence[Join] = (), below: Below | None = None,
+                latest: bool = False) -> list[Sequence[Any]]:
     """Rows of ``model`` whose ``key`` is one of ``ids``, in the organisation: ``key``
-    first, then ``columns``, then each join's ``id`` and columns, decoded."""
-    statement = _statement(reader.dialect, model, key, columns, order, joins)
+    first, then ``columns``, then each join's ``id`` and columns (see ``_statement``
+    for ``below`` and ``latest``), decoded."""
+    statement = _statement(reader.dialect, model, key, columns, order, joins, below, latest)
     wanted = sorted(set(ids))
     parameters = ((organisation_id, wanted) if reader.postgresql
                   else (organisation_id, json.dumps(wanted)))
@@ -225,6 +257,23 @@ async def children(reader: Reader, relation: str, organisation_id: int,
         return []
     return await fetch(reader, model, parent, columns, True, organisation_id, parent_ids,
                        joins)
+
+
+async def latest_with_children(reader: Reader, relation: str, organisation_id: int,
+                               parent_ids: Sequence[int], columns: Sequence[str],
+                               child_relation: str, child_columns: Sequence[str],
+                               child_joins: Sequence[Join] = ()) -> list[Sequence[Any]]:
+    """The newest row of a child relation of each parent (an approval round of a
+    service) with its own children (the round's votes) in the same statement: a row
+    per grandchild (or one with NULLs where there is none), the parent's id first,
+    then ``columns``, ``child_columns`` and the grandchild's joins."""
+    model, parent = CHILDREN[relation]
+    child, key = CHILDREN[child_relation]
+    if not parent_ids:
+        return []
+    return await fetch(reader, model, parent, columns, True, organisation_id, parent_ids,
+                       below=(child, key, tuple(child_columns), tuple(child_joins)),
+                       latest=True)
 
 
 async def by_id(reader: Reader, relation: str, organisation_id: int,

@@ -27,6 +27,8 @@ from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
 ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
+#: What is read of a round whose result is not asked for.
+SHOWN_ROUND_COLUMNS = ("id", "opened_at", "closed_at")
 #: What a ballot reads of a vote and of its service (``rounds.build_ballot``).
 BALLOT_VOTE = ("id", "voter_id", "decision", "comment", "cast_at")
 
@@ -64,6 +66,26 @@ def frozen(where: reads.ServiceFilter | None) -> Hashable:
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
     """``rounds.current_votes`` (the domain's rule) over vote records."""
     return current_votes(votes, itemgetter("id"), itemgetter("voter_id"))
+
+
+Span = tuple[int, tuple[str, ...], dict[int, Record]]
+
+
+def _spans(joins: list[tuple[projections.Join, dict[int, Record]]], start: int
+           ) -> list[Span]:
+    """Per join: where its row's id is in a result row, its names, where it is kept."""
+    spans = []
+    for (_, _, wanted), known in joins:
+        spans.append((start, ("id", *wanted), known))
+        start += 1 + len(wanted)
+    return spans
+
+
+def _keep_joined(row: Sequence[Any], spans: list[Span]) -> None:
+    for at, names, known in spans:
+        pk = row[at]
+        if pk is not None and pk not in known:
+            known[pk] = dict(zip(names, row[at:at + len(names)], strict=True))
 
 
 class PlanRun:
@@ -229,18 +251,38 @@ class PlanRun:
             for row in found:
                 grouped[row[0]].append(dict(zip(names, row, strict=True)))
             return grouped
-        spans = []  # per join: where its id is in the row, its columns, where it is kept
-        start = len(names)
-        for (_, _, wanted), known in joins:
-            spans.append((start, ("id", *wanted), known))
-            start += 1 + len(wanted)
+        spans = _spans(joins, len(names))
         for row in found:
-            grouped[row[0]].append(dict(zip(names, row, strict=False)))  # the joined columns follow
-            for at, joined, known in spans:
-                pk = row[at]
-                if pk is not None and pk not in known:
-                    known[pk] = dict(zip(joined, row[at:at + len(joined)], strict=True))
+            grouped[row[0]].append(dict(zip(names, row, strict=False)))  # joins follow
+            _keep_joined(row, spans)
         return grouped
+
+    async def latest_rounds(self, service_ids: Sequence[int], columns: tuple[str, ...],
+                            vote_columns: tuple[str, ...]
+                            ) -> tuple[dict[int, Record], dict[int, list[Record]]]:
+        """Each service's latest approval round and that round's votes (with the voters
+        the plan shows), in one statement."""
+        joins = self.joins("Vote")
+        async with self.context.lock:
+            found = await projections.latest_with_children(
+                await self.reader(), "approval_rounds_of_service", self.organisation_id,
+                service_ids, columns, "votes_of_round", vote_columns,
+                [join for join, _ in joins])
+        rounds_end = 1 + len(columns)
+        votes_end = rounds_end + len(vote_columns)
+        vote_id_at = rounds_end + vote_columns.index("id")
+        spans = _spans(joins, votes_end)
+        latest: dict[int, Record] = {}
+        votes: defaultdict[int, list[Record]] = defaultdict(list)
+        for row in found:
+            if row[0] not in latest:
+                latest[row[0]] = dict(zip(columns, row[1:rounds_end], strict=True))
+            if row[vote_id_at] is None:  # a round without votes
+                continue
+            votes[row[1]].append(dict(zip(vote_columns, row[rounds_end:votes_end],
+                                          strict=True)))
+            _keep_joined(row, spans)
+        return latest, votes
 
     def joins(self, child_type: str) -> list[tuple[projections.Join, dict[int, Record]]]:
         """The rows ``child_type``'s selected ``One`` fields point to that have no
@@ -301,19 +343,18 @@ class PlanRun:
         """Each service's latest round. A closed round's result is frozen on it and read
         with the round; an open one is worked out by the same domain function, loaders
         and plugins the executor uses."""
-        rounds = await self.children("approval_rounds_of_service", ROUND_COLUMNS,
-                                        [row["id"] for row in rows])
-        latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
-        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
-        votes = await self.children("votes_of_round", vote_columns,
-                                       [round_["id"] for round_ in latest.values()], "Vote")
-        # Only ``status`` and ``verdicts`` ask the rules (as in the executor).
+        # Only ``status`` and ``verdicts`` ask the rules (as in the executor); only then
+        # is a round's outcome and its frozen verdicts read.
         judged = any(part.name in ("status", "verdicts") for part in selected.below)
-        open_ids = [service_id for service_id, round_ in latest.items()
-                    if round_["outcome"] is None]
+        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
+        latest, votes = await self.latest_rounds(
+            [row["id"] for row in rows], ROUND_COLUMNS if judged else SHOWN_ROUND_COLUMNS,
+            vote_columns)
+        open_ids = {service_id for service_id, round_ in latest.items()
+                    if round_["outcome"] is None} if judged else set()
         evaluated = await self.open_rounds(
             [row for row in rows if row["id"] in open_ids], latest, votes
-        ) if open_ids and judged else {}
+        ) if open_ids else {}
         # The decision makers (with the rules, settings and books: four statements) are
         # read only when asked for; an open round's evaluation reads them itself.
         wanted = any(part.name == "decisionMakerCount" for part in selected.below)
