@@ -40,13 +40,13 @@ REPORT_FIELDS = """
 ISSUE = """
 mutation($input: IssueStakeholderReportInput!) {
   issueStakeholderReport(input: $input) {
-    report { %s }
+    report { """ + REPORT_FIELDS + """ }
     service { stakeholderReports { sequence } }
     errors { code field message }
   }
-}""" % REPORT_FIELDS
+}"""
 
-READ_REPORT = "query($id: ID!) { stakeholderReport(id: $id) { %s } }" % REPORT_FIELDS
+READ_REPORT = ("query($id: ID!) { stakeholderReport(id: $id) { " + REPORT_FIELDS + " } }")
 
 REPORTS_OF = """
 query($id: ID!) { node(id: $id) { ... on Service {
@@ -65,12 +65,12 @@ VERDICT_FIELDS = """
   errors { code field message }
 """
 
-AFFIRM = ("mutation($input: AffirmDeliverableInput!) { affirmDeliverable(input: $input) { %s } }"
-          % VERDICT_FIELDS)
-DISPUTE = ("mutation($input: DisputeDeliverableInput!) { disputeDeliverable(input: $input) "
-           "{ %s } }" % VERDICT_FIELDS)
-RESOLVE = ("mutation($input: ResolveDisputeInput!) { resolveDispute(input: $input) { %s } }"
-           % VERDICT_FIELDS)
+AFFIRM = ("mutation($input: AffirmDeliverableInput!) { affirmDeliverable(input: $input) { "
+          + VERDICT_FIELDS + " } }")
+DISPUTE = ("mutation($input: DisputeDeliverableInput!) { disputeDeliverable(input: $input) { "
+           + VERDICT_FIELDS + " } }")
+RESOLVE = ("mutation($input: ResolveDisputeInput!) { resolveDispute(input: $input) { "
+           + VERDICT_FIELDS + " } }")
 
 UPDATE = """
 mutation($input: UpdateServiceInput!) {
@@ -227,7 +227,7 @@ async def test_a_report_freezes_baseline_and_now_deviations_kpis_and_affirmation
         ("OBJECTIVES", "CHANGED"), ("BUDGET", "CHANGED"), ("REQUIREMENT", "ADDED")}
     [kpi] = report["kpis"]
     assert (kpi["name"], kpi["value"], kpi["measured"], kpi["status"]) == (
-        "Availability", "99.2", "2026-02", "AT_RISK")
+        "Availability", "99.2000", "2026-02", "AT_RISK")
     assert report["health"] == {"status": "AT_RISK", "model": "thresholds"}
     assert report["stakeholders"] == [{"name": f"Finance of {org.slug}", "role": "FINANCE"}]
     [affirmation] = report["affirmations"]
