@@ -427,3 +427,16 @@ async def test_each_new_report_publishes_stakeholder_report_issued(
         assert await one.nothing_within(0.5)
         assert await everything.nothing_within(0.2)
         assert await stranger.nothing_within(0.2)
+
+
+async def test_reports_issued_at_once_never_share_a_number(reports: Reports,
+                                                           db: AsyncEngine) -> None:
+    if db.url.get_backend_name() == "sqlite":
+        pytest.skip("concurrent writers are exercised on PostgreSQL")
+    service_id = await reports.portfolio.live("Payroll")
+    results = await asyncio.gather(*(reports.issue(service_id) for _ in range(6)))
+    issued = sorted(r["report"]["sequence"] for r in results if r["errors"] == [])
+    assert issued == list(range(1, len(issued) + 1))
+    assert all([e["code"] for e in r["errors"]] == ["CONFLICT"]
+               for r in results if r["errors"])
+    assert [r["sequence"] for r in await reports.reports_of(service_id)] == issued[::-1]
