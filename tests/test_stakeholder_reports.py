@@ -377,6 +377,19 @@ async def test_resolution_refusals_have_codes(reports: Reports, org: Org,
     assert (await reports.portfolio.transition(service_id, "LIVE"))["errors"] == []
 
 
+async def test_a_cancelled_service_s_disputes_no_longer_change(reports: Reports) -> None:
+    service_id = await reports.portfolio.chartered("Payroll")
+    await reports.register(service_id, Role.VIEWER)
+    dispute = (await reports.dispute(service_id, Role.VIEWER, "late"))["affirmation"]
+    cancelled = await reports.portfolio.transition(service_id, "CANCELLED", "budget cut")
+    assert cancelled["errors"] == []
+    assert codes(await reports.resolve(dispute["id"], "moot")) == [
+        ("STAGE_LOCKED", "disputeId")]
+    assert codes(await reports.issue(service_id)) == [("STAGE_LOCKED", "serviceId")]
+    assert codes(await reports.affirm(service_id, Role.VIEWER)) == [
+        ("STAGE_LOCKED", "serviceId")]
+
+
 # --- stakeholderReportIssued -----------------------------------------------------------
 
 ISSUED = """
