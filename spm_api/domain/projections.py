@@ -42,25 +42,29 @@ def _columns(model: type[Any], names: Sequence[str]) -> list[Any]:
 #: The page statements last built, by what they are built from: the same statement
 #: object again keeps SQLAlchemy's cache key for it (worked out once per object).
 _PAGES: OrderedDict[Hashable, Any] = OrderedDict()
-PAGES_KEPT = 512
+PAGES_KEPT = 256
 
 
-async def page(session: AsyncSession, listing: Listing[Any], columns: Sequence[str],
+async def page(session: AsyncSession, listing: Callable[[], Listing[Any]],
+               columns: Sequence[str],
                offset: int, limit: int | None, counted: bool = False,
                built_from: Hashable = None) -> tuple[list[Row], int | None]:
-    """A slice of ``listing`` (its filter and order kept), as ``columns``; with
+    """A slice of the listing ``listing`` builds (its filter and order kept), as
+    ``columns``; with
     ``counted``, also how many rows the whole listing has, in the same statement
     (``count(*) OVER ()``; None when the slice is empty past the first row: ask
-    ``listing.count`` then). ``built_from``, when given, is everything the listing's
-    query was built from (organisation, filter, order): the statement is then kept."""
+    ``Listing.count`` then). ``built_from``, when given, is everything the listing's
+    query is built from (organisation, filter, order): the statement is then kept, and
+    the listing built only the first time."""
     key = None if built_from is None else (built_from, tuple(columns), offset, limit, counted)
     query = None if key is None else _PAGES.get(key)
     if query is None:
-        model = listing.query.column_descriptions[0]["entity"]
+        built = listing().query
+        model = built.column_descriptions[0]["entity"]
         selected = _columns(model, columns)
         if counted:
             selected.append(func.count().over())
-        query = listing.query.with_only_columns(
+        query = built.with_only_columns(
             *selected, maintain_column_froms=True).offset(offset).limit(limit)
         if key is not None:
             _PAGES[key] = query

@@ -169,7 +169,9 @@ class PlanRun:
                 max_results=self.max_page_size, prefix=CURSOR_PREFIX)
         except (ValueError, TypeError) as refused:  # the executor words the refusal
             raise NotPlannable(str(refused)) from None
-        listing = reads.services(self.actor, where, order)
+        def listing() -> reads.Listing[Any]:
+            return reads.services(self.actor, where, order)
+
         columns = self.plan.columns.get("Service", ("id",))
         rows: list[Record] = []
         total: int | None = None
@@ -190,7 +192,7 @@ class PlanRun:
             if part.name == "totalCount":
                 if total is None:
                     async with self.context.lock:
-                        total = await listing.count(self.context.session)
+                        total = await listing().count(self.context.session)
                 answer[part.key] = total
             elif part.name == "edges":
                 answer[part.key] = await self.edges(part, rows, cursors)
