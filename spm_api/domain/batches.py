@@ -17,11 +17,13 @@ from spm_api.domain import reads
 from spm_api.domain.approvals import rounds
 from spm_api.domain.finance import business_case, charging
 from spm_api.domain.stewardship import readings
+from spm_api.domain.strategy import settings as strategy_settings
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
     Baseline,
     BudgetLine,
+    BusinessCaseYear,
     Capability,
     Contractor,
     CostEntry,
@@ -33,13 +35,17 @@ from spm_api.models import (
     Organisation,
     Person,
     Quote,
+    RealisedBenefit,
     Requirement,
+    Risk,
     Service,
+    ServiceAlignment,
     StageChange,
     Stakeholder,
     StakeholderInput,
     Statement,
     StatementLine,
+    StrategicObjective,
     Vote,
 )
 
@@ -83,6 +89,8 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "kpi": Kpi,
     "measurement": Measurement,
     "stakeholder": Stakeholder,
+    "risk": Risk,
+    "strategic_objective": StrategicObjective,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -102,6 +110,11 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "attempts_of_engagement": (EngagementAttempt, "engagement_id"),
     "kpis_of_service": (Kpi, "service_id"),
     "stakeholders_of_service": (Stakeholder, "service_id"),
+    "case_years_of_service": (BusinessCaseYear, "service_id"),
+    "realised_benefits_of_service": (RealisedBenefit, "service_id"),
+    "risks_of_service": (Risk, "service_id"),
+    "alignments_of_service": (ServiceAlignment, "service_id"),
+    "alignments_of_objective": (ServiceAlignment, "objective_id"),
 }
 
 #: Everything else a loader answers, by relation name.
@@ -113,6 +126,7 @@ OTHER: dict[str, BatchRead] = {
     "monthly_budget_of_service": business_case.monthly_budgets,
     "readings_of_service": readings.readings_of_services,
     "plugin_settings": _plugin_settings,
+    "strategy": strategy_settings.strategies,
 }
 
 #: The row type a node loaded by this relation name stands for.

@@ -47,6 +47,9 @@ from spm_api.graphql.sourcing.types import CapabilityNode, ContractorNode, Engag
 from spm_api.graphql.stewardship.mutations import StewardshipMutation
 from spm_api.graphql.stewardship.subscriptions import StewardshipSubscription
 from spm_api.graphql.stewardship.types import KpiNode
+from spm_api.graphql.strategy.mutations import StrategyMutation
+from spm_api.graphql.strategy.queries import StrategyQuery
+from spm_api.graphql.strategy.types import RiskNode, StrategicObjectiveNode
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
@@ -65,6 +68,8 @@ NODE_TYPES = [
     StageChangeNode,
     KpiNode,
     StakeholderNode,
+    RiskNode,
+    StrategicObjectiveNode,
 ]
 
 
@@ -74,14 +79,14 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery):
+            ReviewsQuery, StrategyQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
                OrganisationMutation, StewardshipMutation, ReviewsMutation,
-               ReportingMutation):
+               ReportingMutation, StrategyMutation):
     """Every capability's root mutation fields."""
 
 

@@ -11,6 +11,7 @@ import strawberry
 from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
+    RISK_STATUS_MEANINGS,
     STAKEHOLDER_ROLE_MEANINGS,
     ApprovalStatus,
     AttemptKind,
@@ -26,6 +27,7 @@ from spm_api.vocabulary.enums import (
     Position,
     Recommendation,
     ReviewState,
+    RiskStatus,
     Role,
     Sourcing,
     StakeholderRole,
@@ -68,6 +70,10 @@ strawberry.enum(ItemDecision, description="Where a recommendation stands: PROPOS
 strawberry.enum(StakeholderRole, description="Why a person has a stake in a service.")
 for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = STAKEHOLDER_ROLE_MEANINGS[StakeholderRole(_value.value)]
+strawberry.enum(RiskStatus, description="Where a risk stands; every status but CLOSED "
+                                        "counts in the exposure.")
+for _value in RiskStatus.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = RISK_STATUS_MEANINGS[RiskStatus(_value.value)]
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -89,6 +95,7 @@ __all__ = [
     "Recommendation",
     "ReportDimension",
     "ReviewState",
+    "RiskStatus",
     "Role",
     "Section",
     "ServiceOrderField",
