@@ -16,7 +16,6 @@ from spm_api.plugins.contracts import (
     SCORE,
     SCORING_MODELS,
     PluginSettingsError,
-    Score,
     ServiceFacts,
     Support,
 )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from spm_api.domain.strategy.figures import CashFlow, evaluate
 from spm_api.vocabulary.enums import Role
 from tests.support import Org, Portfolio

@@ -30,6 +30,8 @@ from spm_api.vocabulary.enums import Position
 from spm_api.vocabulary.stages import Section, stages_in
 
 DEFAULT_SCORING_MODEL = builtin_default(SCORING_MODELS)
+#: The alignment of a service aligned to nothing, to the four places weights are kept in.
+NOT_ALIGNED = Decimal("0.0000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ async def pipeline_ranking(session: AsyncSession, actor: Actor, plugins: PluginH
     for service, budget, case in zip(services, budgets, cases, strict=True):
         support = Support(**positions.get(service.id, {}))
         risk = exposure.get(service.id, Exposure())
-        alignment, objectives = aligned.get(service.id, (Decimal(0), ()))
+        alignment, objectives = aligned.get(service.id, (NOT_ALIGNED, ()))
         facts = replace(
             service_facts(service, books, budget, case),
             npv=figures.evaluate(flows_of(case), strategy.discount_rate,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
@@ -29,6 +29,7 @@ from spm_api.models import (
     ServiceAlignment,
     StrategicObjective,
 )
+from spm_api.models.columns import FixedDecimal
 from spm_api.vocabulary.enums import InvestmentCategory
 from spm_api.vocabulary.periods import fiscal_year_months
 from spm_api.vocabulary.stages import Section
@@ -98,7 +99,8 @@ async def _sums(session: AsyncSession, key: Any, joins: tuple[Any, ...], where: 
         ("budget", BudgetLine, func.sum(BudgetLine.amount), months.where(BudgetLine.period)),
         ("actual", CostEntry, func.sum(CostEntry.amount), months.where(CostEntry.period)),
         ("planned", BusinessCaseYear,
-         func.sum(BusinessCaseYear.investment + BusinessCaseYear.running_cost),
+         type_coerce(func.sum(BusinessCaseYear.investment + BusinessCaseYear.running_cost),
+                     FixedDecimal()),
          BusinessCaseYear.fiscal_year == fiscal_year),
     )
     for name, model, total, in_year in sources:
