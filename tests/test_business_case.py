@@ -199,6 +199,8 @@ async def test_bad_cases_are_refused_with_codes_and_nothing_is_written(
     too_fine = [year(2027, "1.001", "0.00", "0.00")]
     assert codes(await set_case(portfolio, service, too_fine)) == [
         ("VALIDATION", "years.0.investment")]
+    huge = [year(2027 + n, "99999999999999.00", "0.00", "0.00") for n in range(2)]
+    assert codes(await set_case(portfolio, service, huge)) == [("VALIDATION", "years")]
     forbidden = await set_case(portfolio, service, WORKED[:1], role=Role.VIEWER)
     assert [error["code"] for error in forbidden["errors"]] == ["FORBIDDEN"]
     stale = await set_case(portfolio, service, WORKED[:1], expectedVersion=1)

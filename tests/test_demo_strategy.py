@@ -11,6 +11,7 @@ from spm_api.db.engine import create_session_factory
 from spm_api.demo import seed_demo
 from spm_api.plugins.host import PluginHost
 from tests.support import GraphQLClient
+from tests.test_batching import count_statements
 
 SERVICES = """{ services(first: 12) { edges { node { name stage estimatedCost { amount }
   businessCase { totalCostOfOwnership { amount } years { fiscalYear }
@@ -46,3 +47,24 @@ async def test_the_demo_has_cases_risks_and_objectives(api: GraphQLClient,
     assert {"name": "Carbon neutral IT"} in mix["objectivesWithoutInvestment"]
     ranking = (await api.data(RANKING, token=token))["reports"]["pipelineRanking"]
     assert ranking and all(len(row["factors"]) == 5 for row in ranking)
+
+
+STRATEGY_PAGE = """{ services(first: 50) { edges { node { name
+  businessCase { npv { amount } paybackYears realisation { realised { amount } } }
+  risks(includeClosed: true) { exposure owner { name } }
+  riskExposure { total }
+  alignments { weight objective { name alignments { weight } } }
+  approval { status businessCase { npv { amount } } } } } } }"""
+
+
+async def test_the_strategy_of_a_page_costs_the_same_statements_for_more_services(
+        api: GraphQLClient, db: AsyncEngine) -> None:
+    counts = []
+    for services in (4, 24):
+        async with create_session_factory(db)() as session, session.begin():
+            demo = await seed_demo(session, PluginHost.load(frozenset()), services=services)
+        with count_statements(db) as statements:
+            page = await api.data(STRATEGY_PAGE, token=demo["people"][1]["token"])
+        assert len(page["services"]["edges"]) == services
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -289,3 +289,39 @@ async def test_risk_and_alignment_rank_the_pipeline_explained_per_factor(
     with count_statements(db) as many:
         assert len(await ranking()) == 6
     assert len(many) == len(few)
+
+
+async def test_who_may_do_what(portfolio: Portfolio, org: Org) -> None:
+    """The role matrix of docs/architecture.md, seen from the payloads."""
+    strategy = Strategy(portfolio, org)
+    service = await strategy.service("Data Platform")
+    year = {"fiscalYear": 2027, "investment": eur("1.00"), "runningCost": eur("0.00"),
+            "benefit": eur("0.00")}
+    attempts: dict[str, tuple[str, dict[str, Any], str]] = {
+        "case": (SET_CASE, {"input": {"serviceId": service, "years": [year]}},
+                 "setBusinessCase"),
+        "risk": (ADD_RISK, {"input": {"serviceId": service, "description": "r",
+                                      "likelihood": 1, "impact": 1}}, "addRisk"),
+        "objective": (CREATE, {"input": {"name": "?"}}, "createStrategicObjective"),
+        "target": (TARGET, {"input": {"run": "1", "grow": "0", "transform": "0"}},
+                   "setTargetMix"),
+        "rate": ("""mutation { setDiscountRate(input: {rate: "0.07"}) {
+                    errors { code field } } }""", {}, "setDiscountRate"),
+    }
+    allowed: dict[str, set[Role]] = {name: set() for name in attempts}
+    for role in Role:
+        for name, (query, variables, field) in attempts.items():
+            if name == "objective":
+                variables = {"input": {"name": f"Objective of {role.value}"}}
+            payload = await strategy.call(query, variables, field, role)
+            if not payload["errors"]:
+                allowed[name].add(role)
+            else:
+                assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"], payload
+    editors = {Role.CONTRIBUTOR, Role.PORTFOLIO_MANAGER, Role.ADMIN}
+    assert allowed == {
+        "case": editors, "risk": editors,
+        "objective": {Role.PORTFOLIO_MANAGER, Role.ADMIN},
+        "target": {Role.PORTFOLIO_MANAGER, Role.ADMIN},
+        "rate": {Role.FINANCE, Role.ADMIN},
+    }

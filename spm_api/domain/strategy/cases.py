@@ -24,7 +24,7 @@ from spm_api.domain.reads import load_owned
 from spm_api.domain.strategy.figures import CashFlow
 from spm_api.models import BusinessCaseYear, RealisedBenefit, Service
 from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem, fail
-from spm_api.vocabulary.money import Money
+from spm_api.vocabulary.money import LARGEST, Money
 from spm_api.vocabulary.stages import Stage
 from spm_api.vocabulary.validation import optional_text
 
@@ -86,6 +86,11 @@ def _checked_years(years: Sequence[YearInput], books: Books) -> list[CashFlow]:
                                 f"the fiscal years must follow one another: FY{numbers[0]} "
                                 f"to FY{numbers[-1]} leaves gaps (give a year of zeros)",
                                 "years"))
+    for total, name in ((sum((flow.cost for flow in flows), ZERO), "cost"),
+                        (sum((flow.benefit for flow in flows), ZERO), "benefit")):
+        if total > LARGEST:
+            problems.append(Problem(ErrorCode.VALIDATION, f"the case's total {name} must "
+                                    f"be at most {LARGEST}", "years"))
     if problems:
         raise DomainError(*problems)
     return sorted(flows, key=lambda flow: flow.fiscal_year)
