@@ -208,6 +208,11 @@ async def test_bad_cases_are_refused_with_codes_and_nothing_is_written(
     stranger = await portfolio.api.data(SET_CASE, {"input": {
         "serviceId": service, "years": WORKED[:1]}}, other_org.token(Role.ADMIN))
     assert codes(stranger["setBusinessCase"]) == [("NOT_FOUND", "serviceId")]
+    # The single estimates are the case's: changing them directly is refused.
+    direct = await portfolio.api.data("""mutation($id: ID!) { updateService(input: {
+        serviceId: $id, estimatedCost: {amount: "1.00", currency: "EUR"}}) {
+        errors { code field } } }""", {"id": service}, org.token(Role.CONTRIBUTOR))
+    assert codes(direct["updateService"]) == [("VALIDATION", "estimatedCost")]
     read = await portfolio.api.data(READ_CASE, {"id": service}, org.token(Role.VIEWER))
     assert [y["fiscalYear"] for y in read["node"]["businessCase"]["years"]] == [
         2027, 2028, 2029, 2030]
