@@ -32,6 +32,13 @@ class Exposure:
     highest: int = 0
 
 
+def register(risks: Sequence[Risk], include_closed: bool = False) -> list[Risk]:
+    """A service's risks as the register lists them: highest exposure first, then oldest
+    first; CLOSED ones only when asked for."""
+    shown = [risk for risk in risks if include_closed or risk.status is not RiskStatus.CLOSED]
+    return sorted(shown, key=lambda risk: (-risk.exposure, risk.id))
+
+
 def exposure_of(risks: Sequence[Risk]) -> Exposure:
     counted = [risk.exposure for risk in risks if risk.status is not RiskStatus.CLOSED]
     return Exposure(len(counted), sum(counted), max(counted, default=0))

@@ -309,12 +309,10 @@ class ServiceNode(LoadedNode):
     async def risks(
         self, info: Info[Context, None], include_closed: bool = False
     ) -> list[Annotated[RiskNode, strawberry.lazy(STRATEGY_TYPES)]]:
-        from spm_api.vocabulary.enums import RiskStatus
+        from spm_api.domain.strategy.risks import register
 
         found = await info.context.loaders.risks_of_service.load(self.id)
-        shown = [risk for risk in found
-                 if include_closed or risk.status is not RiskStatus.CLOSED]
-        return sorted(shown, key=lambda risk: (-risk.exposure, risk.id))
+        return register(found, include_closed)  # type: ignore[arg-type, return-value]
 
     @strawberry.field(description="The exposure of its risks that are not CLOSED.")
     async def risk_exposure(
