@@ -1,4 +1,5 @@
-"""Demo data: an organisation with a person in every role and services in every stage.
+"""Demo data: an organisation with a person in every role and services in every stage,
+each with a business case, risks and alignment to strategic objectives.
 
 Every stage is reached through the real domain commands and guards: the demo's
 decision makers vote, the approval rules decide, the portfolio manager charters.
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import recent_months, seed_finance
 from spm_api.demo_stewardship import seed_stewardship
+from spm_api.demo_strategy import seed_case, seed_strategy
 from spm_api.domain.actor import Actor
 from spm_api.domain.approvals.voting import cast_vote
 from spm_api.domain.portfolio import services as commands
@@ -156,6 +158,7 @@ async def _seed_service(session: AsyncSession, plugins: PluginHost, number: int,
         estimated_cost=Money(Decimal(25_000 + 7_500 * (number % 9)), "EUR"),
         expected_benefit=Money(Decimal(20_000 + 12_500 * (number % 7)), "EUR"),
     )
+    await seed_case(session, contributor, service, date.today())
     requirements = [
         await commands.add_requirement(session, contributor, service.id, text)
         for text in (f"{theme} available 99.5% of business hours",
@@ -247,6 +250,8 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
             await transition_service(session, manager, plugins, service.id, Stage.RETIRED,
                                      reason="the last month is closed")
     await seed_stewardship(session, plugins, manager, seeded)
+    await seed_strategy(session, actors["admin@demo.example"], manager,
+                        actors["finance@demo.example"], seeded, date.today())
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,

@@ -78,7 +78,8 @@ async def test_statement_count_does_not_grow_with_services(api: GraphQLClient,
     many_statements, many_rows = await _statements_for_page(api, db, token)
     assert many_rows == 50
     assert many_statements == few_statements, (few_statements, many_statements)
-    assert many_statements <= 24
+    # 25: open rounds are evaluated with the business case's years (one batched read).
+    assert many_statements <= 25
 
 
 KPI_PAGE = """

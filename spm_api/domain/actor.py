@@ -22,6 +22,10 @@ class Permission(StrEnum):
     MANAGE_SOURCING = "MANAGE_SOURCING"
     MANAGE_KPIS = "MANAGE_KPIS"
     MANAGE_STAKEHOLDERS = "MANAGE_STAKEHOLDERS"
+    MANAGE_RISKS = "MANAGE_RISKS"
+    MANAGE_STRATEGY = "MANAGE_STRATEGY"
+    RECORD_BENEFITS = "RECORD_BENEFITS"
+    SET_DISCOUNT_RATE = "SET_DISCOUNT_RATE"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -49,6 +53,14 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_KPIS: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     #: Who is registered as a stakeholder of a service, and the reports they are given.
     Permission.MANAGE_STAKEHOLDERS: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: A service's risk register: raising, updating and closing risks.
+    Permission.MANAGE_RISKS: frozenset({Role.CONTRIBUTOR, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: Strategic objectives, services' alignment to them, the target investment mix.
+    Permission.MANAGE_STRATEGY: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: The benefits a live service realised, year by year.
+    Permission.RECORD_BENEFITS: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: The rate business cases are discounted at.
+    Permission.SET_DISCOUNT_RATE: frozenset({Role.FINANCE, Role.ADMIN}),
 }
 
 

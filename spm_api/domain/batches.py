@@ -17,11 +17,13 @@ from spm_api.domain import reads
 from spm_api.domain.approvals import rounds
 from spm_api.domain.finance import business_case, charging
 from spm_api.domain.stewardship import readings
+from spm_api.domain.strategy import settings as strategy_settings
 from spm_api.models import (
     Affirmation,
     ApprovalRound,
     Baseline,
     BudgetLine,
+    BusinessCaseYear,
     Capability,
     Contractor,
     CostEntry,
@@ -33,14 +35,18 @@ from spm_api.models import (
     Organisation,
     Person,
     Quote,
+    RealisedBenefit,
     Requirement,
+    Risk,
     Service,
+    ServiceAlignment,
     StageChange,
     Stakeholder,
     StakeholderInput,
     StakeholderReport,
     Statement,
     StatementLine,
+    StrategicObjective,
     Vote,
 )
 
@@ -85,6 +91,8 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "measurement": Measurement,
     "stakeholder": Stakeholder,
     "stakeholder_report": StakeholderReport,
+    "risk": Risk,
+    "strategic_objective": StrategicObjective,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -105,6 +113,11 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "kpis_of_service": (Kpi, "service_id"),
     "stakeholders_of_service": (Stakeholder, "service_id"),
     "stakeholder_reports_of_service": (StakeholderReport, "service_id"),
+    "case_years_of_service": (BusinessCaseYear, "service_id"),
+    "realised_benefits_of_service": (RealisedBenefit, "service_id"),
+    "risks_of_service": (Risk, "service_id"),
+    "alignments_of_service": (ServiceAlignment, "service_id"),
+    "alignments_of_objective": (ServiceAlignment, "objective_id"),
 }
 
 #: Everything else a loader answers, by relation name.
@@ -116,6 +129,7 @@ OTHER: dict[str, BatchRead] = {
     "monthly_budget_of_service": business_case.monthly_budgets,
     "readings_of_service": readings.readings_of_services,
     "plugin_settings": _plugin_settings,
+    "strategy": strategy_settings.strategies,
 }
 
 #: The row type a node loaded by this relation name stands for.

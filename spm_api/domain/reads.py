@@ -21,6 +21,7 @@ from spm_api.models import (
     ApprovalRound,
     Baseline,
     BudgetLine,
+    BusinessCaseYear,
     Capability,
     Contractor,
     CostEntry,
@@ -33,14 +34,18 @@ from spm_api.models import (
     PersonRole,
     PortfolioReview,
     Quote,
+    RealisedBenefit,
     Requirement,
+    Risk,
     Service,
+    ServiceAlignment,
     StageChange,
     Stakeholder,
     StakeholderInput,
     StakeholderReport,
     Statement,
     StatementLine,
+    StrategicObjective,
     Vote,
 )
 from spm_api.vocabulary.enums import Health, InvestmentCategory, Role
@@ -173,12 +178,13 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
 ChildRow = TypeVar(
     "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
     Affirmation, Vote, BudgetLine, StatementLine, Capability, Engagement, Quote,
-    EngagementAttempt, Kpi, Stakeholder, StakeholderReport,
+    EngagementAttempt, Kpi, Stakeholder, StakeholderReport, BusinessCaseYear, RealisedBenefit,
+    Risk, ServiceAlignment,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
-    Measurement, PortfolioReview, Stakeholder, StakeholderReport,
+    Measurement, PortfolioReview, Stakeholder, StakeholderReport, Risk, StrategicObjective,
 )
 
 

@@ -49,6 +49,9 @@ from spm_api.graphql.sourcing.types import CapabilityNode, ContractorNode, Engag
 from spm_api.graphql.stewardship.mutations import StewardshipMutation
 from spm_api.graphql.stewardship.subscriptions import StewardshipSubscription
 from spm_api.graphql.stewardship.types import KpiNode
+from spm_api.graphql.strategy.mutations import StrategyMutation
+from spm_api.graphql.strategy.queries import StrategyQuery
+from spm_api.graphql.strategy.types import RiskNode, StrategicObjectiveNode
 from spm_api.settings import Settings, get_settings
 
 NODE_TYPES = [
@@ -68,6 +71,8 @@ NODE_TYPES = [
     KpiNode,
     StakeholderNode,
     StakeholderReportNode,
+    RiskNode,
+    StrategicObjectiveNode,
 ]
 
 
@@ -77,14 +82,14 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery, ReportingQuery):
+            ReviewsQuery, ReportingQuery, StrategyQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
                OrganisationMutation, StewardshipMutation, ReviewsMutation,
-               ReportingMutation):
+               ReportingMutation, StrategyMutation):
     """Every capability's root mutation fields."""
 
 

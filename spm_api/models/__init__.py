@@ -31,6 +31,14 @@ from spm_api.models.sourcing import (
     Quote,
 )
 from spm_api.models.stewardship import Kpi, Measurement
+from spm_api.models.strategy import (
+    BusinessCaseYear,
+    RealisedBenefit,
+    Risk,
+    ServiceAlignment,
+    StrategicObjective,
+    StrategySettings,
+)
 from spm_api.models.tenancy import ApiToken, Organisation, Person, PersonRole
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "ApprovalRuleChoice",
     "Baseline",
     "BudgetLine",
+    "BusinessCaseYear",
     "Capability",
     "ChargeAdjustment",
     "ChargingPolicy",
@@ -59,16 +68,21 @@ __all__ = [
     "PluginSettings",
     "PortfolioReview",
     "Quote",
+    "RealisedBenefit",
     "Requirement",
     "ReviewItem",
     "ReviewVote",
+    "Risk",
     "Service",
+    "ServiceAlignment",
     "StageChange",
     "Stakeholder",
     "StakeholderInput",
     "StakeholderReport",
     "Statement",
     "StatementLine",
+    "StrategicObjective",
+    "StrategySettings",
     "UsageRecord",
     "Vote",
 ]

@@ -61,12 +61,39 @@ class CastVote:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseYear:
+    """One fiscal year of a proposal's business case, and the service's budget for it."""
+
+    fiscal_year: int
+    investment: Decimal
+    running_cost: Decimal
+    benefit: Decimal
+    #: The budget lines of the year's twelve months, added up.
+    budget: Decimal = Decimal(0)
+
+    @property
+    def cost(self) -> Decimal:
+        """What the case spends in the year: investment and running cost."""
+        return self.investment + self.running_cost
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceFacts:
     """What a rule or a scoring model may know about a proposal. Amounts are in
     ``currency``, the organisation's.
 
     ``first_fiscal_year`` is the fiscal year of the service's earliest budget line (None
     without a budget) and ``first_year_budget`` the budget of that year's twelve months.
+    With a multi-year business case, ``estimated_cost`` is its total cost of ownership,
+    ``expected_benefit`` its total benefit, ``case`` its years (oldest first, each with
+    the year's budget) and ``npv`` its net present value at the organisation's discount
+    rate; without one, ``case`` is empty and ``npv`` None.
+
+    Scoring models also get the strategy: ``risk_exposure`` adds up likelihood x impact
+    of the service's risks that are not CLOSED (``open_risks`` of them, the largest
+    ``highest_risk_exposure``, at most 25), ``alignment`` adds up the weights it is
+    aligned to strategic objectives with (``objectives`` names them). Approval rules see
+    these as zero and empty.
     """
 
     id: int
@@ -78,6 +105,13 @@ class ServiceFacts:
     expected_benefit: Decimal | None = None
     first_fiscal_year: int | None = None
     first_year_budget: Decimal = Decimal(0)
+    case: tuple[CaseYear, ...] = ()
+    npv: Decimal | None = None
+    risk_exposure: int = 0
+    open_risks: int = 0
+    highest_risk_exposure: int = 0
+    alignment: Decimal = Decimal(0)
+    objectives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,11 +330,25 @@ class Support:
 
 
 @dataclass(frozen=True, slots=True)
+class Factor:
+    """One part of a score: its name, its value between 0 and 1, its weight, what it
+    added to the score and why."""
+
+    name: str
+    part: Decimal
+    weight: Decimal
+    contribution: Decimal
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
-    """A scoring model's number for one service (higher ranks first) and why."""
+    """A scoring model's number for one service (higher ranks first) and why; a model
+    may break it down into ``factors``, shown with the ranking."""
 
     value: Decimal
     explanation: str
+    factors: tuple[Factor, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +369,16 @@ class ScoringModel:
 
 
 def _score_problem(result: object, *_args: object) -> str | None:
-    if (isinstance(result, Score) and isinstance(result.value, Decimal)
+    if not (isinstance(result, Score) and isinstance(result.value, Decimal)
             and result.value.is_finite() and isinstance(result.explanation, str)):
-        return None
-    return f"returned {result!r} instead of a Score"
+        return f"returned {result!r} instead of a Score"
+    for factor in result.factors:
+        if not (isinstance(factor, Factor) and isinstance(factor.name, str)
+                and isinstance(factor.explanation, str)
+                and all(isinstance(number, Decimal) and number.is_finite()
+                        for number in (factor.part, factor.weight, factor.contribution))):
+            return f"returned the factor {factor!r}, not a Factor of finite decimals"
+    return None
 
 
 def _scoring(model: str, service: ServiceFacts, *_args: object) -> str:

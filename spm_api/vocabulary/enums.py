@@ -182,3 +182,21 @@ VERDICT_MEANINGS: dict[Verdict, str] = {
     Verdict.DISPUTED: "the deliverable does not meet the charter; blocks going LIVE "
                       "until resolved",
 }
+
+
+class RiskStatus(StrEnum):
+    """Where a risk of a service stands. Every status but CLOSED counts in its exposure."""
+
+    OPEN = "OPEN"
+    MITIGATED = "MITIGATED"
+    ACCEPTED = "ACCEPTED"
+    CLOSED = "CLOSED"
+
+
+#: What each risk status means.
+RISK_STATUS_MEANINGS: dict[RiskStatus, str] = {
+    RiskStatus.OPEN: "identified, mitigation not yet in place",
+    RiskStatus.MITIGATED: "mitigation in place; likelihood and impact as they stand after it",
+    RiskStatus.ACCEPTED: "kept knowingly, without (further) mitigation",
+    RiskStatus.CLOSED: "no longer a risk; kept for the record, counts in no exposure",
+}

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     SERVICE_ENDED = "SERVICE_ENDED"
     REVIEW_DECIDED = "REVIEW_DECIDED"
     NOT_IN_CATALOGUE = "NOT_IN_CATALOGUE"
+    RISK_CLOSED = "RISK_CLOSED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from spm_api.domain.finance.business_case import MonthlyBudget, monthly_budgets,
 from spm_api.models import (
     ApprovalRound,
     ApprovalRuleChoice,
+    BusinessCaseYear,
     Person,
     PersonRole,
     PluginSettings,
@@ -139,10 +140,11 @@ def current_votes(votes: Iterable[V], id_of: Callable[[V], int] = attrgetter("id
 
 
 def build_ballot(service: Service, votes: Iterable[Vote], voters: Sequence[Voter],
-                 books: Books, budget: MonthlyBudget = ()) -> Ballot:
+                 books: Books, budget: MonthlyBudget = (),
+                 case: Sequence[BusinessCaseYear] = ()) -> Ballot:
     by_person = {voter.person_id: voter for voter in voters}
     return Ballot(
-        service=service_facts(service, books, budget),
+        service=service_facts(service, books, budget, case),
         decision_makers=tuple(voters),
         votes=tuple(
             CastVote(by_person[vote.voter_id], vote.decision, vote.comment, vote.cast_at)
@@ -187,12 +189,12 @@ async def approval_setup(session: AsyncSession, organisation_id: int) -> Approva
 
 
 async def result_of(plugins: PluginHost, service: Service, approval_round: ApprovalRound,
-                    votes: Iterable[Vote], setup: ApprovalSetup, budget: MonthlyBudget
-                    ) -> RoundResult:
+                    votes: Iterable[Vote], setup: ApprovalSetup, budget: MonthlyBudget,
+                    case: Sequence[BusinessCaseYear] = ()) -> RoundResult:
     """The round's result: frozen once closed, evaluated afresh while open."""
     if approval_round.outcome is not None:
         return RoundResult.thawed(approval_round.outcome, approval_round.verdicts or [])
-    ballot = build_ballot(service, votes, setup.decision_makers, setup.books, budget)
+    ballot = build_ballot(service, votes, setup.decision_makers, setup.books, budget, case)
     return await evaluate(plugins, ballot, setup.rules, setup.settings)
 
 
@@ -211,7 +213,10 @@ async def evaluate_round(session: AsyncSession, plugins: PluginHost, service: Se
     setup = await approval_setup(session, service.organisation_id)
     [budget] = await monthly_budgets(session=session, organisation_id=service.organisation_id,
                                      ids=[service.id])
-    result = await result_of(plugins, service, approval_round, votes, setup, budget)
+    case = list(await session.scalars(select(BusinessCaseYear).where(
+        BusinessCaseYear.organisation_id == service.organisation_id,
+        BusinessCaseYear.service_id == service.id)))
+    result = await result_of(plugins, service, approval_round, votes, setup, budget, case)
     return RoundEvaluation(votes, setup, result)
 
 

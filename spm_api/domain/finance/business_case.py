@@ -1,5 +1,6 @@
 """The business case of a service as plugins see it: estimated cost, expected benefit,
-investment category and the budget of its first fiscal year."""
+investment category, the budget of its first fiscal year, and the years of its
+multi-year case each with that year's budget."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.finance.books import Books
-from spm_api.models import BudgetLine, Service
-from spm_api.plugins.contracts import ServiceFacts
+from spm_api.models import BudgetLine, BusinessCaseYear, Service
+from spm_api.plugins.contracts import CaseYear, ServiceFacts
 from spm_api.vocabulary.periods import Period
 
 #: A service's budget summed per month: (``YYYY-MM``, amount), oldest first.
@@ -47,7 +48,25 @@ def first_year_budget(budget: MonthlyBudget, fiscal_year_start_month: int
     return first, total
 
 
-def service_facts(service: Service, books: Books, budget: MonthlyBudget) -> ServiceFacts:
+def yearly_budget(budget: MonthlyBudget, fiscal_year_start_month: int) -> dict[int, Decimal]:
+    """The budget summed per fiscal year."""
+    found: dict[int, Decimal] = defaultdict(Decimal)
+    for period, amount in budget:
+        found[Period.parse(period).fiscal_year(fiscal_year_start_month)] += amount
+    return dict(found)
+
+
+def case_years(case: Sequence[BusinessCaseYear], budget: MonthlyBudget,
+               fiscal_year_start_month: int) -> tuple[CaseYear, ...]:
+    """The case's years, oldest first, each with the service's budget for it."""
+    per_year = yearly_budget(budget, fiscal_year_start_month)
+    return tuple(CaseYear(row.fiscal_year, row.investment, row.running_cost, row.benefit,
+                          per_year.get(row.fiscal_year, Decimal(0)))
+                 for row in sorted(case, key=lambda row: row.fiscal_year))
+
+
+def service_facts(service: Service, books: Books, budget: MonthlyBudget,
+                  case: Sequence[BusinessCaseYear] = ()) -> ServiceFacts:
     fiscal_year, first_year_total = first_year_budget(budget, books.fiscal_year_start_month)
     return ServiceFacts(
         id=service.id,
@@ -59,4 +78,5 @@ def service_facts(service: Service, books: Books, budget: MonthlyBudget) -> Serv
         expected_benefit=service.expected_benefit,
         first_fiscal_year=fiscal_year,
         first_year_budget=first_year_total,
+        case=case_years(case, budget, books.fiscal_year_start_month),
     )

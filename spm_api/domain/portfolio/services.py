@@ -16,7 +16,14 @@ from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
 from spm_api.domain.reads import load_owned
-from spm_api.models import Person, Requirement, Service, StageChange, StakeholderInput
+from spm_api.models import (
+    BusinessCaseYear,
+    Person,
+    Requirement,
+    Service,
+    StageChange,
+    StakeholderInput,
+)
 from spm_api.plugins.contracts import StageChanged
 from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position
 from spm_api.vocabulary.errors import ErrorCode, fail
@@ -53,6 +60,16 @@ def _refuse_when_closed(service: Service) -> None:
         raise fail(
             ErrorCode.STAGE_LOCKED, f"the service is {service.stage.value} and cannot change"
         )
+
+
+async def _refuse_when_the_case_decides(session: AsyncSession, service: Service,
+                                        field: str) -> None:
+    """A service with a multi-year business case has its estimates from the case."""
+    if await session.scalar(select(BusinessCaseYear.id).where(
+            BusinessCaseYear.service_id == service.id).limit(1)) is not None:
+        raise fail(ErrorCode.VALIDATION, "the estimated cost and expected benefit are the "
+                   "totals of the service's business case: change the case "
+                   "(setBusinessCase)", field)
 
 
 async def _check_owner(session: AsyncSession, actor: Actor, owner_id: int) -> None:
@@ -154,6 +171,9 @@ async def update_service(
     if investment_category is not None:
         service.investment_category = investment_category
     if estimated_cost is not None or expected_benefit is not None:
+        await _refuse_when_the_case_decides(session, service,
+                                            "estimatedCost" if estimated_cost is not None
+                                            else "expectedBenefit")
         books = await books_of(session, actor.organisation_id, lock=True)
         if estimated_cost is not None:
             service.estimated_cost = books.optional_cost(estimated_cost, "estimatedCost")

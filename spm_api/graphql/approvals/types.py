@@ -24,6 +24,7 @@ from spm_api.vocabulary.errors import DomainError
 
 if TYPE_CHECKING:
     from spm_api.graphql.reporting.types import StakeholderReportNode
+    from spm_api.graphql.strategy.types import BusinessCase
 
 REPORTING_TYPES = "spm_api.graphql.reporting.types"
 
@@ -71,6 +72,15 @@ class ApprovalRoundView:
             self.result = await round_result(info, self.service, self.round, self.all_votes)
         return self.result
 
+    @strawberry.field(description="The business case the round decides on, as it stands "
+                                  "(null without one).")
+    async def business_case(
+        self, info: Info[Context, None]
+    ) -> Annotated[BusinessCase, strawberry.lazy("spm_api.graphql.strategy.types")] | None:
+        from spm_api.graphql.strategy.types import business_case_of
+
+        return await business_case_of(info, self.round.service_id)
+
     @strawberry.field(description="How many decision makers may vote in the round right now.")
     async def decision_maker_count(self, info: Info[Context, None]) -> int:
         if self.known_decision_makers is not None:
@@ -117,9 +127,10 @@ async def round_result(info: Info[Context, None], service: Any, latest: rows.App
         setup = await loaders.approval_setup.load(service.organisation_id)
         budget = ([] if latest.outcome else
                   await loaders.monthly_budget_of_service.load(service.id))
+        case = [] if latest.outcome else await loaders.case_years_of_service.load(service.id)
         try:
             result = await approval.result_of(info.context.plugins, service, latest, votes,
-                                              setup, budget)
+                                              setup, budget, case)
         except DomainError as error:
             result = error
         loaders.round_results[latest.id] = result

@@ -11,6 +11,7 @@ import strawberry
 from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
+    RISK_STATUS_MEANINGS,
     STAKEHOLDER_ROLE_MEANINGS,
     VERDICT_MEANINGS,
     ApprovalStatus,
@@ -27,6 +28,7 @@ from spm_api.vocabulary.enums import (
     Position,
     Recommendation,
     ReviewState,
+    RiskStatus,
     Role,
     Sourcing,
     StakeholderRole,
@@ -73,6 +75,10 @@ for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[
 strawberry.enum(Verdict, description="A stakeholder's word on the deliverable.")
 for _value in Verdict.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = VERDICT_MEANINGS[Verdict(_value.value)]
+strawberry.enum(RiskStatus, description="Where a risk stands; every status but CLOSED "
+                                        "counts in the exposure.")
+for _value in RiskStatus.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = RISK_STATUS_MEANINGS[RiskStatus(_value.value)]
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -94,6 +100,7 @@ __all__ = [
     "Recommendation",
     "ReportDimension",
     "ReviewState",
+    "RiskStatus",
     "Role",
     "Section",
     "ServiceOrderField",

@@ -20,6 +20,7 @@ from spm_api.domain import batches, rows
 from spm_api.domain.approvals.rounds import ApprovalSetup
 from spm_api.domain.session import Session
 from spm_api.domain.stewardship.readings import Current
+from spm_api.domain.strategy.settings import Strategy
 from spm_api.vocabulary.enums import Role
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
         Quote,
     )
     from spm_api.graphql.stewardship.types import KpiNode
+    from spm_api.graphql.strategy.types import (
+        RiskNode,
+        ServiceAlignment,
+        StrategicObjectiveNode,
+    )
 
 
 class Loaders:
@@ -228,6 +234,38 @@ class Loaders:
     @cached_property
     def plugin_settings(self) -> DataLoader[int, dict[str, Any]]:
         return self._loader("plugin_settings")
+
+    @cached_property
+    def case_years_of_service(self) -> DataLoader[int, list[Any]]:
+        return self._loader("case_years_of_service")
+
+    @cached_property
+    def realised_benefits_of_service(self) -> DataLoader[int, list[Any]]:
+        return self._loader("realised_benefits_of_service")
+
+    @cached_property
+    def risk(self) -> DataLoader[int, RiskNode | None]:
+        return self._loader("risk")
+
+    @cached_property
+    def risks_of_service(self) -> DataLoader[int, list[RiskNode]]:
+        return self._loader("risks_of_service")
+
+    @cached_property
+    def strategic_objective(self) -> DataLoader[int, StrategicObjectiveNode | None]:
+        return self._loader("strategic_objective")
+
+    @cached_property
+    def alignments_of_service(self) -> DataLoader[int, list[ServiceAlignment]]:
+        return self._loader("alignments_of_service")
+
+    @cached_property
+    def alignments_of_objective(self) -> DataLoader[int, list[ServiceAlignment]]:
+        return self._loader("alignments_of_objective")
+
+    @cached_property
+    def strategy(self) -> DataLoader[int, Strategy | None]:
+        return self._loader("strategy")
 
     def close(self) -> None:
         """Forget every load: each loader's futures and its batch function (a closure

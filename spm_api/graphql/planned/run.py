@@ -394,8 +394,10 @@ class PlanRun:
         setup = await loaders.approval_setup.load(self.organisation_id)
         budgets = await loaders.monthly_budget_of_service.load_many(
             [service["id"] for service in services])
+        cases = await loaders.case_years_of_service.load_many(
+            [service["id"] for service in services])
 
-        async def result(service: Record, budget: Any) -> Any:
+        async def result(service: Record, budget: Any, case: Any) -> Any:
             round_ = latest[service["id"]]
             found = loaders.round_results.get(round_["id"])
             if found is None:
@@ -408,15 +410,15 @@ class PlanRun:
                 as_votes: Any = [SimpleNamespace(**vote) for vote in votes.get(round_["id"], [])]
                 try:
                     found = await result_of(self.context.plugins, as_service, as_round,
-                                            as_votes, setup, budget)
+                                            as_votes, setup, budget, case)
                 except DomainError as refused:
                     found = refused
                 loaders.round_results[round_["id"]] = found
             return found
 
-        results = await asyncio.gather(*(result(service, budget)
-                                         for service, budget in zip(services, budgets,
-                                                                    strict=True)))
+        results = await asyncio.gather(*(result(service, budget, case)
+                                         for service, budget, case in zip(
+                                             services, budgets, cases, strict=True)))
         if any(isinstance(found, DomainError) for found in results):
             raise NotPlannable("an approval rule refused: the executor reports it")
         return {service["id"]: found for service, found in zip(services, results, strict=True)}

@@ -28,12 +28,19 @@ if TYPE_CHECKING:
     from spm_api.graphql.reporting.types import StakeholderNode, StakeholderReportNode
     from spm_api.graphql.sourcing.types import CapabilityNode, EngagementNode
     from spm_api.graphql.stewardship.types import KpiNode, ServiceHealth
+    from spm_api.graphql.strategy.types import (
+        BusinessCase,
+        RiskExposure,
+        RiskNode,
+        ServiceAlignment,
+    )
 
 APPROVAL_TYPES = "spm_api.graphql.approvals.types"
 SOURCING_TYPES = "spm_api.graphql.sourcing.types"
 FINANCE_TYPES = "spm_api.graphql.finance.types"
 STEWARDSHIP_TYPES = "spm_api.graphql.stewardship.types"
 REPORTING_TYPES = "spm_api.graphql.reporting.types"
+STRATEGY_TYPES = "spm_api.graphql.strategy.types"
 
 
 async def service_of(info: Info[Context, None], service_id: int | None) -> ServiceNode | None:
@@ -293,6 +300,41 @@ class ServiceNode(LoadedNode):
     ) -> list[Annotated[StakeholderReportNode, strawberry.lazy(REPORTING_TYPES)]]:
         return list(reversed(
             await info.context.loaders.stakeholder_reports_of_service.load(self.id)))
+    @strawberry.field(description="Its multi-year business case and its figures (NPV, "
+                                  "payback, ROI, TCO), with the benefits realised since "
+                                  "it went live; null without one.")
+    async def business_case(
+        self, info: Info[Context, None]
+    ) -> Annotated[BusinessCase, strawberry.lazy(STRATEGY_TYPES)] | None:
+        from spm_api.graphql.strategy.types import business_case_of
+
+        return await business_case_of(info, self.id)
+
+    @strawberry.field(description="Its risk register, highest exposure first (then oldest "
+                                  "first); CLOSED risks only when asked for.")
+    async def risks(
+        self, info: Info[Context, None], include_closed: bool = False
+    ) -> list[Annotated[RiskNode, strawberry.lazy(STRATEGY_TYPES)]]:
+        from spm_api.domain.strategy.risks import register
+
+        found = await info.context.loaders.risks_of_service.load(self.id)
+        return register(found, include_closed)  # type: ignore[arg-type, return-value]
+
+    @strawberry.field(description="The exposure of its risks that are not CLOSED.")
+    async def risk_exposure(
+        self, info: Info[Context, None]
+    ) -> Annotated[RiskExposure, strawberry.lazy(STRATEGY_TYPES)]:
+        from spm_api.domain.strategy.risks import exposure_of
+        from spm_api.graphql.strategy.types import exposure_view
+
+        found = await info.context.loaders.risks_of_service.load(self.id)
+        return exposure_view(exposure_of(found))  # type: ignore[arg-type]
+
+    @strawberry.field(description="The strategic objectives it is aligned to, with weights.")
+    async def alignments(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[ServiceAlignment, strawberry.lazy(STRATEGY_TYPES)]]:
+        return await info.context.loaders.alignments_of_service.load(self.id)
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
     async def affirmations(

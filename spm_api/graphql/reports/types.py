@@ -19,6 +19,7 @@ from spm_api.graphql.core.nodes import as_node, present
 from spm_api.graphql.core.reading import read
 from spm_api.graphql.finance.types import CustomerNode
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
+from spm_api.graphql.strategy.reports import InvestmentMix, investment_mix
 
 T = TypeVar("T")
 
@@ -97,6 +98,16 @@ class CostRecovery:
         return await service_of(info, self.service_id)
 
 
+@strawberry.type(description="One part of a score: its value 0-1, its weight and the "
+                             "points it added (rounded half-up to two places).")
+class ScoreFactor:
+    name: str
+    part: Decimal
+    weight: Decimal
+    contribution: Decimal
+    explanation: str
+
+
 @strawberry.type
 class RankedService:
     rank: int
@@ -104,6 +115,12 @@ class RankedService:
     explanation: str
     supporting: int
     opposing: int
+    factors: list[ScoreFactor] = strawberry.field(
+        description="The score per factor, when the scoring model breaks it down.")
+    risk_exposure: int = strawberry.field(
+        description="Likelihood x impact of its risks that are not CLOSED, added up.")
+    alignment: Decimal = strawberry.field(
+        description="The weights it is aligned to strategic objectives with, added up.")
     service_row: strawberry.Private[Any]
 
     @strawberry.field
@@ -201,5 +218,17 @@ class Reports:
         return [RankedService(rank=row.rank, score=row.score.value,
                               explanation=row.score.explanation,
                               supporting=row.support.support, opposing=row.support.oppose,
+                              factors=[ScoreFactor(name=f.name, part=f.part, weight=f.weight,
+                                                   contribution=f.contribution,
+                                                   explanation=f.explanation)
+                                       for f in row.score.factors],
+                              risk_exposure=row.exposure.total, alignment=row.alignment,
                               service_row=row.service)
                 for row in await read(info, query)]
+
+    @strawberry.field(description="The investment mix of a fiscal year: run / grow / "
+                                  "transform against the organisation's target mix, and "
+                                  "what is invested in each strategic objective.")
+    async def investment_mix(self, info: Info[Context, None], fiscal_year: int
+                             ) -> InvestmentMix:
+        return await investment_mix(info, fiscal_year)

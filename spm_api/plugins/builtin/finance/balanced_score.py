@@ -1,9 +1,11 @@
 """The default scoring model, ``balanced``: ranks pipeline services on value for money,
-strategic category and stakeholder support together, so no single one of them decides.
+strategic category, stakeholder support, risk and strategic alignment together, so no
+single one of them decides.
 
-Score = 100 * (w_benefit*benefit + w_category*category + w_support*support) / sum(w), each
-part between 0 and 1. The weights (default 0.5, 0.2, 0.3) are relative: an organisation
-may set them in its settings for the plugin, ``{"weights": {"benefit": "0.6", ...}}``.
+Score = 100 * (w_benefit*benefit + w_category*category + w_support*support + w_risk*risk
++ w_alignment*alignment) / sum(w), each part between 0 and 1. The weights (default 0.5,
+0.2, 0.3, 0.2, 0.3) are relative: an organisation may set them in its settings for the
+plugin, ``{"weights": {"benefit": "0.6", ...}}``; those it leaves out keep the default.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from spm_api.plugins.contracts import (
+    Factor,
     PluginSettingsError,
     Score,
     ScoringModel,
@@ -34,6 +37,9 @@ CATEGORY_PART = {
     InvestmentCategory.GROW: Decimal("0.7"),
     InvestmentCategory.RUN: Decimal("0.4"),
 }
+#: The exposure at which the risk part reaches 0: one risk certain (5) and severe (5),
+#: or any mix adding up to as much.
+RISK_CAP = 25
 HUNDREDTH = Decimal("0.01")
 ZERO, ONE = Decimal(0), Decimal(1)
 
@@ -43,9 +49,14 @@ class Weights:
     benefit: Decimal = Decimal("0.5")
     category: Decimal = Decimal("0.2")
     support: Decimal = Decimal("0.3")
+    risk: Decimal = Decimal("0.2")
+    alignment: Decimal = Decimal("0.3")
+
+    def total(self) -> Decimal:
+        return sum((getattr(self, name) for name in WEIGHT_NAMES), ZERO)
 
 
-WEIGHT_NAMES = ("benefit", "category", "support")
+WEIGHT_NAMES = ("benefit", "category", "support", "risk", "alignment")
 
 
 def parse_settings(settings: Settings) -> Weights:
@@ -66,7 +77,7 @@ def parse_settings(settings: Settings) -> Weights:
         getattr(defaults, name) if raw.get(name) is None
         else decimal_number(raw[name], f"the {name} weight")
         for name in WEIGHT_NAMES))
-    if weights.benefit + weights.category + weights.support == 0:
+    if weights.total() == 0:
         raise PluginSettingsError("the weights add up to 0: at least one must be more than 0")
     return weights
 
@@ -99,19 +110,50 @@ def support_part(support: Support) -> tuple[Decimal, str]:
     return part, f"support {support.support} of {support.total} inputs"
 
 
+def risk_part(service: ServiceFacts) -> tuple[Decimal, str]:
+    """1 without risks that count, falling to 0 as their exposure adds up to the cap."""
+    if service.open_risks == 0:
+        return ONE, "no open risks"
+    part = ONE - Decimal(min(service.risk_exposure, RISK_CAP)) / RISK_CAP
+    return part, f"risk exposure {service.risk_exposure} of {service.open_risks} risks"
+
+
+def alignment_part(service: ServiceFacts) -> tuple[Decimal, str]:
+    """The alignment weights added up, at most 1."""
+    if not service.objectives:
+        return ZERO, "not aligned to an objective"
+    count = len(service.objectives)
+    return (min(ONE, service.alignment),
+            f"aligned to {count} objective{'' if count == 1 else 's'}, weight "
+            f"{_two_places(service.alignment)}")
+
+
 def score(service: ServiceFacts, support: Support, settings: Settings) -> Score:
     weights = parse_settings(settings)
-    benefit, benefit_words = benefit_part(service)
-    category = CATEGORY_PART[service.investment_category]
-    stakeholders, support_words = support_part(support)
-    weighted = (weights.benefit * benefit + weights.category * category
-                + weights.support * stakeholders)
-    total_weight = weights.benefit + weights.category + weights.support
+    parts = {
+        "benefit": benefit_part(service),
+        "category": (CATEGORY_PART[service.investment_category],
+                     service.investment_category.value),
+        "support": support_part(support),
+        "risk": risk_part(service),
+        "alignment": alignment_part(service),
+    }
+    total_weight = weights.total()
+    factors = tuple(
+        Factor(name, part, getattr(weights, name),
+               100 * getattr(weights, name) * part / total_weight, words)
+        for name, (part, words) in parts.items())
+    weighted = sum((getattr(weights, name) * part for name, (part, _) in parts.items()), ZERO)
     value = (100 * weighted / total_weight).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
-    explanation = (f"{benefit_words} ({_two_places(benefit)}), "
-                   f"{service.investment_category.value} ({_two_places(category)}), "
-                   f"{support_words} ({_two_places(stakeholders)})")
-    return Score(value, explanation)
+    explanation = ", ".join(f"{words} ({_two_places(part)})" for part, words in parts.values())
+    return Score(value, explanation, tuple(
+        Factor(factor.name, factor.part.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+               factor.weight, _rounded(factor.contribution), factor.explanation)
+        for factor in factors))
+
+
+def _rounded(number: Decimal) -> Decimal:
+    return number.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
 
 
 def _two_places(number: Decimal) -> str:
@@ -124,8 +166,10 @@ def spm_scoring_models() -> list[ScoringModel]:
         name=MODEL_NAME,
         title="Balanced",
         description="Value for money (benefit/cost, capped at 3), investment category "
-                    "(transform over grow over run) and stakeholder support, weighted "
-                    "0.5, 0.2 and 0.3 unless the organisation sets other weights.",
+                    "(transform over grow over run), stakeholder support, risk exposure "
+                    "(none best, 25 or more worst) and alignment to strategic objectives, "
+                    "weighted 0.5, 0.2, 0.3, 0.2 and 0.3 unless the organisation sets "
+                    "other weights.",
         score=score,
         validate_settings=validate_settings,
         default=True,

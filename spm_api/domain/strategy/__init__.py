@@ -1,0 +1,1 @@
+"""Service strategy: business cases, risks, strategic objectives and the investment mix."""
