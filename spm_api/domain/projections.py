@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Enum, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.batches import CHILDREN, ROWS_BY_ID
+from spm_api.domain.plain import result_processor as _processor
 from spm_api.domain.reads import Listing
 from spm_api.models import Organisation
 
@@ -123,19 +124,6 @@ def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[
         if (process := _processor(column, dialect)) is not None)
     found = _STATEMENTS[cache_key] = Statement(sql, processors)
     return found
-
-
-def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The column type's own result processor; for an enum stored by value, the same
-    mapping as one dictionary lookup (an unknown value still fails, as SQLAlchemy's)."""
-    kind = column.type
-    if isinstance(kind, Enum) and kind.enum_class is not None and not kind.native_enum:
-        members: dict[Any, Any] = {None: None}
-        for member in kind.enum_class:
-            members[member.value] = member
-        return members.__getitem__
-    process: Callable[[Any], Any] | None = kind._cached_result_processor(dialect, None)
-    return process
 
 
 async def _fetch(session: AsyncSession, model: type[Any], key: str, columns: Sequence[str],

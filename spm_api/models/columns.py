@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum as PyEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum
@@ -56,6 +57,9 @@ class FixedDecimal(TypeDecorator[Decimal]):
         return Decimal
 
 
+@lru_cache(maxsize=1 << 16)
 def from_fixed(value: int | Decimal) -> Decimal:
-    """A stored (or SQL-summed) scaled integer as its exact decimal."""
+    """A stored (or SQL-summed) scaled integer as its exact decimal. Remembered: read
+    in bulk, amounts repeat (thresholds, prices, quantities), and a Decimal is
+    immutable, so one instance may stand for every equal amount."""
     return Decimal(int(value)).scaleb(-FIXED_SCALE)

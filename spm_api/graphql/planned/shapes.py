@@ -148,6 +148,28 @@ TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
     }),
 }
 
+#: A portfolio review and what it shows, answered from the domain's item views
+#: (``reviews.item_views``: the evidence and rulings are worked out, not columns).
+#: Per GraphQL type, each field: ``""`` for a value, or the type shown below it (a row
+#: type of ``TYPES`` read by id, or another of these).
+REVIEW_TYPES: dict[str, dict[str, str]] = {
+    "PortfolioReview": {"id": "", "title": "", "periodFrom": "", "periodTo": "", "state": "",
+                        "openedAt": "", "decidedAt": "", "openedBy": "Person",
+                        "items": "ReviewItem"},
+    "ReviewItem": {"recommendation": "", "rationale": "", "plannedEndDate": "",
+                   "decision": "", "ruling": "", "explanation": "",
+                   "evidence": "ReviewEvidence", "votes": "ReviewVote", "service": "Service",
+                   "successor": "Service", "proposal": "Service"},
+    "ReviewVote": {"decision": "", "comment": "", "castAt": "", "voter": "Person"},
+    "ReviewEvidence": {"health": "", "healthExplanation": "", "kpis": "KpiEvidence",
+                       "cost": "", "budget": "", "budgetVariance": "", "recovered": "",
+                       "costRecovery": "", "usageTrend": "MonthUsage",
+                       "openEngagements": "", "customersAffected": ""},
+    "KpiEvidence": {"name": "", "unit": "", "target": "", "value": "", "period": "",
+                    "status": "", "explanation": ""},
+    "MonthUsage": {"period": "", "quantity": "", "customers": ""},
+}
+
 #: What a ballot reads of the service (``rounds.build_ballot``), for open rounds.
 BALLOT_SERVICE = frozenset({"organisation_id", "name", "investment_category",
                             "estimated_cost", "expected_benefit"})
