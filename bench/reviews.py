@@ -45,6 +45,7 @@ from spm_api.models import Organisation
 from spm_api.plugins.host import PluginHost
 from spm_api.settings import Settings
 from spm_api.vocabulary.enums import Role
+from spm_api.web import collector
 
 _spec = importlib.util.spec_from_file_location("bench_health",
                                                Path(__file__).with_name("health.py"))
@@ -88,8 +89,9 @@ async def measure(url: str, manager: str, decider: str, profile: int) -> dict[st
         statements += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
-    app = create_app(Settings(database_url=url, plugins="", event_bus="memory"),
-                     engine=engine, plugins=plugins)
+    settings = Settings(database_url=url, plugins="", event_bus="memory")
+    app = create_app(settings, engine=engine, plugins=plugins)
+    collector.tune(settings.gc_threshold)  # as the server does once it is built (asgi.py)
     report: dict[str, Any] = {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://bench", timeout=120) as http:

@@ -50,12 +50,10 @@ async def plain_rows(session: AsyncSession, query: Select[*tuple[Any, ...]]
         raw = await driver.fetch(sql)
     else:
         raw = await driver.execute_fetchall(sql, ())
-    if not processors:
+    if not processors or not raw:
         return [tuple(row) for row in raw]
-    decoded = []
-    for row in raw:
-        values = list(row)
-        for index, process in processors:
-            values[index] = process(values[index])
-        decoded.append(tuple(values))
-    return decoded
+    # Column by column: each processor mapped over its column, no Python loop per value.
+    columns: list[Any] = list(zip(*raw, strict=True))
+    for index, process in processors:
+        columns[index] = map(process, columns[index])
+    return list(zip(*columns, strict=True))

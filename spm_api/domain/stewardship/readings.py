@@ -12,8 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from spm_api.domain.plain import plain_rows
 from spm_api.domain.stewardship import computed
@@ -55,23 +56,26 @@ async def current_values(session: AsyncSession, organisation_id: int,
                          ) -> dict[int, Current]:
     """The current value of each KPI that has one, by KPI id. ``facts``: the books'
     months of the services (``computed.facts_of``) when the caller has read them
-    already. Run as Core on the session's connection (changes pending are flushed
-    first, as the ORM would)."""
+    already. Read as plain rows (changes pending are flushed first, as the ORM
+    would)."""
     found: dict[int, Current] = {}
     await session.flush()
     measured = {kpi.id for kpi in kpis if kpi.kind is KpiKind.MEASURED}
     if measured:
-        ranked = (select(Measurement.kpi_id, Measurement.value, Measurement.at,
-                         Measurement.period, Measurement.source,
-                         func.row_number().over(
-                             partition_by=Measurement.kpi_id,
-                             order_by=(Measurement.at.desc(), Measurement.id.desc())
-                         ).label("rank"))
-                  .where(Measurement.organisation_id == organisation_id,
-                         among(Measurement.kpi_id, measured))
-                  .subquery())
-        for kpi_id, value, at, period, source, _rank in await plain_rows(
-                session, select(ranked).where(ranked.c.rank == 1)):
+        # Each KPI's latest instant, found in the (kpi_id, at) unique index: one probe
+        # per KPI rather than ranking every measurement (at is unique per KPI).
+        earlier = aliased(Measurement)
+        latest = (select(func.max(earlier.at)).where(earlier.kpi_id == Kpi.id)
+                  .correlate(Kpi).scalar_subquery())
+        query = (select(Kpi.id, Measurement.value, Measurement.at, Measurement.period,
+                        Measurement.source)
+                 .select_from(Kpi)
+                 .join(Measurement, and_(Measurement.kpi_id == Kpi.id,
+                                         Measurement.organisation_id == organisation_id,
+                                         Measurement.at == latest))
+                 .where(Kpi.organisation_id == organisation_id,
+                        Kpi.kind == KpiKind.MEASURED, among(Kpi.id, measured)))
+        for kpi_id, value, at, period, source in await plain_rows(session, query):
             if kpi_id in measured:
                 found[kpi_id] = Current(value, at, period, source)
     built_in = [kpi for kpi in kpis if kpi.kind is not KpiKind.MEASURED]

@@ -32,59 +32,59 @@ def _decimal(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _value(type_name: str, name: str) -> Callable[[Any], Any]:
+def _value(type_name: str, name: str) -> Step:
     """How a value field of ``type_name`` is shown, from the object it is read from:
     the review row, an ``ItemView``, an ``Evidence``, a ``KpiEvidence``, a vote row or a
     usage month (a tuple). Encoded as the executor serialises it."""
     enum, iso = shapes.enum_name, shapes.iso
-    values: dict[str, dict[str, Callable[[Any], Any]]] = {
+    values: dict[str, dict[str, Step]] = {
         REVIEW: {
-            "id": lambda row: to_base64(REVIEW, row.id),
-            "title": lambda row: row.title,
-            "periodFrom": lambda row: row.period_from,
-            "periodTo": lambda row: row.period_to,
-            "state": lambda row: enum(row.state),
-            "openedAt": lambda row: iso(row.opened_at),
-            "decidedAt": lambda row: iso(row.decided_at),
+            "id": lambda _rows, row: to_base64(REVIEW, row.id),
+            "title": lambda _rows, row: row.title,
+            "periodFrom": lambda _rows, row: row.period_from,
+            "periodTo": lambda _rows, row: row.period_to,
+            "state": lambda _rows, row: enum(row.state),
+            "openedAt": lambda _rows, row: iso(row.opened_at),
+            "decidedAt": lambda _rows, row: iso(row.decided_at),
         },
         "ReviewItem": {
-            "recommendation": lambda view: enum(view.item.recommendation),
-            "rationale": lambda view: view.item.rationale,
-            "plannedEndDate": lambda view: iso(view.item.planned_end_date),
-            "decision": lambda view: enum(view.item.decision),
-            "ruling": lambda view: enum(view.ruling.status) if view.ruling else None,
-            "explanation": lambda view: (view.ruling.explanation() if view.ruling
+            "recommendation": lambda _rows, view: enum(view.item.recommendation),
+            "rationale": lambda _rows, view: view.item.rationale,
+            "plannedEndDate": lambda _rows, view: iso(view.item.planned_end_date),
+            "decision": lambda _rows, view: enum(view.item.decision),
+            "ruling": lambda _rows, view: enum(view.ruling.status) if view.ruling else None,
+            "explanation": lambda _rows, view: (view.ruling.explanation() if view.ruling
                                          else view.item.verdict),
         },
         "ReviewVote": {
-            "decision": lambda vote: enum(vote.decision),
-            "comment": lambda vote: vote.comment,
-            "castAt": lambda vote: iso(vote.cast_at),
+            "decision": lambda _rows, vote: enum(vote.decision),
+            "comment": lambda _rows, vote: vote.comment,
+            "castAt": lambda _rows, vote: iso(vote.cast_at),
         },
         "ReviewEvidence": {
-            "health": lambda found: enum(found.health),
-            "healthExplanation": lambda found: found.health_explanation,
-            "cost": lambda found: str(found.cost),
-            "budget": lambda found: str(found.budget),
-            "budgetVariance": lambda found: _decimal(found.budget_variance),
-            "recovered": lambda found: str(found.recovered),
-            "costRecovery": lambda found: _decimal(found.cost_recovery),
-            "openEngagements": lambda found: found.open_engagements,
-            "customersAffected": lambda found: found.customers_affected,
+            "health": lambda _rows, found: enum(found.health),
+            "healthExplanation": lambda _rows, found: found.health_explanation,
+            "cost": lambda _rows, found: str(found.cost),
+            "budget": lambda _rows, found: str(found.budget),
+            "budgetVariance": lambda _rows, found: _decimal(found.budget_variance),
+            "recovered": lambda _rows, found: str(found.recovered),
+            "costRecovery": lambda _rows, found: _decimal(found.cost_recovery),
+            "openEngagements": lambda _rows, found: found.open_engagements,
+            "customersAffected": lambda _rows, found: found.customers_affected,
         },
         "KpiEvidence": {
-            "name": lambda kpi: kpi.name,
-            "unit": lambda kpi: kpi.unit,
-            "target": lambda kpi: str(kpi.target),
-            "value": lambda kpi: _decimal(kpi.value),
-            "period": lambda kpi: kpi.period,
-            "status": lambda kpi: enum(kpi.status),
-            "explanation": lambda kpi: kpi.explanation,
+            "name": lambda _rows, kpi: kpi.name,
+            "unit": lambda _rows, kpi: kpi.unit,
+            "target": lambda _rows, kpi: str(kpi.target),
+            "value": lambda _rows, kpi: _decimal(kpi.value),
+            "period": lambda _rows, kpi: kpi.period,
+            "status": lambda _rows, kpi: enum(kpi.status),
+            "explanation": lambda _rows, kpi: kpi.explanation,
         },
         "MonthUsage": {
-            "period": lambda month: month[0],
-            "quantity": lambda month: str(month[1]),
-            "customers": lambda month: month[2],
+            "period": lambda _rows, month: month[0],
+            "quantity": lambda _rows, month: str(month[1]),
+            "customers": lambda _rows, month: month[2],
         },
     }
     return values[type_name][name]
@@ -117,7 +117,7 @@ def compiled(type_name: str, below: Sequence[Selected]) -> list[tuple[str, Step]
         if target is None:  # __typename
             steps.append((part.key, _constant(type_name)))
         elif not target:
-            steps.append((part.key, _value_step(_value(type_name, part.name))))
+            steps.append((part.key, _value(type_name, part.name)))
         elif target in shapes.TYPES:
             steps.append((part.key, _row_step(type_name, part)))
         else:
@@ -127,10 +127,6 @@ def compiled(type_name: str, below: Sequence[Selected]) -> list[tuple[str, Step]
 
 def _constant(name: str) -> Step:
     return lambda _rows, _obj: name
-
-
-def _value_step(value: Callable[[Any], Any]) -> Step:
-    return lambda _rows, obj: value(obj)
 
 
 def _row_step(type_name: str, part: Selected) -> Step:
