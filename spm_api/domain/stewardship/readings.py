@@ -65,14 +65,14 @@ async def current_values(session: AsyncSession, organisation_id: int,
         # Each KPI's latest instant, found in the (kpi_id, at) unique index: one probe
         # per KPI rather than ranking every measurement (at is unique per KPI).
         earlier = aliased(Measurement)
-        latest = (select(func.max(earlier.at)).where(earlier.kpi_id == Kpi.id)
+        newest = (select(func.max(earlier.at)).where(earlier.kpi_id == Kpi.id)
                   .correlate(Kpi).scalar_subquery())
         query = (select(Kpi.id, Measurement.value, Measurement.at, Measurement.period,
                         Measurement.source)
                  .select_from(Kpi)
                  .join(Measurement, and_(Measurement.kpi_id == Kpi.id,
                                          Measurement.organisation_id == organisation_id,
-                                         Measurement.at == latest))
+                                         Measurement.at == newest))
                  .where(Kpi.organisation_id == organisation_id,
                         Kpi.kind == KpiKind.MEASURED, among(Kpi.id, measured)))
         for kpi_id, value, at, period, source in await plain_rows(session, query):
