@@ -96,6 +96,7 @@ TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
         "estimatedCost": MoneyOf("estimated_cost"),
         "expectedBenefit": MoneyOf("expected_benefit"),
         "owner": One("person", "owner_id", "Person"),
+        "successor": One("service", "successor_id", "Service"),
         "requirements": Many("requirements_of_service", "Requirement"),
         "stakeholderInputs": Many("stakeholder_inputs_of_service", "StakeholderInput"),
         "stageChanges": Many("stage_changes_of_service", "StageChange"),
