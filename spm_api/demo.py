@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import recent_months, seed_finance
-from spm_api.demo_stewardship import seed_stewardship
+from spm_api.demo_stewardship import seed_review, seed_stewardship
 from spm_api.domain.actor import Actor
 from spm_api.domain.approvals.voting import cast_vote
 from spm_api.domain.portfolio import services as commands
@@ -247,6 +247,7 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
             await transition_service(session, manager, plugins, service.id, Stage.RETIRED,
                                      reason="the last month is closed")
     await seed_stewardship(session, plugins, manager, seeded)
+    await seed_review(session, plugins, manager, deciders, seeded)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,
