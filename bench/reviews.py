@@ -12,8 +12,9 @@ ASGI stack, as a decision maker would:
 - reads it with every item's evidence, ruling and votes (``portfolioReview``), the page
   a decision maker opens.
 
-Prints the wall time, the CPU time of this process (server and in-process client; less
-swayed by other work on the machine), the SQL statements and the answer's size of each;
+Prints for each the wall time, the CPU time of this process (server and in-process
+client; less swayed by other work on the machine), the SQL statements, and the answer's
+size and digest (the same data give the same bytes, whichever path or version answers);
 with ``--profile N``, cProfile's N costliest functions (own time) of the read.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import importlib.util
 import io
 import json
@@ -109,7 +111,8 @@ async def measure(url: str, manager: str, decider: str, profile: int) -> dict[st
             response = await call()
             report[name] = {"ms": round((time.perf_counter() - started) * 1000, 1),
                             "cpu_ms": round((time.process_time() - cpu) * 1000, 1),
-                            "statements": statements, "bytes": len(response.content)}
+                            "statements": statements, "bytes": len(response.content),
+                            "sha256": hashlib.sha256(response.content).hexdigest()[:16]}
             body = response.json()
             assert not body.get("errors"), response.text[:500]
             return body
