@@ -1,6 +1,7 @@
 """The spm-api command: serve the API, migrate its database, seed demo data, manage
 organisations and people, import costs, usage and KPI measurements, pull measurements
-from their sources, deliver engagement requests, list plugins and export the schema."""
+from their sources, deliver engagement requests, export stakeholder reports, list
+plugins and export the schema."""
 
 from __future__ import annotations
 
@@ -354,6 +355,43 @@ def _measurements_pull(args: argparse.Namespace) -> None:
     print(f"pulled {len(pulled) - failed} of {len(pulled)} KPIs with a source")
 
 
+def _service_id(raw: str) -> int:
+    """A service's database id, or the global id the API shows (``Service.id``)."""
+    from spm_api.graphql.core.ids import database_id, row_id
+
+    found = row_id(raw) if raw.isdigit() else database_id(raw, "Service")
+    if found is None:
+        raise _Refused(f"error [VALIDATION]: {raw!r} is neither a service's number nor its "
+                       "id in the API")
+    return found
+
+
+def _report_service(args: argparse.Namespace) -> None:
+    """Print (or write) one stakeholder report of a service as Markdown or JSON."""
+    from spm_api.domain.reporting.markdown import render
+    from spm_api.domain.reporting.reports import exported, report_of
+    from spm_api.domain.tenancy import find_organisation
+
+    service_id = _service_id(args.id)
+
+    async def work(session: Any) -> dict[str, Any]:
+        organisation = await find_organisation(session, args.org)
+        report = await report_of(session, organisation.id, service_id, args.sequence)
+        return exported(report.id, report.content)
+
+    content = _run_in_session(work)
+    if args.format == "json":
+        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render(content) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"stakeholder report {content['sequence']} of {content['service']['name']!r} "
+              f"written to {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spm-api", description=__doc__, epilog=EPILOG,
                                      formatter_class=_HelpFormatter)
@@ -469,6 +507,26 @@ def build_parser() -> argparse.ArgumentParser:
         "source that fails leaves its KPIs UNKNOWN with the reason.")
     measurements_pull.add_argument("--org", required=True, help="organisation slug")
     measurements_pull.set_defaults(handler=_measurements_pull)
+
+    report = command(commands, "report", "export stakeholder reports"
+                     ).add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    report_service = command(
+        report, "service", "print a service's stakeholder report as Markdown or JSON",
+        "Print the newest stakeholder report of a service (or the one numbered --sequence) "
+        "as it was issued (issueStakeholderReport): the baseline and the service then, the "
+        "deviations, the KPIs with their health, the stakeholders and their affirmations. "
+        "Markdown and JSON say the same.")
+    report_service.add_argument("id", metavar="ID",
+                                help="the service: its number, or its id in the API")
+    report_service.add_argument("--org", required=True, help="organisation slug")
+    report_service.add_argument("--format", choices=["md", "json"], default="md",
+                                help="Markdown for people, JSON for programs")
+    report_service.add_argument("--sequence", type=int, default=None,
+                                help="the report's number in the service's series (default: "
+                                     "the newest)")
+    report_service.add_argument("--output", "-o", default="-",
+                                help="file to write; - prints it")
+    report_service.set_defaults(handler=_report_service)
 
     secrets = command(commands, "secrets", "the key contractor settings are sealed with"
                       ).add_subparsers(dest="secrets_command", required=True, metavar="COMMAND")

@@ -219,3 +219,34 @@ def test_kpis_health_and_a_health_filter_are_the_executors() -> None:
         listing_arguments({"health": ["FAILING"]}, None)
     where, _ = listing_arguments({"stages": ["LIVE"], "health": []}, None)
     assert where is not None and where.healths == ()
+
+
+async def test_kept_page_statements_are_bounded_and_answer_each_page(
+        api: GraphQLClient, db: AsyncEngine, plugins: PluginHost,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page statement is kept per organisation, filter, order and slice: a client
+    walking page by page gets each page right (both paths compared), and no more
+    statements are kept than the bound."""
+    from spm_api.domain import projections
+
+    monkeypatch.setattr(projections, "PAGES_KEPT", 4)
+    async with create_session_factory(db)() as session, session.begin():
+        demo = await seed_demo(session, plugins, services=9)
+    token = next(p["token"] for p in demo["people"] if p["email"].startswith("portfolio@"))
+    every = [edge["node"]["name"] for edge in (await api.data(
+        "{ services(first: 9) { edges { node { name } } } }", token=token))["services"]["edges"]]
+    walked: list[str] = []
+    after: str | None = None
+    for _ in range(2):  # the second walk meets kept statements and evicted ones
+        walked, after = [], None
+        while True:
+            page = (await api.data(
+                "query($after: String) { services(first: 1, after: $after) {"
+                " edges { cursor node { name } } pageInfo { hasNextPage } } }",
+                {"after": after}, token=token))["services"]
+            walked += [edge["node"]["name"] for edge in page["edges"]]
+            assert len(projections._PAGES) <= 4
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["edges"][-1]["cursor"]
+    assert walked == every and len(every) == 9

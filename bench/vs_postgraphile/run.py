@@ -1,7 +1,7 @@
 """Server CPU per request: this API against PostGraphile 5 over the same database.
 
     .venv/bin/python bench/vs_postgraphile/run.py [--requests 300] [--concurrency 1,8]
-        [--api-label executor] [--api-env KEY=VALUE ...] [--api LABEL:KEY=VALUE,... ...]
+        [--api-label api] [--api-env KEY=VALUE ...] [--api LABEL:KEY=VALUE,... ...]
 
 Creates a fresh PostgreSQL database on 127.0.0.1:5432, seeds the demo organisation,
 starts ``spm-api serve`` and PostGraphile side by side, checks that both answer the
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=50, help="demo services to seed")
     parser.add_argument("--max-seconds", type=float, default=300.0,
                         help="time bound of each load run")
-    parser.add_argument("--api-label", default="executor",
+    parser.add_argument("--api-label", default="api",
                         help="name of the API variant started with --api-env")
     parser.add_argument("--api-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of spm-api serve (repeatable)")

@@ -38,6 +38,7 @@ from spm_api.models import (
     StageChange,
     Stakeholder,
     StakeholderInput,
+    StakeholderReport,
     Statement,
     StatementLine,
     Vote,
@@ -83,6 +84,7 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "kpi": Kpi,
     "measurement": Measurement,
     "stakeholder": Stakeholder,
+    "stakeholder_report": StakeholderReport,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -102,6 +104,7 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "attempts_of_engagement": (EngagementAttempt, "engagement_id"),
     "kpis_of_service": (Kpi, "service_id"),
     "stakeholders_of_service": (Stakeholder, "service_id"),
+    "stakeholder_reports_of_service": (StakeholderReport, "service_id"),
 }
 
 #: Everything else a loader answers, by relation name.

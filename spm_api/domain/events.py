@@ -49,7 +49,17 @@ class KpiBreached:
     measurement_id: int
 
 
-DomainEvent = StageChanged | VoteCast | StatementsIssued | ServiceRetiring | KpiBreached
+@dataclass(frozen=True, slots=True)
+class StakeholderReportIssued:
+    """A new stakeholder report of a service was issued."""
+
+    organisation_id: int
+    report_id: int
+    service_id: int
+
+
+DomainEvent = (StageChanged | VoteCast | StatementsIssued | ServiceRetiring | KpiBreached
+               | StakeholderReportIssued)
 
 
 def record(session: AsyncSession, event: DomainEvent) -> None:

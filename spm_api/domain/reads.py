@@ -173,7 +173,7 @@ async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
 ChildRow = TypeVar(
     "ChildRow", Requirement, StakeholderInput, StageChange, ApprovalRound, Baseline,
     Affirmation, Vote, BudgetLine, StatementLine, Capability, Engagement, Quote,
-    EngagementAttempt, Kpi,
+    EngagementAttempt, Kpi, Stakeholder, StakeholderReport,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,

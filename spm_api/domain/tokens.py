@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
@@ -57,20 +57,23 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
     return Actor(person_id=person_id, organisation_id=organisation_id, roles=roles)
 
 
+#: One statement object for every token (its hash a parameter): SQLAlchemy works out
+#: its cache key once, not per request.
+_READER = (
+    select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
+    .join(ApiToken, ApiToken.person_id == Person.id)
+    .join(Organisation, Organisation.id == Person.organisation_id)
+    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 async def authenticate_reader(session: AsyncSession, token: str
                               ) -> tuple[Actor, str] | None:
     """``authenticate``, with the currency of the actor's organisation read in the same
     statement: what a planned read needs before its first row."""
     connection = await session.connection()  # Core: plain columns need no ORM set-up
-    rows = (
-        await connection.execute(
-            select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
-            .join(ApiToken, ApiToken.person_id == Person.id)
-            .join(Organisation, Organisation.id == Person.organisation_id)
-            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-        )
-    ).all()
+    rows = (await connection.execute(_READER, {"token_hash": hash_token(token)})).all()
     if not rows:
         return None
     person_id, organisation_id, _, currency = rows[0]

@@ -37,7 +37,9 @@ from spm_api.graphql.portfolio.types import (
     StakeholderInputNode,
 )
 from spm_api.graphql.reporting.mutations import ReportingMutation
-from spm_api.graphql.reporting.types import StakeholderNode
+from spm_api.graphql.reporting.queries import ReportingQuery
+from spm_api.graphql.reporting.subscriptions import ReportingSubscription
+from spm_api.graphql.reporting.types import StakeholderNode, StakeholderReportNode
 from spm_api.graphql.reports.queries import ReportsQuery
 from spm_api.graphql.reviews.mutations import ReviewsMutation
 from spm_api.graphql.reviews.queries import ReviewsQuery
@@ -65,6 +67,7 @@ NODE_TYPES = [
     StageChangeNode,
     KpiNode,
     StakeholderNode,
+    StakeholderReportNode,
 ]
 
 
@@ -74,7 +77,7 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery):
+            ReviewsQuery, ReportingQuery):
     """Every capability's root query fields."""
 
 
@@ -87,7 +90,7 @@ class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMu
 
 @strawberry.type
 class Subscription(PortfolioSubscription, ApprovalsSubscription, FinanceSubscription,
-                   StewardshipSubscription):
+                   StewardshipSubscription, ReportingSubscription):
     """Every capability's live events."""
 
 

@@ -39,11 +39,14 @@ class StakeholderReport(Base):
     content is frozen when issued; later changes make a new report."""
 
     __tablename__ = "stakeholder_report"
-    __table_args__ = (Index("ix_stakeholder_report_service_id_id", "service_id", "id"),)
+    __table_args__ = (Index("ix_stakeholder_report_service_id_id", "service_id", "id"),
+                      UniqueConstraint("service_id", "sequence"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    #: Its number in the service's series of reports: 1, 2, …
+    sequence: Mapped[int] = mapped_column()
     stage: Mapped[Stage] = mapped_column(enum_type(Stage))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,6 +11,7 @@ from spm_api.domain.events import (
     DomainEvent,
     KpiBreached,
     ServiceRetiring,
+    StakeholderReportIssued,
     StatementsIssued,
     VoteCast,
 )
@@ -63,8 +64,16 @@ class KpiBreachedMessage:
     kind: str = "kpi_breached"
 
 
+@dataclass(frozen=True, slots=True)
+class StakeholderReportIssuedMessage:
+    organisation_id: int
+    report_id: int
+    service_id: int
+    kind: str = "stakeholder_report_issued"
+
+
 Message = (StageChangedMessage | VoteCastMessage | StatementsIssuedMessage
-           | ServiceRetiringMessage | KpiBreachedMessage)
+           | ServiceRetiringMessage | KpiBreachedMessage | StakeholderReportIssuedMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "stage_changed": StageChangedMessage,
@@ -72,6 +81,7 @@ _KINDS: dict[str, type[Any]] = {
     "statements_issued": StatementsIssuedMessage,
     "service_retiring": ServiceRetiringMessage,
     "kpi_breached": KpiBreachedMessage,
+    "stakeholder_report_issued": StakeholderReportIssuedMessage,
 }
 
 
@@ -90,6 +100,9 @@ def message_of(event: DomainEvent) -> Message:
     if isinstance(event, KpiBreached):
         return KpiBreachedMessage(event.organisation_id, event.kpi_id, event.service_id,
                                   event.measurement_id)
+    if isinstance(event, StakeholderReportIssued):
+        return StakeholderReportIssuedMessage(event.organisation_id, event.report_id,
+                                              event.service_id)
     assert isinstance(event, StatementsIssued)
     return StatementsIssuedMessage(event.organisation_id, event.period)
 

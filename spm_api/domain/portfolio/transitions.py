@@ -19,6 +19,7 @@ from spm_api.domain.finance.service_end import last_month
 from spm_api.domain.portfolio.services import check_version, touch
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
 from spm_api.domain.reads import load_owned
+from spm_api.domain.reporting import verdicts
 from spm_api.domain.sourcing import engagements
 from spm_api.models import (
     ApprovalRound,
@@ -116,6 +117,12 @@ async def _engagements_accepted(move: Move) -> list[Problem]:
     return await engagements.unaccepted(move.session, move.service.id)
 
 
+async def _ready_to_go_live(move: Move) -> list[Problem]:
+    """Every engagement accepted, and no stakeholder's dispute of the deliverable open."""
+    return [*await _engagements_accepted(move),
+            *await verdicts.open_disputes(move.session, move.service.id)]
+
+
 async def _no_guard(_move: Move) -> list[Problem]:
     return []
 
@@ -167,7 +174,7 @@ GUARDS: dict[tuple[Stage, Stage], Guard] = {
     (Stage.ANALYSIS, Stage.WITHDRAWN): _reason_given,
     (Stage.APPROVAL, Stage.CHARTERED): _round_says(ApprovalStatus.APPROVED),
     (Stage.APPROVAL, Stage.REJECTED): _round_says(ApprovalStatus.REJECTED),
-    (Stage.CHARTERED, Stage.LIVE): _engagements_accepted,
+    (Stage.CHARTERED, Stage.LIVE): _ready_to_go_live,
     (Stage.CHARTERED, Stage.CANCELLED): _reason_given,
     (Stage.LIVE, Stage.RETIRING): _retirement_planned,
     (Stage.RETIRING, Stage.RETIRED): _retirement_complete,

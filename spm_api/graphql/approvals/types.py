@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -14,13 +14,18 @@ from spm_api.domain import rows
 from spm_api.domain.approvals import rounds as approval
 from spm_api.domain.approvals.baseline import DeviationAspect, DeviationKind
 from spm_api.graphql.core.context import Context
-from spm_api.graphql.core.enums import ApprovalStatus, Decision
+from spm_api.graphql.core.enums import ApprovalStatus, Decision, Verdict
 from spm_api.graphql.core.money import Money, money_of
 from spm_api.graphql.core.nodes import LoadedNode, as_nodes
 from spm_api.graphql.core.reading import coded_error
 from spm_api.graphql.portfolio.types import PersonNode
 from spm_api.plugins.contracts import APPROVAL_RULES
 from spm_api.vocabulary.errors import DomainError
+
+if TYPE_CHECKING:
+    from spm_api.graphql.reporting.types import StakeholderReportNode
+
+REPORTING_TYPES = "spm_api.graphql.reporting.types"
 
 strawberry.enum(DeviationAspect, description="What part of the baseline a deviation is in.")
 strawberry.enum(DeviationKind)
@@ -209,21 +214,45 @@ class Baseline:
 
 
 @strawberry.type(name="Affirmation",
-                 description="A stakeholder affirming the delivered outcome.")
+                 description="A stakeholder's word on the delivered outcome: affirmed, or "
+                             "disputed with a reason (a dispute blocks LIVE until "
+                             "resolved).")
 class AffirmationNode(LoadedNode):
     loader_name = "affirmation"
 
     id: relay.NodeID[int]
-    comment: str
+    comment: str = strawberry.field(description="The comment; for a dispute, its reason.")
     deviation_count: int = strawberry.field(
         description="How many deviations from the baseline were reported when affirming.")
     at: datetime
+    verdict: Verdict = strawberry.field(description="Affirmed or disputed.")
+    resolution: str | None = strawberry.field(
+        description="How a portfolio manager settled the dispute; null while it is open "
+                    "(and for an affirmation).")
+    resolved_at: datetime | None = strawberry.field(description="When it was settled.")
     person_id: strawberry.Private[int]
     service_id: strawberry.Private[int]
+    report_id: strawberry.Private[int | None]
+    resolved_by_id: strawberry.Private[int | None]
 
     @strawberry.field
     async def person(self, info: Info[Context, None]) -> PersonNode | None:
         return await info.context.loaders.person.load(self.person_id)
+
+    @strawberry.field(description="The stakeholder report the verdict was given on; null "
+                                  "when none had been issued.")
+    async def report(self, info: Info[Context, None]
+                     ) -> Annotated[StakeholderReportNode,
+                                    strawberry.lazy(REPORTING_TYPES)] | None:
+        if self.report_id is None:
+            return None
+        return await info.context.loaders.stakeholder_report.load(self.report_id)
+
+    @strawberry.field(description="Who settled the dispute.")
+    async def resolved_by(self, info: Info[Context, None]) -> PersonNode | None:
+        if self.resolved_by_id is None:
+            return None
+        return await info.context.loaders.person.load(self.resolved_by_id)
 
 
 @strawberry.type(description="An approval rule installed on this server.")

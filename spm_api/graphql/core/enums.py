@@ -12,6 +12,7 @@ from spm_api.domain.finance.reports import Dimension as ReportDimension
 from spm_api.domain.reads import ServiceOrderField, SortDirection
 from spm_api.vocabulary.enums import (
     STAKEHOLDER_ROLE_MEANINGS,
+    VERDICT_MEANINGS,
     ApprovalStatus,
     AttemptKind,
     CustomerKind,
@@ -29,6 +30,7 @@ from spm_api.vocabulary.enums import (
     Role,
     Sourcing,
     StakeholderRole,
+    Verdict,
 )
 from spm_api.vocabulary.errors import ErrorCode
 from spm_api.vocabulary.stages import Section, Stage
@@ -68,6 +70,9 @@ strawberry.enum(ItemDecision, description="Where a recommendation stands: PROPOS
 strawberry.enum(StakeholderRole, description="Why a person has a stake in a service.")
 for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = STAKEHOLDER_ROLE_MEANINGS[StakeholderRole(_value.value)]
+strawberry.enum(Verdict, description="A stakeholder's word on the deliverable.")
+for _value in Verdict.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = VERDICT_MEANINGS[Verdict(_value.value)]
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -97,4 +102,5 @@ __all__ = [
     "Stage",
     "StakeholderRole",
     "UserErrorCode",
+    "Verdict",
 ]

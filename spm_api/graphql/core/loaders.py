@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         StageChangeNode,
         StakeholderInputNode,
     )
-    from spm_api.graphql.reporting.types import StakeholderNode
+    from spm_api.graphql.reporting.types import StakeholderNode, StakeholderReportNode
     from spm_api.graphql.sourcing.types import (
         CapabilityNode,
         ContractorNode,
@@ -216,6 +216,14 @@ class Loaders:
     @cached_property
     def stakeholders_of_service(self) -> DataLoader[int, list[StakeholderNode]]:
         return self._loader("stakeholders_of_service")
+
+    @cached_property
+    def stakeholder_report(self) -> DataLoader[int, StakeholderReportNode | None]:
+        return self._loader("stakeholder_report")
+
+    @cached_property
+    def stakeholder_reports_of_service(self) -> DataLoader[int, list[StakeholderReportNode]]:
+        return self._loader("stakeholder_reports_of_service")
 
     @cached_property
     def plugin_settings(self) -> DataLoader[int, dict[str, Any]]:

@@ -17,12 +17,13 @@ from spm_api.graphql.core.context import Context
 from spm_api.realtime.messages import (
     KpiBreachedMessage,
     ServiceRetiringMessage,
+    StakeholderReportIssuedMessage,
     StatementsIssuedMessage,
     VoteCastMessage,
 )
 
 M = TypeVar("M", VoteCastMessage, StatementsIssuedMessage, ServiceRetiringMessage,
-              KpiBreachedMessage)
+              KpiBreachedMessage, StakeholderReportIssuedMessage)
 
 
 def unauthenticated() -> GraphQLError:

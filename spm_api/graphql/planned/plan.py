@@ -43,7 +43,7 @@ class Plan:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Whether an amount of money is shown (the organisation's currency is read once).
     uses_money: bool = False
-    #: How each selection is rendered, worked out on first use (``run.compiled``).
+    #: How each selection is rendered, compiled on first use (``render.renderer``).
     renderers: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
 
 

@@ -4,7 +4,9 @@ answer built straight from them in the shape and order the executor gives."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import fields
 from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
@@ -20,15 +22,19 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
 from spm_api.graphql.planned import shapes
 from spm_api.graphql.planned.plan import NotPlannable, Plan, Selected
-from spm_api.vocabulary import money
+from spm_api.graphql.planned.render import renderer
 from spm_api.vocabulary.errors import DomainError
 
 CURSOR_PREFIX = "arrayconnection"  # Strawberry's ListConnection cursors
 ROUND_COLUMNS = ("id", "opened_at", "closed_at", "outcome", "verdicts")
+#: What is read of a round whose result is not asked for.
+SHOWN_ROUND_COLUMNS = ("id", "opened_at", "closed_at")
 #: What a ballot reads of a vote and of its service (``rounds.build_ballot``).
 BALLOT_VOTE = ("id", "voter_id", "decision", "comment", "cast_at")
 
 Record = dict[Any, Any]
+#: The key a child record keeps its parent's id under (not a column: no step reads it).
+PARENT = "@parent"
 
 
 def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
@@ -49,45 +55,37 @@ def listing_arguments(where: dict[str, Any] | None, order: dict[str, Any] | None
         raise NotPlannable(str(refused)) from None
 
 
+def frozen(where: reads.ServiceFilter | None) -> Hashable:
+    """A filter as a key: its lists (as GraphQL input gives them) made tuples."""
+    if where is None:
+        return None
+    values = (getattr(where, field.name) for field in fields(where))
+    return tuple(tuple(value) if isinstance(value, list) else value for value in values)
+
+
 def latest_of_each_voter(votes: list[Record]) -> list[Record]:
     """``rounds.current_votes`` (the domain's rule) over vote records."""
     return current_votes(votes, itemgetter("id"), itemgetter("voter_id"))
 
 
-Step = Callable[["PlanRun", Record], Any]
-Steps = list[tuple[str, Step]]
+Span = tuple[int, tuple[str, ...], dict[int, Record]]
 
 
-def compiled(type_name: str, below: Sequence[Selected]) -> Steps:
-    """One step per key: what ``render`` calls for each row."""
-    _, fields = shapes.TYPES[type_name]
-    return [(part.key, _step(type_name, fields.get(part.name), part)) for part in below]
+def _spans(joins: list[tuple[projections.Join, dict[int, Record]]], start: int
+           ) -> list[Span]:
+    """Per join: where its row's id is in a result row, its names, where it is kept."""
+    spans = []
+    for (_, _, wanted), known in joins:
+        spans.append((start, ("id", *wanted), known))
+        start += 1 + len(wanted)
+    return spans
 
 
-def _step(type_name: str, shape: shapes.Shape | None, part: Selected) -> Step:
-    if shape is None:  # __typename
-        return lambda _run, _row: type_name
-    if isinstance(shape, shapes.Column):
-        column, encode = shape.column, shape.encode
-        if encode is shapes.plain:
-            return lambda _run, row: row[column]
-        return lambda _run, row: encode(row[column])
-    if isinstance(shape, shapes.Derived):
-        column, compute = shape.column, shape.compute
-        return lambda _run, row: compute(row[column])
-    if isinstance(shape, shapes.GlobalId):
-        return lambda _run, row: to_base64(type_name, row["id"])
-    if isinstance(shape, shapes.MoneyOf):
-        column = shape.column
-        return lambda run, row: run.money(row[column], part)
-    if isinstance(shape, shapes.One):
-        one, target = ("one", part.key), shape.target
-        return lambda run, row: (None if row[one] is None
-                                 else run.render(target, row[one], part.below))
-    if isinstance(shape, shapes.Many):
-        many, target = ("many", part.key), shape.target
-        return lambda run, row: run.render_all(target, row[many], part.below)
-    return lambda run, row: run.approval(row, part)
+def _keep_joined(row: Sequence[Any], spans: list[Span]) -> None:
+    for at, names, known in spans:
+        pk = row[at]
+        if pk is not None and pk not in known:
+            known[pk] = dict(zip(names, row[at:at + len(names)], strict=True))
 
 
 class PlanRun:
@@ -107,6 +105,7 @@ class PlanRun:
         self.currency = currency or ""
         #: Rows read by a join, per GraphQL type, by id (``children``).
         self.known: dict[str, dict[int, Record]] = {}
+        self._reader: projections.Reader | None = None
 
     async def answer(self) -> dict[str, Any]:
         if self.plan.uses_money and not self.currency:
@@ -174,7 +173,9 @@ class PlanRun:
                 max_results=self.max_page_size, prefix=CURSOR_PREFIX)
         except (ValueError, TypeError) as refused:  # the executor words the refusal
             raise NotPlannable(str(refused)) from None
-        listing = reads.services(self.actor, where, order)
+        def listing() -> reads.Listing[Any]:
+            return reads.services(self.actor, where, order)
+
         columns = self.plan.columns.get("Service", ("id",))
         rows: list[Record] = []
         total: int | None = None
@@ -183,7 +184,8 @@ class PlanRun:
             async with self.context.lock:
                 fetched, total = await projections.page(
                     self.context.session, listing, columns, window.start,
-                    window.overfetch - window.start, counted)
+                    window.overfetch - window.start, counted,
+                    built_from=(self.organisation_id, frozen(where), order))
             rows = [dict(zip(columns, row, strict=True)) for row in fetched]
         has_next = window.expected is not None and len(rows) == window.expected + 1
         if has_next:
@@ -194,7 +196,7 @@ class PlanRun:
             if part.name == "totalCount":
                 if total is None:
                     async with self.context.lock:
-                        total = await listing.count(self.context.session)
+                        total = await listing().count(self.context.session)
                 answer[part.key] = total
             elif part.name == "edges":
                 answer[part.key] = await self.edges(part, rows, cursors)
@@ -221,15 +223,21 @@ class PlanRun:
 
     # --- rows -------------------------------------------------------------------------
 
+    async def reader(self) -> projections.Reader:
+        """The driver's connection, looked up for the first statement of the request."""
+        if self._reader is None:
+            self._reader = await projections.reader(self.context.session)
+        return self._reader
+
     async def by_id(self, type_name: str, ids: Sequence[int]) -> dict[int, Record]:
         relation, _ = shapes.TYPES[type_name]
         columns = [column for column in self.plan.columns.get(type_name, ("id",))
                    if column != "id"]
         async with self.context.lock:
-            found = await projections.by_id(self.context.session, relation,
+            found = await projections.by_id(await self.reader(), relation,
                                             self.organisation_id, ids, columns)
-        return {pk: {"id": pk, **dict(zip(columns, row, strict=True))}
-                for pk, row in found.items()}
+        names = ("id", *columns)
+        return {row[0]: dict(zip(names, row, strict=True)) for row in found}
 
     async def children(self, relation: str, columns: Sequence[str],
                        parent_ids: Sequence[int], child_type: str | None = None
@@ -239,27 +247,48 @@ class PlanRun:
         child are read in the same statement and kept for ``fill``."""
         joins = self.joins(child_type) if child_type else []
         async with self.context.lock:
-            found = await projections.children(self.context.session, relation,
+            found = await projections.children(await self.reader(), relation,
                                                self.organisation_id, parent_ids, columns,
                                                [join for join, _ in joins])
+        # Each row starts with its parent's id: kept under PARENT, which no step reads.
+        names = (PARENT, *columns)
+        grouped: defaultdict[int, list[Record]] = defaultdict(list)
         if not joins:
-            return {parent: [dict(zip(columns, row, strict=True)) for row in rows]
-                    for parent, rows in found.items()}
-        width = len(columns)
-        spans = []  # per join: where its id is in the row, its columns, where it is kept
-        start = width
-        for (_, _, wanted), known in joins:
-            spans.append((start, ("id", *wanted), known))
-            start += 1 + len(wanted)
-        grouped: dict[int, list[Record]] = {}
-        for parent, rows in found.items():
-            grouped[parent] = [dict(zip(columns, row[:width], strict=True)) for row in rows]
-            for row in rows:
-                for at, names, known in spans:
-                    pk = row[at]
-                    if pk is not None and pk not in known:
-                        known[pk] = dict(zip(names, row[at:at + len(names)], strict=True))
+            for row in found:
+                grouped[row[0]].append(dict(zip(names, row, strict=True)))
+            return grouped
+        spans = _spans(joins, len(names))
+        for row in found:
+            grouped[row[0]].append(dict(zip(names, row, strict=False)))  # joins follow
+            _keep_joined(row, spans)
         return grouped
+
+    async def latest_rounds(self, service_ids: Sequence[int], columns: tuple[str, ...],
+                            vote_columns: tuple[str, ...]
+                            ) -> tuple[dict[int, Record], dict[int, list[Record]]]:
+        """Each service's latest approval round and that round's votes (with the voters
+        the plan shows), in one statement."""
+        joins = self.joins("Vote")
+        async with self.context.lock:
+            found = await projections.latest_with_children(
+                await self.reader(), "approval_rounds_of_service", self.organisation_id,
+                service_ids, columns, "votes_of_round", vote_columns,
+                [join for join, _ in joins])
+        rounds_end = 1 + len(columns)
+        votes_end = rounds_end + len(vote_columns)
+        vote_id_at = rounds_end + vote_columns.index("id")
+        spans = _spans(joins, votes_end)
+        latest: dict[int, Record] = {}
+        votes: defaultdict[int, list[Record]] = defaultdict(list)
+        for row in found:
+            if row[0] not in latest:
+                latest[row[0]] = dict(zip(columns, row[1:rounds_end], strict=True))
+            if row[vote_id_at] is None:  # a round without votes
+                continue
+            votes[row[1]].append(dict(zip(vote_columns, row[rounds_end:votes_end],
+                                          strict=True)))
+            _keep_joined(row, spans)
+        return latest, votes
 
     def joins(self, child_type: str) -> list[tuple[projections.Join, dict[int, Record]]]:
         """The rows ``child_type``'s selected ``One`` fields point to that have no
@@ -320,19 +349,18 @@ class PlanRun:
         """Each service's latest round. A closed round's result is frozen on it and read
         with the round; an open one is worked out by the same domain function, loaders
         and plugins the executor uses."""
-        rounds = await self.children("approval_rounds_of_service", ROUND_COLUMNS,
-                                        [row["id"] for row in rows])
-        latest = {service_id: found[-1] for service_id, found in rounds.items() if found}
-        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
-        votes = await self.children("votes_of_round", vote_columns,
-                                       [round_["id"] for round_ in latest.values()], "Vote")
-        # Only ``status`` and ``verdicts`` ask the rules (as in the executor).
+        # Only ``status`` and ``verdicts`` ask the rules (as in the executor); only then
+        # is a round's outcome and its frozen verdicts read.
         judged = any(part.name in ("status", "verdicts") for part in selected.below)
-        open_ids = [service_id for service_id, round_ in latest.items()
-                    if round_["outcome"] is None]
+        vote_columns = tuple(sorted({*self.plan.columns.get("Vote", ("id",)), *BALLOT_VOTE}))
+        latest, votes = await self.latest_rounds(
+            [row["id"] for row in rows], ROUND_COLUMNS if judged else SHOWN_ROUND_COLUMNS,
+            vote_columns)
+        open_ids = {service_id for service_id, round_ in latest.items()
+                    if round_["outcome"] is None} if judged else set()
         evaluated = await self.open_rounds(
             [row for row in rows if row["id"] in open_ids], latest, votes
-        ) if open_ids and judged else {}
+        ) if open_ids else {}
         # The decision makers (with the rules, settings and books: four statements) are
         # read only when asked for; an open round's evaluation reads them itself.
         wanted = any(part.name == "decisionMakerCount" for part in selected.below)
@@ -376,8 +404,10 @@ class PlanRun:
             found = loaders.round_results.get(round_["id"])
             if found is None:
                 # The rows as the attribute bags the domain reads (it reads, never writes).
-                as_service: Any = SimpleNamespace(**{key: value for key, value in service.items()
-                                                     if isinstance(key, str)})
+                as_service: Any = SimpleNamespace(**{
+                    key: (projections.decimal(value) if key in shapes.BALLOT_AMOUNTS
+                          else value)
+                    for key, value in service.items() if isinstance(key, str)})
                 as_round: Any = SimpleNamespace(**round_)
                 as_votes: Any = [SimpleNamespace(**vote) for vote in votes.get(round_["id"], [])]
                 try:
@@ -396,26 +426,18 @@ class PlanRun:
         return {service["id"]: found for service, found in zip(services, results, strict=True)}
 
     def render(self, type_name: str, row: Record, below: Sequence[Selected]) -> dict[str, Any]:
-        return {key: step(self, row) for key, step in self.steps(type_name, below)}
+        return renderer(type_name, below, self.plan.renderers)(self, row)
 
     def render_all(self, type_name: str, rows: list[Record], below: Sequence[Selected]
                    ) -> list[dict[str, Any]]:
-        steps = self.steps(type_name, below)
-        return [{key: step(self, row) for key, step in steps} for row in rows]
-
-    def steps(self, type_name: str, below: Sequence[Selected]) -> Steps:
-        """How each key of ``below`` is worked out from a row of ``type_name``: decided
-        once per plan, so a row costs one call per key shown."""
-        found = self.plan.renderers.get((type_name, id(below)))
-        if found is None:
-            found = self.plan.renderers[(type_name, id(below))] = compiled(type_name, below)
-        return found
+        write = renderer(type_name, below, self.plan.renderers)
+        return [write(self, row) for row in rows]
 
     def money(self, amount: Any, selected: Selected) -> dict[str, Any] | None:
         if amount is None:
             return None
         currency = self.currency
-        values = {"amount": str(money.rounded(amount, currency)), "currency": currency,
+        values = {"amount": projections.amount_text(amount, currency), "currency": currency,
                   "__typename": "Money"}
         return {part.key: values[part.name] for part in selected.below}
 

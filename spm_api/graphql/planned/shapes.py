@@ -174,6 +174,8 @@ REVIEW_TYPES: dict[str, dict[str, str]] = {
 #: What a ballot reads of the service (``rounds.build_ballot``), for open rounds.
 BALLOT_SERVICE = frozenset({"organisation_id", "name", "investment_category",
                             "estimated_cost", "expected_benefit"})
+#: Of those, the amounts: read in their stored form, handed to the rules as decimals.
+BALLOT_AMOUNTS = frozenset({"estimated_cost", "expected_benefit"})
 
 #: Fields of ``ApprovalRound``, worked out from the domain's round result.
 APPROVAL_FIELDS = frozenset({"status", "openedAt", "closedAt", "decisionMakerCount", "votes",

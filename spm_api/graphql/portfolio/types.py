@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         Deviation,
     )
     from spm_api.graphql.finance.types import BudgetLineNode, ChargingPolicy
-    from spm_api.graphql.reporting.types import StakeholderNode
+    from spm_api.graphql.reporting.types import StakeholderNode, StakeholderReportNode
     from spm_api.graphql.sourcing.types import CapabilityNode, EngagementNode
     from spm_api.graphql.stewardship.types import KpiNode, ServiceHealth
 
@@ -295,6 +295,13 @@ class ServiceNode(LoadedNode):
         self, info: Info[Context, None]
     ) -> list[Annotated[StakeholderNode, strawberry.lazy(REPORTING_TYPES)]]:
         return await info.context.loaders.stakeholders_of_service.load(self.id)
+
+    @strawberry.field(description="The stakeholder reports issued on it, newest first.")
+    async def stakeholder_reports(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[StakeholderReportNode, strawberry.lazy(REPORTING_TYPES)]]:
+        return list(reversed(
+            await info.context.loaders.stakeholder_reports_of_service.load(self.id)))
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
     async def affirmations(

@@ -18,3 +18,32 @@ class AddStakeholderInput:
 @strawberry.input(description="Remove one stakeholder registration.")
 class RemoveStakeholderInput:
     stakeholder_id: strawberry.ID = strawberry.field(description="The registration.")
+
+
+@strawberry.input(description="Issue a stakeholder report on a service.")
+class IssueStakeholderReportInput:
+    service_id: strawberry.ID = strawberry.field(
+        description="A CHARTERED, LIVE or RETIRING service.")
+
+
+@strawberry.input(description="Affirm that the deliverable meets the charter.")
+class AffirmDeliverableInput:
+    service_id: strawberry.ID = strawberry.field(description="The service.")
+    comment: str = strawberry.field(default="", description="Anything to add.")
+    report_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The report you were given; the newest when left out.")
+
+
+@strawberry.input(description="Dispute the deliverable, saying why.")
+class DisputeDeliverableInput:
+    service_id: strawberry.ID = strawberry.field(description="The service.")
+    reason: str = strawberry.field(description="Why it does not meet the charter.")
+    report_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The report you were given; the newest when left out.")
+
+
+@strawberry.input(description="Settle a stakeholder's dispute.")
+class ResolveDisputeInput:
+    dispute_id: strawberry.ID = strawberry.field(
+        description="The dispute (an Affirmation whose verdict is DISPUTED).")
+    resolution: str = strawberry.field(description="How it was settled.")
