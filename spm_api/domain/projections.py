@@ -68,7 +68,7 @@ async def page(session: AsyncSession, listing: Callable[[], Listing[Any]],
             *selected, maintain_column_froms=True).offset(offset).limit(limit)
         if key is not None:
             _PAGES[key] = query
-            if len(_PAGES) > PAGES_KEPT:
+            while len(_PAGES) > PAGES_KEPT:
                 _PAGES.popitem(last=False)
     elif key is not None:
         _PAGES.move_to_end(key)
