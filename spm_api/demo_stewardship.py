@@ -1,6 +1,9 @@
-"""Demo KPIs: every live service gets two measured KPIs with twelve months of values
-(some of them breaching in the latest months) and two built-in ones worked out from the
-demo books, all through the same domain commands as the API."""
+"""Demo KPIs and a decided portfolio review: every live service gets two measured KPIs
+with twelve months of values (some of them breaching in the latest months) and two
+built-in ones worked out from the demo books; then a review of the catalogue over those
+months is opened, recommended on, voted on by the decision makers and decided by the
+approval rules, its approved recommendation carried out. All through the same domain
+commands as the API."""
 
 from __future__ import annotations
 
@@ -10,11 +13,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.actor import Actor
+from spm_api.domain.reviews import commands as reviews
 from spm_api.domain.stewardship.kpis import KpiSpec, define_kpi
 from spm_api.domain.stewardship.measurements import MeasurementItem, record_measurements
 from spm_api.models import Service
 from spm_api.plugins.host import PluginHost
-from spm_api.vocabulary.enums import KpiDirection, KpiKind
+from spm_api.vocabulary.enums import Decision, KpiDirection, KpiKind, Recommendation
 from spm_api.vocabulary.periods import Period
 from spm_api.vocabulary.stages import Stage
 
@@ -75,3 +79,41 @@ async def seed_stewardship(session: AsyncSession, plugins: PluginHost, manager: 
             await define_kpi(session, manager, plugins, service.id, KpiSpec(
                 name=name, kind=kind, direction=direction, target=target,
                 warning_threshold=warning, breach_threshold=breach))
+
+
+#: The demo review's title.
+REVIEW_TITLE = "Yearly portfolio review"
+
+
+async def seed_review(session: AsyncSession, plugins: PluginHost, manager: Actor,
+                      deciders: list[Actor], services: list[Service],
+                      today: date | None = None) -> None:
+    """A decided review of the catalogue over the last twelve months: the first
+    retiring service REPLACEd by the first live one (approved by every decision maker,
+    so the rules approve it and the successor is set), the second live one RATIONALISEd
+    into the first (rejected by two of three, so it stays as it is), every other service
+    retained. Nothing is reviewed without a retiring and two live services."""
+    live = [service for service in services if service.stage is Stage.LIVE]
+    retiring = [service for service in services if service.stage is Stage.RETIRING]
+    if len(live) < 2 or not retiring:
+        return
+    months = months_before(today or date.today())
+    review = await reviews.open_review(session, manager, title=REVIEW_TITLE,
+                                       period_from=str(months[0]),
+                                       period_to=str(months[-1]))
+    successor, merged = live[0], live[1]
+    await reviews.recommend(session, manager, review.id, reviews.Recommend(
+        retiring[0].id, Recommendation.REPLACE, successor_service_id=successor.id,
+        rationale=f"{successor.name} covers what it did"))
+    await reviews.recommend(session, manager, review.id, reviews.Recommend(
+        merged.id, Recommendation.RATIONALISE, successor_service_id=successor.id,
+        rationale=f"one platform instead of two: merge into {successor.name}"))
+    for decider in deciders:
+        await reviews.vote(session, decider, review.id, retiring[0].id, Decision.APPROVE,
+                           "agreed")
+    for decider, decision in zip(deciders, (Decision.APPROVE, Decision.REJECT,
+                                            Decision.REJECT), strict=False):
+        await reviews.vote(session, decider, review.id, merged.id, decision,
+                           "worth it" if decision is Decision.APPROVE
+                           else "its users depend on it")
+    await reviews.decide_review(session, manager, plugins, review.id)

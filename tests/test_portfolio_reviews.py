@@ -70,6 +70,42 @@ query($id: ID!) {
 }"""
 
 
+#: The page a decision maker reads: every item with its votes, ruling and the services
+#: it names (answered by the planned read path; the suite's check mode compares it with
+#: the executor's answer byte for byte).
+DECISION_PAGE = """
+query($id: ID!) {
+  portfolioReview(id: $id) {
+    id title state openedAt decidedAt openedBy { name } __typename
+    items {
+      __typename recommendation rationale plannedEndDate decision ruling explanation
+      votes { decision comment castAt voter { id name } }
+      service { id name stage successor { id name } }
+      successor { id name stage }
+      proposal { id name stage }
+      evidence {
+        health healthExplanation
+        kpis { name unit target value period status explanation }
+        cost budget budgetVariance recovered costRecovery
+        usageTrend { period quantity customers }
+        openEngagements customersAffected
+      }
+    }
+  }
+}"""
+
+SUCCESSOR = "query($id: ID!) { service(id: $id) { name successor { id name } } }"
+
+REVIEWS = """
+query($first: Int, $after: String) {
+  portfolioReviews(first: $first, after: $after) {
+    totalCount
+    edges { cursor node { id title } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}"""
+
+
 def _gid(kind: str, pk: int) -> str:
     return str(relay.GlobalID(kind, str(pk)))
 
@@ -176,6 +212,14 @@ async def test_decisions_follow_the_supermajority_rule_and_become_actions(
             voted = await extended.data(VOTE, {"input": {
                 "reviewId": review, "serviceId": service, "decision": decision}}, token)
             assert voted["voteOnRecommendation"]["errors"] == []
+    before = (await extended.data(DECISION_PAGE, {"id": review}, deciders[0])
+              )["portfolioReview"]
+    shown = {item["service"]["id"]: item for item in before["items"]}
+    assert [vote["decision"] for vote in shown[weak]["votes"]] == [
+        "APPROVE", "APPROVE", "REJECT"]
+    assert shown[weak]["ruling"] == "REJECTED"
+    assert shown[old]["ruling"] == "APPROVED"
+    assert shown[new]["successor"]["id"] == grow
     decided = await extended.data(DECIDE, {"id": review}, org.token(Role.PORTFOLIO_MANAGER))
     payload = decided["decideReview"]
     assert payload["errors"] == []
@@ -188,6 +232,22 @@ async def test_decisions_follow_the_supermajority_rule_and_become_actions(
     assert items[weak]["decision"] == "REJECTED"
     assert items[weak]["service"]["stage"] == "LIVE"
     assert "supermajority" in items[weak]["explanation"]
+
+    # The replaced service names its successor; the others none.
+    manager = org.token(Role.PORTFOLIO_MANAGER)
+    replaced = await extended.data(SUCCESSOR, {"id": new}, manager)
+    assert replaced["service"] == {"name": "New Mail",
+                                   "successor": {"id": grow, "name": "Grow"}}
+    assert (await extended.data(SUCCESSOR, {"id": old}, manager))["service"][
+        "successor"] is None
+    after = (await extended.data(DECISION_PAGE, {"id": review}, deciders[1])
+             )["portfolioReview"]
+    assert after["state"] == "DECIDED"
+    shown = {item["service"]["id"]: item for item in after["items"]}
+    assert shown[new]["service"]["successor"] == {"id": grow, "name": "Grow"}
+    assert shown[grow]["proposal"]["stage"] == "DEFINITION"
+    assert all(item["ruling"] is None for item in after["items"])
+    assert shown[weak]["explanation"] == items[weak]["explanation"]
 
     again = await _recommend(extended, org, review, weak, "RETAIN")
     assert [error["code"] for error in again] == ["REVIEW_DECIDED"]
@@ -227,3 +287,24 @@ async def test_refusals_carry_codes(api: GraphQLClient, db: AsyncEngine, org: Or
     voter = await api.data(VOTE, {"input": {"reviewId": review, "serviceId": live,
                                             "decision": "APPROVE"}}, manager)
     assert [e["code"] for e in voter["voteOnRecommendation"]["errors"]] == ["FORBIDDEN"]
+
+
+async def test_reviews_are_listed_newest_first_a_page_at_a_time(
+        api: GraphQLClient, org: Org, other_org: Org, portfolio: Portfolio) -> None:
+    manager = org.token(Role.PORTFOLIO_MANAGER)
+    await portfolio.live("Reviewed")
+    for title in ("First", "Second", "Third"):
+        opened = await api.data(OPEN, {"input": {
+            "title": title, "periodFrom": "2026-01", "periodTo": "2026-12"}}, manager)
+        assert opened["openPortfolioReview"]["errors"] == []
+    page = (await api.data(REVIEWS, {"first": 2}, manager))["portfolioReviews"]
+    assert page["totalCount"] == 3
+    assert [edge["node"]["title"] for edge in page["edges"]] == ["Third", "Second"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = (await api.data(REVIEWS, {"first": 2, "after": page["pageInfo"]["endCursor"]},
+                           manager))["portfolioReviews"]
+    assert [edge["node"]["title"] for edge in rest["edges"]] == ["First"]
+    assert rest["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True,
+                                "endCursor": rest["edges"][-1]["cursor"]}
+    elsewhere = (await api.data(REVIEWS, {}, other_org.token(Role.VIEWER)))["portfolioReviews"]
+    assert (elsewhere["totalCount"], elsewhere["edges"]) == (0, [])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum as PyEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum
@@ -51,11 +53,26 @@ class FixedDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else from_fixed(value)
 
+    def result_processor(self, dialect: Dialect, coltype: Any
+                         ) -> Callable[[Any], Decimal | None]:
+        """``process_result_value`` itself where the driver hands integers over as they
+        are (every supported one): one call per value read, not three."""
+        if self.impl_instance.result_processor(dialect, coltype) is not None:
+            return super().result_processor(dialect, coltype)  # type: ignore[return-value]
+        return _stored
+
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
 
 
+def _stored(value: Any) -> Decimal | None:
+    return None if value is None else from_fixed(value)
+
+
+@lru_cache(maxsize=1 << 16)
 def from_fixed(value: int | Decimal) -> Decimal:
-    """A stored (or SQL-summed) scaled integer as its exact decimal."""
+    """A stored (or SQL-summed) scaled integer as its exact decimal. Remembered: read
+    in bulk, amounts repeat (thresholds, prices, quantities), and a Decimal is
+    immutable, so one instance may stand for every equal amount."""
     return Decimal(int(value)).scaleb(-FIXED_SCALE)

@@ -92,7 +92,7 @@ async def _services_to_review(session: AsyncSession, actor: Actor,
     wanted = list(dict.fromkeys(service_ids))
     stages = dict((await session.execute(select(Service.id, Service.stage).where(
         Service.organisation_id == actor.organisation_id,
-        Service.id.in_(set(wanted))))).tuples().all())
+        Service.id.in_(set(wanted))))).all())
     problems = []
     for index, service_id in enumerate(wanted):
         stage = stages.get(service_id)

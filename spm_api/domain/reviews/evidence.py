@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from spm_api.domain.stewardship import computed, health
 from spm_api.domain.stewardship.readings import readings_of_all
 from spm_api.domain.stewardship.scope import among
 from spm_api.models import Engagement, Service, UsageRecord
+from spm_api.plugins.contracts import HealthAssessment, ServiceReadings
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.enums import Health
 from spm_api.vocabulary.periods import Period
@@ -41,13 +43,8 @@ class KpiEvidence:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
-class MonthUsage:
-    """A month of the usage trend: every unit summed, and the customers using it."""
-
-    period: str
-    quantity: Decimal
-    customers: int
+#: A month of the usage trend: the month, every unit summed, the customers using it.
+MonthUsage = tuple[str, Decimal, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +87,8 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
 
 async def _open_engagements(session: AsyncSession, organisation_id: int,
                             ids: Collection[int]) -> dict[int, int]:
-    rows = await session.execute(
+    connection = await session.connection()
+    rows = await connection.execute(
         select(Engagement.service_id, func.count())
         .where(Engagement.organisation_id == organisation_id,
                among(Engagement.service_id, ids), Engagement.status.not_in(ENDED_STATUSES))
@@ -100,7 +98,8 @@ async def _open_engagements(session: AsyncSession, organisation_id: int,
 
 async def _customers(session: AsyncSession, organisation_id: int, ids: Collection[int],
                      months: list[str]) -> dict[int, int]:
-    rows = await session.execute(
+    connection = await session.connection()
+    rows = await connection.execute(
         select(UsageRecord.service_id, func.count(func.distinct(UsageRecord.customer_id)))
         .where(UsageRecord.organisation_id == organisation_id,
                among(UsageRecord.service_id, ids),
@@ -109,56 +108,77 @@ async def _customers(session: AsyncSession, organisation_id: int, ids: Collectio
     return {service_id: int(count) for service_id, count in rows}
 
 
+def _kpis(readings: ServiceReadings, assessment: HealthAssessment | None
+          ) -> tuple[KpiEvidence, ...]:
+    """Each KPI as the health model saw it, with its judgement (UNKNOWN unjudged)."""
+    judged = {j.kpi_id: j for j in assessment.judgements} if assessment else {}
+    shown = []
+    for reading in readings.readings:
+        judgement = judged.get(reading.kpi_id)
+        shown.append(KpiEvidence(
+            reading.kpi_id, reading.name, reading.unit, reading.target, reading.value,
+            reading.period, judgement.status if judgement else Health.UNKNOWN,
+            judgement.explanation if judgement else ""))
+    return tuple(shown)
+
+
+def _books(service_id: int, months: dict[str, computed.MonthFacts], period: list[str],
+           trend: list[str]) -> dict[str, Any]:
+    """Cost, budget and recovery over ``period``, usage over ``trend``."""
+    cost = budget = recovered = Decimal(0)
+    for month in period:
+        facts = months.get(month)
+        if facts is not None:
+            cost += facts.cost or 0
+            budget += facts.budget or 0
+            recovered += facts.recovered or 0
+    usage: list[MonthUsage] = []
+    for month in trend:
+        facts = months.get(month)
+        usage.append((month, facts.usage or _ZERO, facts.customers) if facts is not None
+                     else (month, _ZERO, 0))
+    return {"service_id": service_id, "cost": cost, "budget": budget,
+            "budget_variance": _percent(cost - budget, budget), "recovered": recovered,
+            "cost_recovery": _percent(recovered, cost), "usage_trend": tuple(usage)}
+
+
+_ZERO = Decimal(0)
+
+
 async def evidence_of(session: AsyncSession, plugins: PluginHost, organisation_id: int,
                       service_ids: Collection[int], period_from: str, period_to: str
                       ) -> dict[int, Evidence]:
-    """Each service's evidence for the months ``period_from``..``period_to``, by id."""
+    """Each service's evidence for the months ``period_from``..``period_to``, by id.
+
+    The books are read once, grouped by service and month in SQL, and serve both the
+    built-in KPIs' current values and the sums and trend; the health model is asked
+    once per delivered service, in one pass after every read."""
     ids = set(service_ids)
     if not ids:
         return {}
     last = Period.parse(period_to)
     period = months_between(Period.parse(period_from), last)
     trend = months_between(last.shifted(1 - TREND_MONTHS), last)
-    services = {row.id: row for row in (await session.execute(
+    connection = await session.connection()
+    services = [row for row in (await connection.execute(
         select(Service.id, Service.organisation_id, Service.name, Service.stage)
-        .where(Service.organisation_id == organisation_id, among(Service.id, ids)))).all()
-        if row.id in ids}
-    readings = await readings_of_all(session, organisation_id, ids)
-    settings = await settings_by_plugin(session, organisation_id)
+        .where(Service.organisation_id == organisation_id, among(Service.id, ids))
+        .order_by(Service.id))).all() if row.id in ids]
     facts = await computed.facts_of(session, organisation_id, sorted(ids))
+    readings = await readings_of_all(session, organisation_id, ids, facts)
+    settings = await settings_by_plugin(session, organisation_id)
     engaged = await _open_engagements(session, organisation_id, ids)
     customers = await _customers(session, organisation_id, ids, trend)
     found: dict[int, Evidence] = {}
-    for service_id, service in services.items():
-        pairs = readings.get(service_id, [])
-        assessment = None
-        if health.has_health(service.stage):
-            assessment = await health.assess(plugins, health.readings_of(service, pairs),
-                                             settings)
-        judged = {j.kpi_id: j for j in assessment.judgements} if assessment else {}
-        kpis = tuple(
-            KpiEvidence(
-                kpi.id, kpi.name, kpi.unit, kpi.target,
-                reading.value, reading.period,
-                judged[kpi.id].status if kpi.id in judged else Health.UNKNOWN,
-                judged[kpi.id].explanation if kpi.id in judged else "")
-            for kpi, reading in ((kpi, health.reading_of(kpi, current))
-                                 for kpi, current in pairs))
-        months = facts.get(service_id, {})
-        in_period = [months[m] for m in period if m in months]
-        cost = sum((f.cost or Decimal(0) for f in in_period), Decimal(0))
-        budget = sum((f.budget or Decimal(0) for f in in_period), Decimal(0))
-        recovered = sum((f.recovered or Decimal(0) for f in in_period), Decimal(0))
-        found[service_id] = Evidence(
-            service_id=service_id,
+    for service in services:
+        seen = health.readings_of(service, readings.get(service.id, []))
+        assessment = await health.assess(plugins, seen, settings) \
+            if health.has_health(service.stage) else None
+        found[service.id] = Evidence(
             health=assessment.status if assessment else None,
             health_explanation=assessment.explanation if assessment else "",
-            kpis=kpis, cost=cost, budget=budget,
-            budget_variance=_percent(cost - budget, budget),
-            recovered=recovered, cost_recovery=_percent(recovered, cost),
-            usage_trend=tuple(
-                MonthUsage(m, months[m].usage or Decimal(0) if m in months else Decimal(0),
-                           months[m].customers if m in months else 0) for m in trend),
-            open_engagements=engaged.get(service_id, 0),
-            customers_affected=customers.get(service_id, 0))
+            kpis=_kpis(seen, assessment),
+            open_engagements=engaged.get(service.id, 0),
+            customers_affected=customers.get(service.id, 0),
+            **_books(service.id, facts.get(service.id, {}), period, trend))
     return found

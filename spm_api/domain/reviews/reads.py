@@ -64,6 +64,6 @@ async def item_views(session: AsyncSession, plugins: PluginHost, review: Portfol
                                  review.period_from, review.period_to)
     votes = await votes_of_items(session, [item.id for item in items])
     ruled = {} if review.state is ReviewState.DECIDED else await rulings(
-        session, plugins, review.organisation_id, items)
+        session, plugins, review.organisation_id, items, votes)
     return [ItemView(item, evidence.get(item.service_id), votes.get(item.id, []),
                      ruled.get(item.id)) for item in items]

@@ -5,7 +5,7 @@ a ballot of that item's votes and the reviewed service's facts."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,26 +34,30 @@ async def votes_of_items(session: AsyncSession, item_ids: Sequence[int]
 
 
 async def rulings(session: AsyncSession, plugins: PluginHost, organisation_id: int,
-                  items: Sequence[ReviewItem]) -> dict[int, approval.RoundResult]:
-    """Each item's result by item id, evaluated afresh (a fixed number of statements)."""
-    if not items:
-        return {}
-    service_ids = sorted({item.service_id for item in items})
+                  items: Sequence[ReviewItem],
+                  votes: Mapping[int, list[ReviewVote]] | None = None
+                  ) -> dict[int, approval.RoundResult]:
+    """Each item's result by item id, evaluated afresh (a fixed number of statements).
+    RETAIN needs no ballot: the services, budgets and approval setup are read only for
+    the items recommending a change. ``votes``: ``votes_of_items`` when already read."""
+    found: dict[int, approval.RoundResult] = {
+        item.id: STATUS_QUO for item in items if item.recommendation is Recommendation.RETAIN}
+    changing = [item for item in items if item.id not in found]
+    if not changing:
+        return found
+    service_ids = sorted({item.service_id for item in changing})
     services = {service.id: service for service in await session.scalars(
         select(Service).where(Service.organisation_id == organisation_id,
                               Service.id.in_(service_ids)))}
     budgets = dict(zip(service_ids, await monthly_budgets(
         session=session, organisation_id=organisation_id, ids=service_ids), strict=True))
-    votes = await votes_of_items(session, [item.id for item in items])
+    if votes is None:
+        votes = await votes_of_items(session, [item.id for item in changing])
     setup = await approval.approval_setup(session, organisation_id)
-    found: dict[int, approval.RoundResult] = {}
-    for item in items:
-        if item.recommendation is Recommendation.RETAIN:
-            found[item.id] = STATUS_QUO
-            continue
+    for item in changing:
         service = services[item.service_id]
         ballot = approval.build_ballot(service, votes.get(item.id, []),  # type: ignore[arg-type]
                                        setup.decision_makers, setup.books,
                                        budgets[item.service_id])
         found[item.id] = await approval.evaluate(plugins, ballot, setup.rules, setup.settings)
-    return found
+    return {item.id: found[item.id] for item in items}

@@ -6,19 +6,21 @@ grouped sums, five statements). Behind the loader ``Service.health`` and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from spm_api.domain.plain import plain_rows
 from spm_api.domain.stewardship import computed
 from spm_api.domain.stewardship.scope import among
 from spm_api.models import Kpi, Measurement
-from spm_api.vocabulary.enums import KpiKind
+from spm_api.vocabulary.enums import KpiDirection, KpiKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +51,38 @@ class KpiKey(Protocol):
 
 
 async def current_values(session: AsyncSession, organisation_id: int,
-                         kpis: Sequence[KpiKey]) -> dict[int, Current]:
-    """The current value of each KPI that has one, by KPI id."""
+                         kpis: Sequence[KpiKey],
+                         facts: Mapping[int, dict[str, computed.MonthFacts]] | None = None
+                         ) -> dict[int, Current]:
+    """The current value of each KPI that has one, by KPI id. ``facts``: the books'
+    months of the services (``computed.facts_of``) when the caller has read them
+    already. Read as plain rows (changes pending are flushed first, as the ORM
+    would)."""
     found: dict[int, Current] = {}
+    await session.flush()
     measured = {kpi.id for kpi in kpis if kpi.kind is KpiKind.MEASURED}
     if measured:
-        ranked = (select(Measurement.kpi_id, Measurement.value, Measurement.at,
-                         Measurement.period, Measurement.source,
-                         func.row_number().over(
-                             partition_by=Measurement.kpi_id,
-                             order_by=(Measurement.at.desc(), Measurement.id.desc())
-                         ).label("rank"))
-                  .where(Measurement.organisation_id == organisation_id,
-                         among(Measurement.kpi_id, measured))
-                  .subquery())
-        for kpi_id, value, at, period, source, _rank in await session.execute(
-                select(ranked).where(ranked.c.rank == 1)):
+        # Each KPI's latest instant, found in the (kpi_id, at) unique index: one probe
+        # per KPI rather than ranking every measurement (at is unique per KPI).
+        earlier = aliased(Measurement)
+        newest = (select(func.max(earlier.at)).where(earlier.kpi_id == Kpi.id)
+                  .correlate(Kpi).scalar_subquery())
+        query = (select(Kpi.id, Measurement.value, Measurement.at, Measurement.period,
+                        Measurement.source)
+                 .select_from(Kpi)
+                 .join(Measurement, and_(Measurement.kpi_id == Kpi.id,
+                                         Measurement.organisation_id == organisation_id,
+                                         Measurement.at == newest))
+                 .where(Kpi.organisation_id == organisation_id,
+                        Kpi.kind == KpiKind.MEASURED, among(Kpi.id, measured)))
+        for kpi_id, value, at, period, source in await plain_rows(session, query):
             if kpi_id in measured:
                 found[kpi_id] = Current(value, at, period, source)
     built_in = [kpi for kpi in kpis if kpi.kind is not KpiKind.MEASURED]
     if built_in:
-        facts = await computed.facts_of(session, organisation_id,
-                                        sorted({kpi.service_id for kpi in built_in}))
+        if facts is None:
+            facts = await computed.facts_of(session, organisation_id,
+                                            sorted({kpi.service_id for kpi in built_in}))
         for kpi in built_in:
             latest = computed.latest(kpi.kind, facts.get(kpi.service_id))
             if latest is not None:
@@ -97,17 +109,36 @@ READING_COLUMNS = (Kpi.id, Kpi.service_id, Kpi.name, Kpi.unit, Kpi.kind, Kpi.dir
                    Kpi.pull_error)
 
 
+class KpiRow(NamedTuple):
+    """A KPI as ``READING_COLUMNS``: a plain tuple with names."""
+
+    id: int
+    service_id: int
+    name: str
+    unit: str
+    kind: KpiKind
+    direction: KpiDirection
+    target: Decimal
+    warning_threshold: Decimal
+    breach_threshold: Decimal
+    source: str | None
+    pull_error: str | None
+
+
 async def readings_of_all(session: AsyncSession, organisation_id: int,
-                          service_ids: Collection[int]
+                          service_ids: Collection[int],
+                          facts: Mapping[int, dict[str, computed.MonthFacts]] | None = None
                           ) -> dict[int, list[tuple[Any, Current | None]]]:
     """Like ``readings_of_services`` for many services at once (a whole portfolio): the
-    KPIs as column rows, every KPI of the organisation read and the others dropped."""
+    KPIs as column rows, every KPI of the organisation read and the others dropped.
+    ``facts``: as for ``current_values``."""
     wanted = set(service_ids)
-    kpis = [row for row in (await session.execute(
-        select(*READING_COLUMNS).where(Kpi.organisation_id == organisation_id,
-                                       among(Kpi.service_id, wanted))
-        .order_by(Kpi.id))).all() if row.service_id in wanted]
-    values = await current_values(session, organisation_id, kpis)
+    await session.flush()
+    kpis = [KpiRow._make(row) for row in await plain_rows(session, select(
+        *READING_COLUMNS).where(Kpi.organisation_id == organisation_id,
+                                among(Kpi.service_id, wanted)).order_by(Kpi.id))
+            if row[1] in wanted]
+    values = await current_values(session, organisation_id, kpis, facts)
     grouped: dict[int, list[tuple[Any, Current | None]]] = defaultdict(list)
     for kpi in kpis:
         grouped[kpi.service_id].append((kpi, values.get(kpi.id)))

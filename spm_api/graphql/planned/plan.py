@@ -47,7 +47,8 @@ class Plan:
     renderers: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
 
 
-ROOT_FIELDS = frozenset({"services", "service", "viewer", "node", "__typename"})
+ROOT_FIELDS = frozenset({"services", "service", "viewer", "node", "portfolioReview",
+                         "__typename"})
 CONNECTION_FIELDS = frozenset({"totalCount", "edges", "pageInfo", "__typename"})
 EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
@@ -161,7 +162,35 @@ class _Builder:
                 children.append(child)
         return Selected(built.key, built.name, built.node, tuple(children))
 
+    def review(self, selected: Selected) -> Selected:
+        """``portfolioReview``: the review's own fields, its items with their evidence
+        (``shapes.REVIEW_TYPES``), and the services and people they name as rows."""
+        return self.composite(selected, "PortfolioReview")
+
+    def composite(self, selected: Selected, type_name: str) -> Selected:
+        fields = shapes.REVIEW_TYPES[type_name]
+        built = self.below(selected, type_name)
+        children: list[Selected] = []
+        for child in built.below:
+            if child.name == "__typename":
+                children.append(child)
+                continue
+            if child.name not in fields:
+                raise NotPlannable(f"{type_name}.{child.name}")
+            if child.node.arguments:
+                raise NotPlannable("arguments")
+            target = fields[child.name]
+            if target in shapes.TYPES:
+                children.append(self.object(child, target))
+            elif target in shapes.REVIEW_TYPES:
+                children.append(self.composite(child, target))
+            else:
+                children.append(child)
+        return Selected(built.key, built.name, built.node, tuple(children))
+
     def root(self, selected: Selected) -> Selected:
+        if selected.name == "portfolioReview":
+            return self.review(selected)
         if selected.name == "services":
             connection = self.only(selected, "ServiceConnection", CONNECTION_FIELDS)
             children: list[Selected] = []

@@ -137,6 +137,10 @@ class PlanRun:
                                        selected, none_when_empty=True)
         if selected.name == "node":
             return await self.node(selected)
+        if selected.name == "portfolioReview":
+            from spm_api.graphql.planned import reviews
+
+            return await reviews.review(self, selected)
         found = await self.by_id("Person", [self.actor.person_id])
         return await self.rendered("Person", [found[self.actor.person_id]], selected,
                                    none_when_empty=True)

@@ -96,6 +96,7 @@ TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
         "estimatedCost": MoneyOf("estimated_cost"),
         "expectedBenefit": MoneyOf("expected_benefit"),
         "owner": One("person", "owner_id", "Person"),
+        "successor": One("service", "successor_id", "Service"),
         "requirements": Many("requirements_of_service", "Requirement"),
         "stakeholderInputs": Many("stakeholder_inputs_of_service", "StakeholderInput"),
         "stageChanges": Many("stage_changes_of_service", "StageChange"),
@@ -146,6 +147,28 @@ TYPES: dict[str, tuple[str, dict[str, Shape]]] = {
         "castAt": Column("cast_at", iso),
         "voter": One("person", "voter_id", "Person"),
     }),
+}
+
+#: A portfolio review and what it shows, answered from the domain's item views
+#: (``reviews.item_views``: the evidence and rulings are worked out, not columns).
+#: Per GraphQL type, each field: ``""`` for a value, or the type shown below it (a row
+#: type of ``TYPES`` read by id, or another of these).
+REVIEW_TYPES: dict[str, dict[str, str]] = {
+    "PortfolioReview": {"id": "", "title": "", "periodFrom": "", "periodTo": "", "state": "",
+                        "openedAt": "", "decidedAt": "", "openedBy": "Person",
+                        "items": "ReviewItem"},
+    "ReviewItem": {"recommendation": "", "rationale": "", "plannedEndDate": "",
+                   "decision": "", "ruling": "", "explanation": "",
+                   "evidence": "ReviewEvidence", "votes": "ReviewVote", "service": "Service",
+                   "successor": "Service", "proposal": "Service"},
+    "ReviewVote": {"decision": "", "comment": "", "castAt": "", "voter": "Person"},
+    "ReviewEvidence": {"health": "", "healthExplanation": "", "kpis": "KpiEvidence",
+                       "cost": "", "budget": "", "budgetVariance": "", "recovered": "",
+                       "costRecovery": "", "usageTrend": "MonthUsage",
+                       "openEngagements": "", "customersAffected": ""},
+    "KpiEvidence": {"name": "", "unit": "", "target": "", "value": "", "period": "",
+                    "status": "", "explanation": ""},
+    "MonthUsage": {"period": "", "quantity": "", "customers": ""},
 }
 
 #: What a ballot reads of the service (``rounds.build_ballot``), for open rounds.

@@ -172,6 +172,7 @@ class ServiceNode(LoadedNode):
         description="From RETIRING on: the last day the service is delivered; usage and "
                     "charges for later months are refused (SERVICE_ENDED).")
     owner_id: strawberry.Private[int | None]
+    successor_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Business case: what delivering it is expected to cost.")
     async def estimated_cost(self, info: Info[Context, None], root: strawberry.Parent[Any]
@@ -212,6 +213,14 @@ class ServiceNode(LoadedNode):
         if self.owner_id is None:
             return None
         return await info.context.loaders.person.load(self.owner_id)
+
+    @strawberry.field(description="The service that replaces this one (REPLACE) or that it "
+                                  "is merged into (RATIONALISE), as a decided portfolio "
+                                  "review set it; null otherwise.")
+    async def successor(self, info: Info[Context, None]) -> ServiceNode | None:
+        if self.successor_id is None:
+            return None
+        return await info.context.loaders.service.load(self.successor_id)
 
     @strawberry.field
     async def requirements(self, info: Info[Context, None]) -> list[RequirementNode]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
 from spm_api.domain.actor import Actor
@@ -12,10 +13,22 @@ from spm_api.domain.reviews import reads
 from spm_api.domain.session import Session
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id
+from spm_api.graphql.core.pagination import CountedConnection, QuerySource
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.reading import read
 from spm_api.graphql.reviews.types import REVIEW, PortfolioReview, review_of
 from spm_api.vocabulary.errors import DomainError
+
+
+@strawberry.type(name="PortfolioReviewConnection")
+class PortfolioReviewConnection(CountedConnection[PortfolioReview]):  # type: ignore[type-var]
+    """Portfolio reviews, a page at a time."""
+
+    @classmethod
+    def resolve_node(cls, node: Any, *, info: Any, **kwargs: Any) -> PortfolioReview:
+        found = review_of(node)
+        assert found is not None
+        return found
 
 
 @strawberry.type
@@ -36,16 +49,11 @@ class ReviewsQuery:
 
         return review_of(await read(info, query))
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Your organisation's reviews, newest first.")
-    async def portfolio_reviews(
-        self, info: Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="How many, at most 100.")] = 20,
-        after: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
-    ) -> list[PortfolioReview]:
-        async def query(session: Session, actor: Actor) -> Any:
-            return await reads.ReviewsOf(actor.organisation_id).fetch(
-                session, max(after, 0), min(max(first, 0), 100))
-
-        return [found for row in await read(info, query)
-                if (found := review_of(row)) is not None]
+    @relay.connection(PortfolioReviewConnection, permission_classes=AUTHENTICATED,
+                      description="Your organisation's reviews, newest first, a page at a "
+                                  "time (first/after, as services).")
+    def portfolio_reviews(self, info: Info[Context, None]
+                          ) -> QuerySource[PortfolioReview]:
+        actor = info.context.actor
+        assert actor is not None
+        return QuerySource(info.context, reads.ReviewsOf(actor.organisation_id))

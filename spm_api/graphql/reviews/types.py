@@ -84,8 +84,8 @@ class ReviewEvidence:
                   for k in found.kpis],
             cost=found.cost, budget=found.budget, budget_variance=found.budget_variance,
             recovered=found.recovered, cost_recovery=found.cost_recovery,
-            usage_trend=[MonthUsage(period=m.period, quantity=m.quantity,
-                                    customers=m.customers) for m in found.usage_trend],
+            usage_trend=[MonthUsage(period=period, quantity=quantity, customers=customers)
+                         for period, quantity, customers in found.usage_trend],
             open_engagements=found.open_engagements,
             customers_affected=found.customers_affected)
 
