@@ -15,24 +15,36 @@ from spm_api.observability.requests import CURRENT
 _STARTED = "spm_started"
 
 
+def _before(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
+            context: Any, _many: bool) -> None:
+    if context is not None and CURRENT.get() is not None:
+        setattr(context, _STARTED, perf_counter())
+
+
+def _after(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
+           context: Any, _many: bool) -> None:
+    stats = CURRENT.get()
+    if stats is not None:
+        stats.statements += 1
+        started = getattr(context, _STARTED, None)
+        if started is not None:
+            stats.sql_seconds += perf_counter() - started
+
+
+def _checked_out(*_: Any) -> None:
+    POOL_IN_USE.inc()
+
+
+def _checked_in(*_: Any) -> None:
+    POOL_IN_USE.dec()
+
+
 def instrument(engine: AsyncEngine) -> None:
+    """Listen to ``engine`` (once, however many apps share it)."""
     sync = engine.sync_engine
-
-    def before(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
-               context: Any, _many: bool) -> None:
-        if context is not None and CURRENT.get() is not None:
-            setattr(context, _STARTED, perf_counter())
-
-    def after(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
-              context: Any, _many: bool) -> None:
-        stats = CURRENT.get()
-        if stats is not None:
-            stats.statements += 1
-            started = getattr(context, _STARTED, None)
-            if started is not None:
-                stats.sql_seconds += perf_counter() - started
-
-    event.listen(sync, "before_cursor_execute", before)
-    event.listen(sync, "after_cursor_execute", after)
-    event.listen(sync.pool, "checkout", lambda *_: POOL_IN_USE.inc())
-    event.listen(sync.pool, "checkin", lambda *_: POOL_IN_USE.dec())
+    if event.contains(sync, "after_cursor_execute", _after):
+        return
+    event.listen(sync, "before_cursor_execute", _before)
+    event.listen(sync, "after_cursor_execute", _after)
+    event.listen(sync.pool, "checkout", _checked_out)
+    event.listen(sync.pool, "checkin", _checked_in)

@@ -64,7 +64,6 @@ class PluginHost:
         # stall the event loop and its time limit can be enforced. Each plugin has its
         # own threads: one that hangs uses up only its own.
         self._executors: dict[str, ThreadPoolExecutor] = {}
-        self.closed = False
         self._announcing: set[asyncio.Task[None]] = set()
         self._registries: dict[str, Registry[Any]] = {
             family.hook: collect(manager, family, self._trace) for family in REGISTRATIONS}
@@ -94,7 +93,6 @@ class PluginHost:
         return tuple(self._registries.values())
 
     def close(self) -> None:
-        self.closed = True
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
         self._executors.clear()

@@ -75,9 +75,12 @@ class EventBus:
         EVENTS_PUBLISHED.labels(type(message).__name__).inc()
 
     async def problem(self) -> str | None:
-        """Why the bus cannot carry messages now (readiness), or None when it can."""
-        if not self._connected:
-            return "not connected"
+        """Why the bus cannot carry messages now (readiness), or None when it can. Like
+        any use, asking connects it first."""
+        try:
+            await self.connect()
+        except Exception as error:  # the reason, in one line
+            return f"cannot connect: {type(error).__name__}: {error}"[:300]
         check = getattr(self._backend, "problem", None)
         return None if check is None else await check()
 

@@ -69,7 +69,9 @@ class Readiness:
             return _said(error)
 
     def loaded_plugins(self) -> str | None:
-        return "closed" if self.plugins.closed else None
+        """Plugins load when the app is built (a failure fails the start): the built-in
+        ones at least are registered."""
+        return None if self.plugins.describe() else "no plugins loaded"
 
     async def checks(self) -> dict[str, str | None]:
         """Each check's reason for failing, or None when it passes."""
