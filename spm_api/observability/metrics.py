@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 
 from spm_api.observability.requests import RequestStats
 
-disable_created_metrics()  # a ``_created`` series per label set is noise for these
+disable_created_metrics()  # type: ignore[no-untyped-call]  # a ``_created`` series per label set is noise for these
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
