@@ -41,13 +41,29 @@ class Readiness:
     plugins: PluginHost
     shutdown: ShutdownState
     require_event_bus: bool
-    _head: str | None = None
+    _scripts: ScriptDirectory | None = None
 
-    def head(self) -> str | None:
-        if self._head is None:  # read once: the scripts do not change under a process
-            config = migrations.alembic_config(self.database_url)
-            self._head = ScriptDirectory.from_config(config).get_current_head()
-        return self._head
+    def scripts(self) -> ScriptDirectory:
+        if self._scripts is None:  # read once: the scripts do not change under a process
+            self._scripts = ScriptDirectory.from_config(
+                migrations.alembic_config(self.database_url))
+        return self._scripts
+
+    def behind(self, current: str | None) -> str | None:
+        """Why the database's revision does not suit this version, or None. A revision
+        this version does not know is a newer one (migrated ahead of a rolling upgrade):
+        migrations are additive, so the old replicas keep serving until replaced."""
+        scripts = self.scripts()
+        head = scripts.get_current_head()
+        if current == head:
+            return None
+        try:
+            known = current is not None and scripts.get_revision(current) is not None
+        except Exception:  # alembic's "no such revision": not one of ours, so newer
+            known = False
+        if current is not None and not known:
+            return None
+        return f"at migration {current}, not {head}: run `spm-api db upgrade`"
 
     async def database(self) -> str | None:
         try:
@@ -56,10 +72,7 @@ class Readiness:
                     text("SELECT version_num FROM alembic_version"))
         except Exception as error:  # any failure is the reason, told in one line
             return f"unreachable or not migrated: {_said(error)}"
-        head = self.head()
-        if current != head:
-            return f"at migration {current}, not {head}: run `spm-api db upgrade`"
-        return None
+        return self.behind(current)
 
     async def event_bus(self) -> str | None:
         try:
