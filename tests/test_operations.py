@@ -6,6 +6,8 @@ open WebSocket connections and subscriptions."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.engine import create_engine
+from spm_api.observability.logs import REQUESTS_LOGGER, JsonFormatter
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
@@ -69,7 +72,7 @@ async def test_liveness_and_readiness(api: GraphQLClient) -> None:
     for path in ("/readyz", "/health"):  # /health: the older name, still answered
         ready = await api.http.get(path)
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "checks": {
+        assert ready.json() == {"status": "ok", "checks": {
             "database": {"ok": True}, "event_bus": {"ok": True}, "plugins": {"ok": True},
             "shutdown": {"ok": True}}}
 
@@ -276,3 +279,44 @@ async def test_open_connections_and_subscriptions(db: AsyncEngine, settings: Set
     assert value(after, "spm_websocket_connections") == value(
         before, "spm_websocket_connections")
     assert value(after, "spm_subscriptions") == value(before, "spm_subscriptions")
+
+
+class Lines(logging.Handler):
+    """The formatted lines of a logger, as its JSON handler writes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+async def test_one_json_line_per_request(db: AsyncEngine, settings: Settings,
+                                         plugins: PluginHost, org: Org) -> None:
+    bus = EventBus("memory://")
+    app = create_app(settings.model_copy(update={"log_format": "json"}), engine=db,
+                     plugins=plugins, bus=bus)
+    captured = Lines()
+    logger = logging.getLogger(REQUESTS_LOGGER)
+    logger.addHandler(captured)
+    try:
+        async with serve_api(app) as client:
+            viewer = {"Authorization": f"Bearer {org.token(Role.VIEWER)}"}
+            answered = await client.http.post("/graphql", json={"query": PAGE},
+                                              headers=viewer)
+            await client.http.post("/graphql", json={"query": BROKEN}, headers=viewer)
+            await client.http.get("/readyz")  # probes are not logged
+    finally:
+        logger.removeHandler(captured)
+    assert len(captured.lines) == 2
+    page, broken = (json.loads(line) for line in captured.lines)
+    assert page["request_id"] == answered.headers["x-request-id"]
+    assert page["logger"] == REQUESTS_LOGGER and page["level"] == "INFO"
+    assert (page["operation"], page["operation_type"], page["outcome"]) == (
+        "Page", "query", "ok")
+    assert (page["organisation"], page["person"]) == (org.id, org.person_ids[Role.VIEWER])
+    assert page["status"] == 200 and page["method"] == "POST" and page["path"] == "/graphql"
+    assert page["statements"] >= 2 and page["duration_ms"] > 0 and page["sql_ms"] > 0
+    assert (broken["operation"], broken["outcome"]) == ("Broken", "error")

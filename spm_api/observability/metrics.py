@@ -29,7 +29,8 @@ from prometheus_client.registry import Collector
 
 from spm_api.observability.requests import RequestStats
 
-disable_created_metrics()  # type: ignore[no-untyped-call]  # a ``_created`` series per label set is noise for these
+# A ``_created`` series per label set is noise for these.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -88,8 +89,8 @@ def operation_label(name: str | None) -> str:
 
 def record_request(stats: RequestStats, seconds: float) -> None:
     """One request's counters: its operation's count and latency, its SQL."""
-    operation = (NO_OPERATION if stats.outcome in (None, "refused", "failed")
-                 and stats.operation_type is None else operation_label(stats.operation))
+    operation = (NO_OPERATION if stats.operation_type is None
+                 else operation_label(stats.operation))
     kind = stats.operation_type or NO_OPERATION
     outcome = stats.outcome or "ok"
     key = (operation, kind, outcome)

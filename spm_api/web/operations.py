@@ -102,7 +102,7 @@ class Readiness:
         blocking = {name: reason for name, reason in checks.items() if reason is not None
                     and (name != "event_bus" or self.require_event_bus)}
         body: dict[str, Any] = {
-            "status": "not ready" if blocking else "ready",
+            "status": "unavailable" if blocking else "ok",
             "checks": {name: ({"ok": True} if reason is None else
                               {"ok": False, "reason": reason,
                                **({} if name in blocking else {"blocking": False})})
