@@ -17,18 +17,21 @@ _STARTED = "spm_started"
 
 def _before(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
             context: Any, _many: bool) -> None:
-    if context is not None and CURRENT.get() is not None:
-        setattr(context, _STARTED, perf_counter())
+    """Counted here: the planned lane's reads on the driver's own connection announce
+    themselves with this event only (``domain/projections.py``), and are not timed."""
+    stats = CURRENT.get()
+    if stats is not None:
+        stats.statements += 1
+        if context is not None:
+            setattr(context, _STARTED, perf_counter())
 
 
 def _after(_connection: Any, _cursor: Any, _statement: Any, _parameters: Any,
            context: Any, _many: bool) -> None:
     stats = CURRENT.get()
-    if stats is not None:
-        stats.statements += 1
-        started = getattr(context, _STARTED, None)
-        if started is not None:
-            stats.sql_seconds += perf_counter() - started
+    started = getattr(context, _STARTED, None)
+    if stats is not None and started is not None:
+        stats.sql_seconds += perf_counter() - started
 
 
 def _checked_out(*_: Any) -> None:
