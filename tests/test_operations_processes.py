@@ -218,7 +218,7 @@ async def test_sigterm_loses_nothing_acknowledged(database_url: str, engine: Asy
     writer = {"Authorization": f"Bearer {org.token(Role.CONTRIBUTOR)}"}
     watchers = [Watcher(org.token(Role.VIEWER)) for _ in range(3)]
     acknowledged: list[str] = []
-    async with serve(database_url, SPM_SHUTDOWN_DRAIN_SECONDS="1",
+    async with serve(database_url, SPM_SHUTDOWN_DRAIN_SECONDS="3",
                      SPM_SHUTDOWN_TIMEOUT_SECONDS="10") as server:
         base = f"http://{server.address}"
         ready = [asyncio.Event() for _ in watchers]
@@ -259,12 +259,21 @@ async def test_sigterm_loses_nothing_acknowledged(database_url: str, engine: Asy
             await asyncio.sleep(1.0)
             before_signal = len(acknowledged)
             server.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
-            # Draining: still serving, no longer ready.
-            draining = await http.get("/readyz")
+            # Draining: no longer ready, still serving.
+            for _ in range(100):
+                draining = await http.get("/readyz")
+                if draining.status_code == 503:
+                    break
+                await asyncio.sleep(0.01)
             assert draining.status_code == 503
             assert draining.json()["checks"]["shutdown"]["reason"] == "shutting down"
-            assert len(acknowledged) > before_signal, "mutations go on while draining"
+            signalled = len(acknowledged)
+            for _ in range(150):
+                if len(acknowledged) > signalled:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(acknowledged) > signalled, "mutations go on while draining"
+            assert signalled >= before_signal
             # uvicorn re-raises the signal once it has shut down cleanly.
             assert await asyncio.wait_for(server.process.wait(), 30) == -signal.SIGTERM
             assert "Application shutdown complete." in "\n".join(server.lines)
