@@ -1,7 +1,7 @@
 """Benchmark: the canonical portfolio page, in process, on SQLite or PostgreSQL.
 
     .venv/bin/python bench/portfolio_page.py [--postgres | --database-url URL]
-        [--requests 200] [--sizes 10,50,100] [--profile 30]
+        [--requests 200] [--sizes 10,50,100] [--profile 30] [--observability]
 
 Seeds a demo organisation (100 services by default: enough for every page size) into a
 fresh database, then times, through the full ASGI stack (no network) and one request at
@@ -12,7 +12,9 @@ and one service's detail page. Each page is measured through the executor and th
 the planned read path side by side, in the same run and on the same data, after checking
 that both give the same answer. Prints requests/s, CPU per request and per leaf value,
 statements per request and the size of the answer; with ``--profile N``, cProfile's N
-costliest functions on the 50-service page (per path), by own time.
+costliest functions on the 50-service page (per path), by own time. With
+``--observability``, each page's CPU per request with metrics and JSON request lines on
+and off instead (two apps, alternating blocks of ten requests, in one process).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import cProfile
 import io
 import json
 import pstats
+import statistics
 import tempfile
 import time
 import uuid
@@ -68,7 +71,8 @@ def count_leaves(value: Any) -> int:
     return 1
 
 
-async def measure(url: str, requests: int, sizes: list[int], profile: int) -> dict[str, Any]:
+async def measure(url: str, requests: int, sizes: list[int], profile: int,
+                  observability: bool = False) -> dict[str, Any]:
     engine = create_engine(url)
     plugins = PluginHost.load(frozenset())
     async with create_session_factory(engine)() as session, session.begin():
@@ -125,6 +129,8 @@ async def measure(url: str, requests: int, sizes: list[int], profile: int) -> di
                 "response_bytes": len(json.dumps(answers[mode])),
             })
 
+    if observability:
+        return await _observability(url, engine, plugins, headers, requests, sizes, clients)
     for size in sizes:
         await timed(f"services(first: {size})", page(size), {})
     first = (await ask("off", page(1), {}))["data"]["services"]["edges"][0]["node"]["id"]
@@ -139,6 +145,104 @@ async def measure(url: str, requests: int, sizes: list[int], profile: int) -> di
     plugins.close()
     return {"backend": url.split(":", 1)[0], "requests": requests, "pages": results,
             **({"profile": profiles} if profiles else {})}
+
+
+async def _observability(url: str, engine: Any, plugins: PluginHost, headers: dict[str, str],
+                         requests: int, sizes: list[int], clients: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """Each page on both paths, with metrics and JSON request lines on (``SPM_METRICS=
+    true SPM_LOG_FORMAT=json``) and off (``SPM_METRICS=false SPM_LOG_FORMAT=text``), in
+    alternating blocks of ten requests in one process, so both see the same machine."""
+    for client in clients.values():
+        await client.aclose()
+    engines = {"on": create_engine(url), "off": create_engine(url)}  # SQL counted on one
+    apps = {(ops, mode): create_app(Settings(
+        database_url=url, plugins="", outbox_in_server=False, planned_reads=mode,
+        metrics=ops == "on", log_format="json" if ops == "on" else "text"),
+        engine=engines[ops], plugins=plugins)
+        for ops in ("on", "off") for mode in ("off", "on")}
+    http = {key: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                   base_url="http://bench") for key, app in apps.items()}
+
+    async def ask(key: tuple[str, str], query: str, variables: dict[str, Any]) -> None:
+        response = await http[key].post("/graphql", json={"query": query,
+                                                          "variables": variables},
+                                        headers=headers)
+        assert response.status_code == 200 and "errors" not in response.json()
+
+    first_page = await http["off", "off"].post("/graphql", json={"query": page(1)},
+                                               headers=headers)
+    first = first_page.json()["data"]["services"]["edges"][0]["node"]["id"]
+    pages = [(f"services(first: {size})", page(size), {}) for size in sizes]
+    pages.append(("service detail", DETAIL, {"id": first}))
+    results = []
+    blocks = max(requests // 10, 1)
+    for name, query, variables in pages:
+        for mode, path in (("off", "executor"), ("on", "planned")):
+            for ops in ("on", "off"):
+                for _ in range(10):  # warm up caches and the pool
+                    await ask((ops, mode), query, variables)
+            cpu: dict[str, list[float]] = {"on": [], "off": []}
+            for block in range(blocks):  # which goes first alternates too
+                for ops in (("on", "off") if block % 2 else ("off", "on")):
+                    started = time.process_time()
+                    for _ in range(10):
+                        await ask((ops, mode), query, variables)
+                    cpu[ops].append((time.process_time() - started) / 10)
+            # Medians: a block another process or a collection slowed says nothing of
+            # the difference.
+            on, off = (1000 * statistics.median(cpu[ops]) for ops in ("on", "off"))
+            results.append({"page": name, "path": path, "cpu_ms_per_request_off": round(off, 3),
+                            "cpu_ms_per_request_on": round(on, 3),
+                            "overhead_percent": round(100 * (on - off) / off, 1)})
+    for client in http.values():
+        await client.aclose()
+    for one in engines.values():
+        await one.dispose()
+    await engine.dispose()
+    plugins.close()
+    return {"backend": url.split(":", 1)[0], "requests": blocks * 10,
+            "observability": results, "fixed_cost": await _fixed_cost()}
+
+
+async def _fixed_cost(requests: int = 20_000, statements: int = 6) -> dict[str, float]:
+    """What the observability code adds to one request, alone: the request middleware
+    (id, header, counters, the JSON line) around an app that notes its operation and
+    actor and runs ``statements`` statements' worth of the SQL listeners, on and off."""
+    from spm_api.observability import sql
+    from spm_api.observability.requests import note_actor, note_operation
+    from spm_api.web.observe import RequestObserver
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        note_operation("Page", "query", "ok")
+        note_actor(1, 2)
+        for _ in range(statements):
+            sql._before(None, None, None, None, context, False)
+            sql._after(None, None, None, None, context, False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    class Context:
+        pass
+
+    context = Context()
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": []}
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: Any) -> None:
+        return None
+
+    microseconds = {}
+    for name, observer in (("off", RequestObserver(app, metered=False, logged=False)),
+                           ("on", RequestObserver(app, metered=True, logged=True))):
+        started = time.process_time()
+        for _ in range(requests):
+            await observer(scope, receive, send)
+        microseconds[name] = round(1e6 * (time.process_time() - started) / requests, 1)
+    microseconds["added_us"] = round(microseconds["on"] - microseconds["off"], 1)
+    return microseconds
 
 
 async def _profile(request: Callable[[], Any], requests: int) -> cProfile.Profile:
@@ -168,6 +272,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,50,100", help="page sizes, comma-separated")
     parser.add_argument("--profile", type=int, default=0,
                         help="print cProfile's N costliest functions on the 50-service page")
+    parser.add_argument("--observability", action="store_true",
+                        help="instead: each page's CPU per request with metrics and JSON "
+                             "request lines on and off, alternating in one process "
+                             "(send stderr, the request lines, to /dev/null)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     cleanup = None
@@ -190,7 +298,8 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     try:
         migrations.upgrade(url)
-        report = asyncio.run(measure(url, args.requests, sizes, args.profile))
+        report = asyncio.run(measure(url, args.requests, sizes, args.profile,
+                                     args.observability))
         profiles = report.pop("profile", {})
         print(json.dumps(report, indent=2))
         for mode, lines in profiles.items():

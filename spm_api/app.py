@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL (and GraphiQL) at /graphql, health at /health."""
+"""The Starlette application: GraphQL (and GraphiQL) at /graphql; /healthz, /readyz (and
+its older name /health) and /metrics for operators."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -33,10 +34,13 @@ from spm_api.graphql.core.text_input import nul_refusal
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.schema import build_schema
+from spm_api.observability import logs, metrics, sql
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
-from spm_api.web import graphiql, protection, rate_limits
+from spm_api.web import graphiql, protection, rate_limits, shutdown
+from spm_api.web.observe import RequestObserver
+from spm_api.web.operations import Readiness, healthz, metrics_endpoint
 from spm_api.web.planned_http import HANDED_CONTEXT, PlannedHTTP
 
 
@@ -133,6 +137,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql,
                                      ping_idle_seconds=settings.database_ping_idle_seconds)
+    if settings.metrics:
+        sql.instrument(engine)
+    logs.install(settings.log_format)
     session_factory = create_session_factory(engine)
     own_bus = bus is None
     bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)
@@ -141,27 +148,31 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     rate_limit = None if counters is None else rate_limits.middleware(
         settings, counters, session_factory, graphql.planned.graphql_schema)
 
-    async def health(_request: Request) -> Response:
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as error:  # report any database failure as unhealthy
-            return JSONResponse({"status": "error", "database": str(error)}, status_code=503)
-        return JSONResponse({"status": "ok"})
+    stopping = shutdown.ShutdownState()
+    readiness = Readiness(engine, settings.database_url, bus, plugins, stopping,
+                          settings.ready_requires_event_bus)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if own_bus:
             await bus.connect()  # fail the start, not the first event, when it is down
+        shutdown.install(stopping, settings.shutdown_drain_seconds)
         stop = asyncio.Event()
         worker = (asyncio.create_task(outbox.run_forever(session_factory, plugins, settings,
                                                          stop))
                   if settings.outbox_in_server else None)
         yield
+        stopping.draining = True
         stop.set()
         if worker is not None:
-            await worker
+            # The round in progress may finish; past the bound it is cancelled and
+            # releases the claims it has not recorded.
+            done, _ = await asyncio.wait({worker}, timeout=settings.shutdown_timeout_seconds)
+            if not done:
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
         await plugins.drain()
+        metrics.process_exiting()
         plugins.close()
         if own_bus:
             await bus.disconnect()
@@ -174,15 +185,22 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         routes=[
             Route("/graphql", PlannedHTTP(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route("/health", health, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readiness.readyz, methods=["GET"]),
+            Route("/health", readiness.readyz, methods=["GET"]),  # the older name
+            *([Route("/metrics", metrics_endpoint(session_factory), methods=["GET"])]
+              if settings.metrics else []),
             Mount(graphiql.STATIC_PATH, app=graphiql.static_files(), name="graphiql"),
         ],
         lifespan=lifespan,
-        middleware=protection.middleware(settings, rate_limit),
+        middleware=[Middleware(RequestObserver, metered=settings.metrics,
+                               logged=settings.log_format == "json"),
+                    *protection.middleware(settings, rate_limit)],
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.plugins = plugins
     app.state.bus = bus
+    app.state.shutdown = stopping
     return app

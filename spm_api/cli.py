@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,38 @@ def _serve(args: argparse.Namespace) -> None:
     if args.demo:
         print(f"GraphiQL: http://{args.host}:{args.port}/graphql (opens with the demo "
               "portfolio manager's token)", flush=True)
-    uvicorn.run("spm_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, **uvicorn_options(settings))
+    from spm_api.observability import logs
+
+    with _metrics_directory(args.workers):
+        uvicorn.run("spm_api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                    log_level=args.log_level, **uvicorn_options(settings),
+                    log_config=logs.uvicorn_log_config(settings.log_format, args.log_level)
+                    or uvicorn.config.LOGGING_CONFIG,
+                    access_log=settings.log_format != "json",
+                    timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
+
+
+@contextlib.contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """With more than one worker, prometheus-client's multi-process mode: the workers
+    write their values under PROMETHEUS_MULTIPROC_DIR (a fresh directory unless one is
+    set, removed when the server ends) and a scrape of any one reads them all."""
+    import os
+    import shutil
+    import tempfile
+
+    from spm_api.observability.metrics import MULTIPROCESS_DIR
+
+    if workers <= 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="spm-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory  # inherited by the workers uvicorn starts
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -407,8 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = command(commands, "serve", "run the HTTP and GraphQL server",
                     "Run the API: GraphQL and GraphiQL at /graphql, subscriptions over "
-                    "WebSocket at /graphql, health at /health. Checks first that the port is "
-                    "free, the database reachable and migrated, and the event bus up.")
+                    "WebSocket at /graphql, /healthz, /readyz and /metrics. Checks first that "
+                    "the port is free, the database reachable and migrated, and the event bus "
+                    "up. SIGTERM stops it gracefully (docs/operations.md).")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1,

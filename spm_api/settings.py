@@ -149,6 +149,23 @@ class Settings(BaseSettings):
     #: as ``spm-api outbox run``).
     outbox_in_server: bool = True
 
+    #: ``text`` (readable, the default) or ``json``: every log line one JSON object, and
+    #: one line per GraphQL request on ``spm_api.requests`` (its id, organisation, person,
+    #: operation, duration, statements, outcome) in place of uvicorn's access log.
+    log_format: Literal["text", "json"] = "text"
+    #: Count requests, SQL per request and the database pool for ``/metrics`` (and serve
+    #: it); off, neither the counting nor the endpoint exist.
+    metrics: bool = True
+    #: After SIGTERM, seconds ``spm-api serve`` keeps serving with ``/readyz`` answering
+    #: 503, so a load balancer stops sending before the listening socket closes.
+    shutdown_drain_seconds: float = 0.0
+    #: Then, seconds requests in flight (and the outbox worker's round) may take to
+    #: finish before they are cancelled.
+    shutdown_timeout_seconds: int = 30
+    #: ``/readyz`` fails while the event bus is down. Off, a lost bus (Redis) only shows
+    #: in the check: queries and mutations go on, subscribers resume from the history.
+    ready_requires_event_bus: bool = True
+
     def event_bus_url(self) -> str:
         """The event bus as a URL broadcaster understands."""
         choice = self.event_bus or ("memory" if self.database_url.startswith("sqlite")

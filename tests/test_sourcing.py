@@ -779,3 +779,35 @@ async def test_a_failed_cancellation_blocks_retirement_with_its_remedy(world: Wo
         ("GUARD_FAILED", "engagements",
          "the cancellation of the engagement for 'Hosting team' failed after its last "
          "attempt (CANCEL_FAILED): retry it (retryEngagement)")]
+
+
+async def test_a_worker_stopped_mid_delivery_releases_its_claim(world: World) -> None:
+    """A shutdown that cannot wait for a delivery cancels the worker's round: the claim
+    is given back at once (not left to lapse after the lease) and the attempt is not
+    counted; the next worker delivers it. The backlog shows it meanwhile."""
+    service_id = await _chartered(world)
+    sessions = create_session_factory(world.db)
+    assert (await outbox.backlog(sessions))[0] == 1
+    world.system.mode = "slow"
+    delivering = asyncio.create_task(world.deliver())
+    for _ in range(100):
+        [engagement] = await world.engagements()
+        if engagement.claimed_until is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert engagement.claimed_until is not None and engagement.attempts == 1
+    await asyncio.sleep(0.05)  # the contractor is being called
+    delivering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await delivering
+    [released] = await world.engagements()
+    assert released.status is EngagementStatus.PENDING
+    assert released.claimed_until is None and released.attempts == 0
+    count, waited = await outbox.backlog(sessions)
+    assert count == 1 and waited >= 0
+    world.system.mode = "up"
+    assert await world.deliver() == 1
+    statuses = [e["status"] for e in (await _read(world, service_id))["engagements"]]
+    assert statuses == ["SENT"]
+    assert [e.attempts for e in await world.engagements()] == [1]
+    assert (await outbox.backlog(sessions)) == (0, 0.0)

@@ -14,6 +14,7 @@ from spm_api.graphql.core.extensions import (
     CloseSession,
     CodeDomainErrors,
     MaskUnexpectedErrors,
+    NoteOperation,
 )
 from spm_api.graphql.finance.mutations import FinanceMutation
 from spm_api.graphql.finance.queries import FinanceQuery
@@ -103,6 +104,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     checks = document_checks(settings)
     extensions: list[object] = [
+        NoteOperation,  # first: it sees the answer as the client will
         CloseSession,
         # Each document parsed and validated once, with the limits (depth, cost, aliases,
         # tokens, who may introspect), in caches the planned read path shares.

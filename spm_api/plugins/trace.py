@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from spm_api.observability.metrics import PLUGIN_CALLS, PLUGIN_SECONDS
+
 logger = logging.getLogger("spm_api.plugins")
 
 OK = "ok"
@@ -29,12 +31,10 @@ class Trace:
 
     @contextmanager
     def call(self, plugin: str, hook: str) -> Iterator[Outcome]:
-        """Time the block; an exception leaving it, unless the caller said otherwise, is
-        the outcome ``raised <type>``."""
+        """Time the block (the ``spm_plugin_call*`` metrics, always; a log line when
+        enabled); an exception leaving it, unless the caller said otherwise, is the
+        outcome ``raised <type>``."""
         outcome = Outcome()
-        if not self.enabled:
-            yield outcome
-            return
         started = time.perf_counter()
         try:
             yield outcome
@@ -43,5 +43,9 @@ class Trace:
                 outcome.words = f"raised {type(error).__name__}"
             raise
         finally:
-            logger.info("plugin call: plugin=%r hook=%s duration_ms=%.1f outcome=%s",
-                        plugin, hook, (time.perf_counter() - started) * 1000, outcome.words)
+            seconds = time.perf_counter() - started
+            PLUGIN_CALLS.labels(plugin, hook, "ok" if outcome.words == OK else "failed").inc()
+            PLUGIN_SECONDS.labels(plugin, hook).observe(seconds)
+            if self.enabled:
+                logger.info("plugin call: plugin=%r hook=%s duration_ms=%.1f outcome=%s",
+                            plugin, hook, seconds * 1000, outcome.words)

@@ -12,6 +12,7 @@ from broadcaster import Broadcast
 from broadcaster._backends.base import BroadcastBackend
 from broadcaster._backends.memory import MemoryBackend
 
+from spm_api.observability.metrics import EVENTS_PUBLISHED
 from spm_api.realtime.messages import Message, decode, encode
 from spm_api.realtime.postgres_backend import PostgresNotifyBackend
 from spm_api.realtime.redis_backend import RedisPubSubBackend
@@ -43,7 +44,8 @@ class EventBus:
 
     def __init__(self, url: str, redis_channel_prefix: str = "") -> None:
         self.url = url
-        self._broadcast = Broadcast(backend=_backend_for(url, redis_channel_prefix))
+        self._backend = _backend_for(url, redis_channel_prefix)
+        self._broadcast = Broadcast(backend=self._backend)
         self._connected = False
         self._connecting = asyncio.Lock()
         # broadcaster's first subscriber of a channel awaits the backend before it
@@ -70,6 +72,17 @@ class EventBus:
     async def publish(self, message: Message) -> None:
         await self.connect()
         await self._broadcast.publish(channel_of(message.organisation_id), encode(message))
+        EVENTS_PUBLISHED.labels(type(message).__name__).inc()
+
+    async def problem(self) -> str | None:
+        """Why the bus cannot carry messages now (readiness), or None when it can. Like
+        any use, asking connects it first."""
+        try:
+            await self.connect()
+        except Exception as error:  # the reason, in one line
+            return f"cannot connect: {type(error).__name__}: {error}"[:300]
+        check = getattr(self._backend, "problem", None)
+        return None if check is None else await check()
 
     @asynccontextmanager
     async def subscribe(self, organisation_id: int) -> AsyncIterator[AsyncIterator[Message]]:

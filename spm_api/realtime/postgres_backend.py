@@ -82,6 +82,13 @@ class PostgresNotifyBackend(BroadcastBackend):
                 self._publishing = await self._connect()
                 await self._publishing.execute("SELECT pg_notify($1, $2)", channel, message)
 
+    async def problem(self) -> str | None:
+        """None while the listening connection is up (readiness)."""
+        if self._listening is None or self._listening.is_closed() or (
+                self._relistening is not None and not self._relistening.done()):
+            return "the PostgreSQL LISTEN connection is down (reconnecting)"
+        return None
+
     async def next_published(self) -> Event:
         return await self._queue.get()
 

@@ -78,6 +78,17 @@ class RedisPubSubBackend(BroadcastBackend):
             # opens a new one (the same single retry as the PostgreSQL backend's).
             await self._client.publish(self._prefix + channel, message)
 
+    async def problem(self) -> str | None:
+        """None when Redis answers a PING (readiness)."""
+        if self._client is None:
+            return "not connected"
+        try:
+            async with asyncio.timeout(2):
+                await self._client.ping()
+        except (redis.RedisError, OSError, TimeoutError) as error:
+            return f"Redis does not answer: {type(error).__name__}: {error}"[:300]
+        return None
+
     async def next_published(self) -> Event:
         return await self._queue.get()
 

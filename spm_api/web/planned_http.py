@@ -26,6 +26,7 @@ from spm_api.domain.tokens import authenticate_reader
 from spm_api.graphql.core.context import BEARER, Context
 from spm_api.graphql.core.text_input import nul_refusal
 from spm_api.graphql.planned import PlanFailed, PlannedReads
+from spm_api.observability.requests import note_operation
 
 if TYPE_CHECKING:
     from spm_api.app import GraphQLApp
@@ -95,6 +96,11 @@ def _request_data(body: bytes) -> GraphQLRequestData | None:
     return GraphQLRequestData(query=query, variables=variables,
                               operation_name=operation_name, extensions=extensions,
                               protocol="http")
+
+
+def _name(plan: Any) -> str | None:
+    name = plan.operation.name
+    return None if name is None else str(name.value)
 
 
 class PlannedHTTP:
@@ -167,7 +173,10 @@ class PlannedHTTP:
             try:
                 data = await self.planned.data(plan, resolved, context, found[1])
             except PlanFailed:
+                note_operation(_name(plan), "query", "error")
                 return orjson.dumps(PlannedReads.mismatch("(failed)", None)), None
+            if data is not None:
+                note_operation(_name(plan), "query", "ok")
             handed = data is None or self.planned.checking
             return (None if data is None else orjson.dumps({"data": data})), (
                 context if handed else None)

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spm_api.db.base import utcnow
@@ -244,11 +244,43 @@ def _history(outcome: Outcome) -> tuple[str, str]:
     return "ERROR", outcome
 
 
+async def release(sessions: async_sessionmaker[AsyncSession],
+                  deliveries: list[Delivery]) -> None:
+    """Give back claims whose outcome will not be recorded (the worker is stopping): due
+    again at once for the next worker, the attempt not counted. A contractor that got
+    the request meanwhile sees the same idempotency key again."""
+    async with sessions() as session, session.begin():
+        for delivery in deliveries:
+            await session.execute(
+                update(Engagement)
+                .where(Engagement.id == delivery.engagement_id,
+                       Engagement.claimed_until == delivery.claimed_until)
+                .values(claimed_until=None, attempts=Engagement.attempts - 1))
+
+
+async def backlog(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, float]:
+    """Requests and cancellations not yet delivered (waiting for a retry included), and
+    how long the one due longest has waited for the worker, in seconds (0: none due)."""
+    now = utcnow()
+    async with sessions() as session:
+        count, oldest = (await session.execute(
+            select(func.count(), func.min(Engagement.next_attempt_at))
+            .where(Engagement.status.in_(DUE)))).one()
+    waited = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+    return int(count), waited
+
+
 async def run_once(sessions: async_sessionmaker[AsyncSession], plugins: PluginHost,
                    policy: Policy) -> int:
-    """Deliver every request due now; how many were attempted."""
+    """Deliver every request due now; how many were attempted. Cancelled while
+    delivering (a shutdown that could not wait), the claims not yet recorded are
+    released rather than left to lapse after the lease."""
     deliveries = await claim_due(sessions, policy)
-    outcomes = await asyncio.gather(*(deliver(plugins, d) for d in deliveries))
+    try:
+        outcomes = await asyncio.gather(*(deliver(plugins, d) for d in deliveries))
+    except asyncio.CancelledError:
+        await asyncio.shield(release(sessions, deliveries))
+        raise
     for delivery, outcome in zip(deliveries, outcomes, strict=True):
         status = await record(sessions, policy, delivery, outcome)
         logger.info("engagement %s %s attempt %s: %s", delivery.engagement_id,

@@ -19,6 +19,7 @@ from spm_api.domain.actor import Actor
 from spm_api.domain.session import Session, SessionFactory
 from spm_api.domain.tokens import authenticate
 from spm_api.graphql.core.loaders import Loaders
+from spm_api.observability.requests import note_actor
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 
@@ -105,6 +106,8 @@ class Context:
         """Record who the token stands for (checked by the caller)."""
         self.actor = actor
         self._token = token if actor is not None else None
+        if actor is not None:
+            note_actor(actor.organisation_id, actor.person_id)
 
     async def authenticate(self, authorization: str | None) -> None:
         if authorization and authorization.lower().startswith(BEARER):

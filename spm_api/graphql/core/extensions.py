@@ -12,6 +12,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from spm_api.graphql.core.limits import IntrospectionDisabled, IntrospectionNeedsToken
+from spm_api.observability.requests import current_request_id, note_operation
 from spm_api.vocabulary.errors import DomainError
 
 log = logging.getLogger("spm_api.errors")
@@ -28,6 +29,23 @@ class CloseSession(SchemaExtension):
             await self.execution_context.context.close()
         except Exception:  # the connection is discarded by the pool; the answer stands
             log.exception("closing the request's session failed")
+
+
+class NoteOperation(SchemaExtension):
+    """Tell the request in progress (metrics, the log line) which operation the
+    executor ran and whether its answer holds errors: once per operation."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        execution_context = self.execution_context
+        try:
+            kind: str | None = execution_context.operation_type.value
+        except RuntimeError:  # no document: it did not parse
+            kind = None
+        result = execution_context.result
+        failed = result is None or bool(getattr(result, "errors", None))
+        note_operation(execution_context.operation_name if kind else None, kind,
+                       "error" if failed else "ok")
 
 
 class CodeDomainErrors(SchemaExtension):
@@ -67,15 +85,22 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         error_id = uuid.uuid4().hex[:12]
-        log.error("unexpected error %s at %s", error_id, error.path, exc_info=error.original_error)
+        request_id = current_request_id()
+        log.error("unexpected error %s at %s (request %s)", error_id, error.path, request_id,
+                  exc_info=error.original_error)
+        extensions: dict[str, object] = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+        said = f"Internal error (id {error_id}); it has been logged."
+        if request_id is not None:
+            extensions["requestId"] = request_id
+            said = f"Internal error (id {error_id}, request {request_id}); it has been logged."
         return GraphQLError(
-            message=f"Internal error (id {error_id}); it has been logged.",
+            message=said,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
+            extensions=extensions,
         )
 
 

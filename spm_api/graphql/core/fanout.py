@@ -40,6 +40,7 @@ from spm_api.domain.session import Session
 from spm_api.domain.tokens import authenticate_all
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.subscriptions import unauthenticated
+from spm_api.observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 from spm_api.vocabulary.enums import Role
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from spm_api.graphql.core.outbox import Outbox
 
 logger = logging.getLogger("spm_api.realtime")
+SHARED_DELIVERED = EVENTS_DELIVERED.labels("shared")
 
 #: Close code for a member whose roles changed: it subscribes again under its new ones.
 ROLES_CHANGED = 4410
@@ -191,8 +193,10 @@ class Group:
                         self._end("error", [error.formatted])
                         return
                     payload = encode(_payload_of(result))
-                    for member in list(self.members.values()):
+                    members = list(self.members.values())
+                    for member in members:
                         member.next(payload)
+                    SHARED_DELIVERED.inc(len(members))
             self._end("complete")
         except asyncio.CancelledError:
             raise
@@ -238,6 +242,7 @@ class FanOut:
             group.task = asyncio.get_running_loop().create_task(group.run())
         group.members[(id(member.outbox), member.operation_id)] = member
         self.subscriptions[key.organisation_id] += 1
+        SUBSCRIPTIONS.inc()
         return group
 
     def leave(self, group: Group, member: Member) -> None:
@@ -250,6 +255,7 @@ class FanOut:
         if group.members.pop(slot, None) is None:
             return
         self.subscriptions[group.key.organisation_id] -= 1
+        SUBSCRIPTIONS.dec()
         if not group.members:
             self.forget(group)
             task = group.task
@@ -262,3 +268,4 @@ class FanOut:
 
     def count(self, organisation_id: int, delta: int) -> None:
         self.subscriptions[organisation_id] += delta
+        SUBSCRIPTIONS.inc(delta)

@@ -25,6 +25,7 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.fanout import FanOut, Group, Member, encode, shared_key
 from spm_api.graphql.core.outbox import Outbox
 from spm_api.graphql.core.persisted import refuse_ws_payload
+from spm_api.observability.metrics import EVENTS_DELIVERED, WS_CONNECTIONS
 
 #: graphql-transport-ws close codes.
 UNAUTHORIZED = 4401
@@ -35,6 +36,7 @@ TOO_MANY_CONNECTIONS = 4503
 TOO_MANY_SUBSCRIPTIONS = 4504
 
 PING = encode({"type": "ping"})
+OWN_DELIVERED = EVENTS_DELIVERED.labels("own")
 #: Frames a connection may queue when the view does not say.
 DEFAULT_SEND_BUFFER = 256
 
@@ -96,13 +98,17 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                                            reason="Too many connections")
                 return
             hub.connections += 1
+        WS_CONNECTIONS.inc()
         try:
             await super().handle()
         finally:
+            WS_CONNECTIONS.dec()
             if hub is not None:
                 hub.connections -= 1
 
     async def send_message(self, message: Message) -> None:
+        if message["type"] == "next":
+            OWN_DELIVERED.inc()
         await self.outbox.put(encode(message))
 
     def on_request_accepted(self) -> None:
