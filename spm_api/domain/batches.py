@@ -19,6 +19,7 @@ from spm_api.domain.finance import business_case, charging
 from spm_api.domain.stewardship import readings
 from spm_api.models import (
     Affirmation,
+    ApiToken,
     ApprovalRound,
     Baseline,
     BudgetLine,
@@ -116,7 +117,9 @@ OTHER: dict[str, BatchRead] = {
 }
 
 #: The row type a node loaded by this relation name stands for.
-ROW_TYPES: dict[str, type[Any]] = {**ROWS_BY_ID, "organisation": Organisation}
+ROW_TYPES: dict[str, type[Any]] = {**ROWS_BY_ID, "organisation": Organisation,
+                                   # read per actor (``access.tokens.tokens_by_id``)
+                                   "api_token": ApiToken}
 
 
 def batch(name: str) -> BatchRead:

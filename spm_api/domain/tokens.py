@@ -1,4 +1,8 @@
-"""API tokens: issued once in clear, stored only as a SHA-256 hash."""
+"""API tokens: issued once in clear, stored only as a SHA-256 hash; authentication.
+
+Every request reads the token's row (and its person's) afresh: nothing about a token is
+remembered between requests, so a revocation, an expiry, a rotation or a deactivation
+applies to the very next request on every process."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
@@ -21,9 +25,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_secret() -> str:
+    """A fresh token in clear: the prefix and 256 random bits."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def authenticates(*tokens: str) -> ColumnElement[bool]:
+    """The condition, on a statement joining ``ApiToken`` and ``Person``, under which a
+    token stands for its person now: known, not revoked, not expired, and its person
+    not deactivated."""
+    hashes = [hash_token(token) for token in tokens]
+    known = (ApiToken.token_hash == hashes[0] if len(hashes) == 1
+             else ApiToken.token_hash.in_(hashes))
+    return and_(known, ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+                Person.deactivated_at.is_(None))
+
+
 async def issue_token(session: AsyncSession, person_id: int, label: str = "") -> str:
     """Create a token for ``person_id`` and return it in clear; it cannot be read again."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = new_secret()
     session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label))
     await session.flush()
     return token
@@ -47,7 +68,7 @@ async def authenticate(session: AsyncSession, token: str) -> Actor | None:
             select(Person.id, Person.organisation_id, PersonRole.role)
             .join(ApiToken, ApiToken.person_id == Person.id)
             .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+            .where(authenticates(token))
         )
     ).all()
     if not rows:
@@ -68,7 +89,7 @@ async def authenticate_reader(session: AsyncSession, token: str
             .join(ApiToken, ApiToken.person_id == Person.id)
             .join(Organisation, Organisation.id == Person.organisation_id)
             .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+            .where(authenticates(token))
         )
     ).all()
     if not rows:
@@ -90,7 +111,7 @@ async def authenticate_all(session: AsyncSession, tokens: Iterable[str]
             select(ApiToken.token_hash, Person.id, Person.organisation_id, PersonRole.role)
             .join(Person, ApiToken.person_id == Person.id)
             .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(ApiToken.token_hash.in_(list(by_hash)), ApiToken.revoked_at.is_(None))
+            .where(authenticates(*by_hash.values()))
         )
     ).all()
     people: dict[str, tuple[int, int, set[Role]]] = {}

@@ -5,6 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from spm_api.graphql.access.mutations import AccessMutation
+from spm_api.graphql.access.queries import AccessQuery
+from spm_api.graphql.access.types import ApiTokenNode
 from spm_api.graphql.approvals.mutations import ApprovalsMutation
 from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
@@ -65,6 +68,7 @@ NODE_TYPES = [
     StageChangeNode,
     KpiNode,
     StakeholderNode,
+    ApiTokenNode,
 ]
 
 
@@ -74,14 +78,14 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery):
+            ReviewsQuery, AccessQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
                OrganisationMutation, StewardshipMutation, ReviewsMutation,
-               ReportingMutation):
+               ReportingMutation, AccessMutation):
     """Every capability's root mutation fields."""
 
 

@@ -29,6 +29,7 @@ from spm_api.vocabulary.enums import (
     Role,
     Sourcing,
     StakeholderRole,
+    TokenStatus,
 )
 from spm_api.vocabulary.errors import ErrorCode
 from spm_api.vocabulary.stages import Section, Stage
@@ -68,6 +69,8 @@ strawberry.enum(ItemDecision, description="Where a recommendation stands: PROPOS
 strawberry.enum(StakeholderRole, description="Why a person has a stake in a service.")
 for _value in StakeholderRole.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = STAKEHOLDER_ROLE_MEANINGS[StakeholderRole(_value.value)]
+strawberry.enum(TokenStatus, description="Whether an API token authenticates: ACTIVE, or "
+                                         "refused because it EXPIRED or was REVOKED.")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -96,5 +99,6 @@ __all__ = [
     "Sourcing",
     "Stage",
     "StakeholderRole",
+    "TokenStatus",
     "UserErrorCode",
 ]

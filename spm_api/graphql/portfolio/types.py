@@ -55,6 +55,7 @@ class OrganisationNode(LoadedNode):
     currency: str = strawberry.field(description="ISO 4217 code the books are kept in.")
     fiscal_year_start_month: int = strawberry.field(
         description="The month (1-12) the fiscal year starts in.")
+    created_at: datetime = strawberry.field(description="When the organisation was set up.")
 
 
 @strawberry.type(name="Person")
@@ -65,8 +66,16 @@ class PersonNode(LoadedNode):
     name: str
     email: str
     organisation_id: strawberry.Private[int]
+    created_at: datetime = strawberry.field(description="When the person was added.")
+    deactivated_at: datetime | None = strawberry.field(
+        description="Since when the person is deactivated (none of their tokens "
+                    "authenticates); null while active.")
 
-    @strawberry.field
+    @strawberry.field(description="Whether the person may use the API: not deactivated.")
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @strawberry.field(description="The roles the person holds, by name.")
     async def roles(self, info: Info[Context, None]) -> list[Role]:
         return await info.context.loaders.roles_of_person.load(self.id)
 
