@@ -62,11 +62,11 @@ async def revoke_role(session: AsyncSession, actor: Actor, person_id: int, role:
         select(PersonRole.role).where(PersonRole.person_id == person.id))).all())
     if role not in held:
         return person
+    if role is Role.ADMIN:
+        await _keep_an_admin(session, actor.organisation_id, person, "lose the ADMIN role")
     if held == {role}:
         raise fail(ErrorCode.VALIDATION, f"{role.value} is the person's only role; grant "
                    "another first, or deactivate the person", "role")
-    if role is Role.ADMIN:
-        await _keep_an_admin(session, actor.organisation_id, person, "lose the ADMIN role")
     await session.execute(delete(PersonRole).where(
         PersonRole.person_id == person.id, PersonRole.role == role))
     return person
