@@ -11,8 +11,8 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from spm_api import __version__
@@ -308,43 +308,61 @@ def _print_token(token: dict[str, Any], secret: str | None = None) -> None:
         print(f"secret (shown only now): {secret}")
 
 
-def _token_command(args: argparse.Namespace) -> None:
-    """token create, list, rotate and revoke, as the operator."""
+def _show_token(args: argparse.Namespace, token: dict[str, Any], secret: str | None) -> None:
+    if args.json:
+        print(json.dumps(token if secret is None else {**token, "secret": secret}, indent=2))
+    else:
+        _print_token(token, secret)
+
+
+def _token_create(args: argparse.Namespace) -> None:
     from spm_api.domain.access import directory, tokens
+
+    async def work(session: Any, actor: Any) -> tuple[dict[str, Any], str]:
+        person = await directory.person_by_email(session, actor.organisation_id, args.email)
+        expires_at = args.expires_at
+        if args.expires_in_days is not None:
+            expires_at = utcnow() + timedelta(days=args.expires_in_days)
+        token, secret = await tokens.create_token(
+            session, actor, person_id=person.id, name=args.name, expires_at=expires_at)
+        return _describe_token(token, person.email), secret
+
+    _show_token(args, *_as_operator(args.org, work))
+
+
+def _token_list(args: argparse.Namespace) -> None:
+    from spm_api.domain.access import directory, tokens
+
+    async def work(session: Any, actor: Any) -> list[dict[str, Any]]:
+        person = await directory.person_by_email(session, actor.organisation_id, args.email)
+        listed = await tokens.tokens_of(actor, person.id).fetch(session, 0, None)
+        return [_describe_token(token, person.email) for token in listed]
+
+    described: list[dict[str, Any]] = _as_operator(args.org, work)
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return
+    for token in described:
+        _print_token(token)
+
+
+def _token_change(args: argparse.Namespace) -> None:
+    """token rotate and token revoke."""
+    from spm_api.domain import reads
+    from spm_api.domain.access import tokens
     from spm_api.models import Person
 
-    async def work(session: Any, actor: Any) -> Any:
-        if args.token_command in ("create", "list"):
-            person = await directory.person_by_email(session, actor.organisation_id,
-                                                     args.email)
-            if args.token_command == "list":
-                listed = await tokens.tokens_of(actor, person.id).fetch(session, 0, None)
-                return [_describe_token(token, person.email) for token in listed]
-            expires_at = args.expires_at
-            if args.expires_in_days is not None:
-                expires_at = utcnow() + timedelta(days=args.expires_in_days)
-            token, secret = await tokens.create_token(
-                session, actor, person_id=person.id, name=args.name, expires_at=expires_at)
-            return _describe_token(token, person.email), secret
+    async def work(session: Any, actor: Any) -> tuple[dict[str, Any], str | None]:
+        secret: str | None = None
         if args.token_command == "rotate":
             token, secret = await tokens.rotate_token(session, actor, args.id)
         else:
-            token, secret = await tokens.revoke_token(session, actor, args.id), None
-        owner = await session.get(Person, token.person_id)
+            token = await tokens.revoke_token(session, actor, args.id)
+        owner = await reads.load_owned(session, Person, actor.organisation_id,
+                                       token.person_id, "id")
         return _describe_token(token, owner.email), secret
 
-    result = _as_operator(args.org, work)
-    if args.token_command == "list":
-        if args.json:
-            print(json.dumps(result, indent=2))
-        for token in [] if args.json else result:
-            _print_token(token)
-        return
-    token, secret = result
-    if getattr(args, "json", False):
-        print(json.dumps({**token, "secret": secret} if secret else token, indent=2))
-    else:
-        _print_token(token, secret)
+    _show_token(args, *_as_operator(args.org, work))
 
 
 def _plugins_list(args: argparse.Namespace) -> None:
@@ -620,13 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
     expiry.add_argument("--expires-in-days", type=_positive, metavar="DAYS",
                         help="or: that many days from now")
     token_create.add_argument("--json", action="store_true", help="print it as JSON")
-    token_create.set_defaults(handler=_token_command)
+    token_create.set_defaults(handler=_token_create)
     token_list = command(token, "list", "a person's tokens, newest first: their metadata, "
                          "never a secret")
     token_list.add_argument("--org", required=True, help="organisation slug")
     token_list.add_argument("--email", required=True, help="the person's e-mail address")
     token_list.add_argument("--json", action="store_true", help="print the list as JSON")
-    token_list.set_defaults(handler=_token_command)
+    token_list.set_defaults(handler=_token_list)
     for name, summary in (("rotate", "give a token a new secret, printed only this once; "
                                      "the old one is refused from the next request on"),
                           ("revoke", "refuse a token from the next request on, for good")):
@@ -635,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
         changed.add_argument("--id", type=_positive, required=True,
                              help="the token's id, as token list shows it")
         changed.add_argument("--json", action="store_true", help="print it as JSON")
-        changed.set_defaults(handler=_token_command)
+        changed.set_defaults(handler=_token_change)
 
     plugins = command(commands, "plugins", "installed plugins").add_subparsers(
         dest="plugins_command", required=True, metavar="COMMAND")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.relay import from_base64, to_base64
 
 from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, add_people
@@ -60,8 +61,6 @@ VIEWER = "{ viewer { email roles } }"
 
 
 def person_id(org: Org, role: Role) -> str:
-    from strawberry.relay import to_base64
-
     return to_base64("Person", org.person_ids[role])
 
 
@@ -285,7 +284,7 @@ async def test_person_viewer_organisation_and_decision_makers_read_back(
     again = await api.data("{ organisation { currency fiscalYearStartMonth } }", token=viewer)
     assert again["organisation"] == {"currency": "CHF", "fiscalYearStartMonth": 4}
 
-    [second] = await add_people(db, org, 1, [Role.DECISION_MAKER, Role.FINANCE])
+    await add_people(db, org, 1, [Role.DECISION_MAKER, Role.FINANCE])
     deciders = "{ decisionMakers { totalCount edges { node { name roles } } } }"
     listed = await api.data(deciders, token=viewer)
     assert listed["decisionMakers"] == {"totalCount": 2, "edges": [
@@ -294,3 +293,48 @@ async def test_person_viewer_organisation_and_decision_makers_read_back(
     await api.data(DEACTIVATE, {"input": {"personId": pid}}, org.token(Role.ADMIN))
     listed = await api.data(deciders, token=viewer)
     assert [e["node"]["name"] for e in listed["decisionMakers"]["edges"]] == ["Decider 1"]
+
+
+@pytest.mark.parametrize("change", ["deactivate", "revoke"])
+async def test_two_admins_removing_each_other_at_once_leave_one(
+        api: GraphQLClient, org: Org, db: AsyncEngine, change: str) -> None:
+    """The active admins' rows are locked while the last admin is counted: of two admins
+    removing each other at the same moment, the second waits for the first to commit,
+    then counts again and gets LAST_ADMIN. (On SQLite writers wait for each other's
+    whole transaction: no race to test.)"""
+    import asyncio
+
+    from spm_api.db.engine import create_session_factory
+    from spm_api.domain.access import people
+    from spm_api.domain.actor import Actor
+    from spm_api.vocabulary.errors import DomainError
+
+    if db.url.get_backend_name() == "sqlite":
+        pytest.skip("concurrent writers are exercised on PostgreSQL")
+    [token] = await add_people(db, org, 1, [Role.ADMIN, Role.VIEWER], label="admin")
+    first = org.person_ids[Role.ADMIN]
+    second = int(from_base64((await api.data("{ viewer { id } }", token=token))["viewer"][
+        "id"])[1])
+    if change == "revoke":
+        await api.data(GRANT, {"input": {"personId": person_id(org, Role.ADMIN),
+                                         "role": "VIEWER"}}, org.token(Role.ADMIN))
+
+    def remove(session: Any, by: int, whom: int) -> Any:
+        actor = Actor(person_id=by, organisation_id=org.id, roles=frozenset({Role.ADMIN}))
+        if change == "revoke":
+            return people.revoke_role(session, actor, whom, Role.ADMIN)
+        return people.deactivate_person(session, actor, whom)
+
+    sessions = create_session_factory(db)
+    async with sessions() as one, sessions() as two:
+        await remove(one, first, second)  # holds the admins' rows
+        racing = asyncio.create_task(remove(two, second, first))
+        await asyncio.sleep(0.5)
+        assert not racing.done()  # waiting for the lock
+        await one.commit()
+        with pytest.raises(DomainError) as refused:
+            await racing
+        assert [p.code.value for p in refused.value.problems] == ["LAST_ADMIN"]
+        await two.rollback()
+    admins = await api.data(PEOPLE, {"roles": ["ADMIN"]}, org.token(Role.ADMIN))
+    assert [e["node"]["email"] for e in admins["people"]["edges"]] == ["admin@acme.example"]

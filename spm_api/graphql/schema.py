@@ -28,6 +28,7 @@ from spm_api.graphql.finance.types import (
     StatementNode,
 )
 from spm_api.graphql.organisation.mutations import OrganisationMutation
+from spm_api.graphql.organisation.queries import OrganisationQuery
 from spm_api.graphql.portfolio.mutations import PortfolioMutation
 from spm_api.graphql.portfolio.queries import PortfolioQuery
 from spm_api.graphql.portfolio.subscriptions import PortfolioSubscription
@@ -78,7 +79,7 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery, AccessQuery):
+            ReviewsQuery, OrganisationQuery, AccessQuery):
     """Every capability's root query fields."""
 
 

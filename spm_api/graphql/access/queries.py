@@ -1,4 +1,4 @@
-"""Reading people, the organisation, decision makers and API tokens."""
+"""Reading people, decision makers and API tokens."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from spm_api.graphql.access.types import ApiTokenNode
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.enums import Role
 from spm_api.graphql.core.ids import database_id, node_pk
-from spm_api.graphql.core.nodes import present
 from spm_api.graphql.core.pagination import CountedConnection, QuerySource
 from spm_api.graphql.core.permissions import AUTHENTICATED
 from spm_api.graphql.core.reading import coded_error
-from spm_api.graphql.portfolio.types import OrganisationNode, PersonNode
+from spm_api.graphql.portfolio.types import PersonNode
 from spm_api.vocabulary.errors import DomainError
 
 
@@ -33,13 +32,6 @@ class ApiTokenConnection(CountedConnection[ApiTokenNode]):
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Your organisation and its settings.")
-    async def organisation(self, info: Info[Context, None]) -> OrganisationNode:
-        assert info.context.actor is not None
-        return present(await info.context.loaders.organisation.load(
-            info.context.actor.organisation_id))
-
     @relay.connection(PersonConnection, permission_classes=AUTHENTICATED,
                       description="People of your organisation by name, with their roles: "
                                   "for pickers and the admin's list.")
