@@ -1,6 +1,7 @@
 """The spm-api command: serve the API, migrate its database, seed demo data, manage
-organisations and people, import costs, usage and KPI measurements, pull measurements
-from their sources, deliver engagement requests, list plugins and export the schema."""
+organisations, people, their roles and API tokens, import costs, usage and KPI
+measurements, pull measurements from their sources, deliver engagement requests, list
+plugins and export the schema."""
 
 from __future__ import annotations
 
