@@ -338,3 +338,37 @@ async def test_two_admins_removing_each_other_at_once_leave_one(
         await two.rollback()
     admins = await api.data(PEOPLE, {"roles": ["ADMIN"]}, org.token(Role.ADMIN))
     assert [e["node"]["email"] for e in admins["people"]["edges"]] == ["admin@acme.example"]
+
+
+PEOPLE_PAGES = [
+    "{ people(first: 50) { totalCount edges { node { name email roles active "
+    "organisation { name } } } } }",
+    "{ decisionMakers(first: 50) { totalCount edges { node { name roles } } } }",
+    "{ tokens(first: 50) { totalCount edges { node { name status person { name roles } } } } }",
+]
+
+
+async def test_people_pages_cost_the_same_statements_for_few_or_many(
+        api: GraphQLClient, org: Org, db: AsyncEngine) -> None:
+    from spm_api.db.engine import create_session_factory
+    from spm_api.domain.tokens import issue_token
+    from tests.test_batching import count_statements
+
+    admin = org.token(Role.ADMIN)
+
+    async def statements() -> list[int]:
+        counts = []
+        for page in PEOPLE_PAGES:
+            with count_statements(db) as counted:
+                await api.data(page, token=admin)
+            counts.append(len(counted))
+        return counts
+
+    few = await statements()
+    await add_people(db, org, 60, [Role.DECISION_MAKER, Role.CONTRIBUTOR])
+    async with create_session_factory(db)() as session, session.begin():
+        for _ in range(60):
+            await issue_token(session, org.person_ids[Role.ADMIN], label="more")
+    for page, field in zip(PEOPLE_PAGES, ("people", "decisionMakers", "tokens"), strict=True):
+        assert len((await api.data(page, token=admin))[field]["edges"]) == 50, field
+    assert await statements() == few
