@@ -10,10 +10,10 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.db.base import utcnow
+from spm_api.db.base import UTCDateTime, utcnow
 from spm_api.domain.actor import Actor
 from spm_api.models import ApiToken, Organisation, Person, PersonRole
 from spm_api.vocabulary.enums import Role
@@ -30,16 +30,38 @@ def new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def authenticates(*tokens: str) -> ColumnElement[bool]:
+def _authenticates(known: ColumnElement[bool]) -> ColumnElement[bool]:
     """The condition, on a statement joining ``ApiToken`` and ``Person``, under which a
-    token stands for its person now: known, not revoked, not expired, and its person
-    not deactivated."""
-    hashes = [hash_token(token) for token in tokens]
-    known = (ApiToken.token_hash == hashes[0] if len(hashes) == 1
-             else ApiToken.token_hash.in_(hashes))
+    ``known`` token stands for its person at the instant ``now`` (a parameter): not
+    revoked, not expired, and its person not deactivated."""
     return and_(known, ApiToken.revoked_at.is_(None),
-                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+                or_(ApiToken.expires_at.is_(None),
+                    ApiToken.expires_at > bindparam("now", type_=UTCDateTime())),
                 Person.deactivated_at.is_(None))
+
+
+# One statement object each, for every token (hash and instant are parameters):
+# SQLAlchemy works out their cache keys once, not per request.
+_ACTOR = (
+    select(Person.id, Person.organisation_id, PersonRole.role)
+    .join(ApiToken, ApiToken.person_id == Person.id)
+    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+    .where(_authenticates(ApiToken.token_hash == bindparam("token_hash")))
+)
+_READER = (
+    select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
+    .join(ApiToken, ApiToken.person_id == Person.id)
+    .join(Organisation, Organisation.id == Person.organisation_id)
+    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+    .where(_authenticates(ApiToken.token_hash == bindparam("token_hash")))
+)
+_ACTORS = (
+    select(ApiToken.token_hash, Person.id, Person.organisation_id, PersonRole.role)
+    .join(Person, ApiToken.person_id == Person.id)
+    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+    .where(_authenticates(ApiToken.token_hash.in_(bindparam("token_hashes",
+                                                            expanding=True))))
+)
 
 
 async def issue_token(session: AsyncSession, person_id: int, label: str = "") -> str:
@@ -62,15 +84,10 @@ async def revoke_tokens(session: AsyncSession, person_ids: list[int], label: str
 
 
 async def authenticate(session: AsyncSession, token: str) -> Actor | None:
-    """The actor a bearer token stands for, or None when it is unknown or revoked."""
-    rows = (
-        await session.execute(
-            select(Person.id, Person.organisation_id, PersonRole.role)
-            .join(ApiToken, ApiToken.person_id == Person.id)
-            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(authenticates(token))
-        )
-    ).all()
+    """The actor a bearer token stands for now, or None when it is unknown, revoked or
+    expired, or its person deactivated."""
+    rows = (await session.execute(
+        _ACTOR, {"token_hash": hash_token(token), "now": utcnow()})).all()
     if not rows:
         return None
     person_id, organisation_id, _ = rows[0]
@@ -83,15 +100,8 @@ async def authenticate_reader(session: AsyncSession, token: str
     """``authenticate``, with the currency of the actor's organisation read in the same
     statement: what a planned read needs before its first row."""
     connection = await session.connection()  # Core: plain columns need no ORM set-up
-    rows = (
-        await connection.execute(
-            select(Person.id, Person.organisation_id, PersonRole.role, Organisation.currency)
-            .join(ApiToken, ApiToken.person_id == Person.id)
-            .join(Organisation, Organisation.id == Person.organisation_id)
-            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(authenticates(token))
-        )
-    ).all()
+    rows = (await connection.execute(
+        _READER, {"token_hash": hash_token(token), "now": utcnow()})).all()
     if not rows:
         return None
     person_id, organisation_id, _, currency = rows[0]
@@ -106,14 +116,8 @@ async def authenticate_all(session: AsyncSession, tokens: Iterable[str]
     by_hash = {hash_token(token): token for token in tokens}
     if not by_hash:
         return {}
-    rows = (
-        await session.execute(
-            select(ApiToken.token_hash, Person.id, Person.organisation_id, PersonRole.role)
-            .join(Person, ApiToken.person_id == Person.id)
-            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-            .where(authenticates(*by_hash.values()))
-        )
-    ).all()
+    rows = (await session.execute(
+        _ACTORS, {"token_hashes": list(by_hash), "now": utcnow()})).all()
     people: dict[str, tuple[int, int, set[Role]]] = {}
     for token_hash, person_id, organisation_id, role in rows:
         _, _, roles = people.setdefault(token_hash, (person_id, organisation_id, set()))
