@@ -1,7 +1,7 @@
 """The spm-api command: serve the API, migrate its database, seed demo data, manage
-organisations and people, import costs, usage and KPI measurements, pull measurements
-from their sources, deliver engagement requests, export stakeholder reports, list
-plugins and export the schema."""
+organisations, people, their roles and API tokens, import costs, usage and KPI
+measurements, pull measurements from their sources, deliver engagement requests,
+export stakeholder reports, list plugins and export the schema."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from spm_api import __version__
 from spm_api.db import migrations
+from spm_api.db.base import utcnow
 from spm_api.db.engine import create_engine, create_session_factory
 from spm_api.failures import Unavailable, database_failure, ensure_port_free
 from spm_api.plugins.host import PluginHost
@@ -253,6 +255,148 @@ def _person_create(args: argparse.Namespace) -> None:
         print(f"{created['email']} ({', '.join(created['roles'])}) token: {created['token']}")
 
 
+def _as_operator(org: str, work: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+    """Run ``work(session, actor)`` in one transaction as the operator: an admin of the
+    organisation ``org`` (``Actor.operator``), held to the same rules as one."""
+    from spm_api.domain.actor import Actor
+    from spm_api.domain.tenancy import find_organisation
+
+    async def go(session: Any) -> Any:
+        organisation = await find_organisation(session, org)
+        return await work(session, Actor.operator(organisation.id))
+
+    return _run_in_session(go)
+
+
+def _describe_person(person: Any, roles: list[Any]) -> dict[str, Any]:
+    return {"id": person.id, "name": person.name, "email": person.email,
+            "roles": sorted(role.value for role in roles),
+            "active": person.deactivated_at is None}
+
+
+def _print_person(person: dict[str, Any]) -> None:
+    state = "" if person["active"] else " [deactivated]"
+    print(f"{person['email']:<32} {person['name']:<32} {', '.join(person['roles'])}{state}")
+
+
+def _person_change(args: argparse.Namespace) -> None:
+    """grant, revoke-role, deactivate and reactivate: one command on one person."""
+    from spm_api.domain import reads
+    from spm_api.domain.access import directory, people
+
+    async def work(session: Any, actor: Any) -> dict[str, Any]:
+        person = await directory.person_by_email(session, actor.organisation_id, args.email)
+        if args.person_command == "grant":
+            await people.grant_role(session, actor, person.id, args.role)
+        elif args.person_command == "revoke-role":
+            await people.revoke_role(session, actor, person.id, args.role)
+        elif args.person_command == "deactivate":
+            await people.deactivate_person(session, actor, person.id)
+        else:
+            await people.reactivate_person(session, actor, person.id)
+        [roles] = await reads.roles_of(session, actor.organisation_id, [person.id])
+        return _describe_person(person, roles)
+
+    _print_person(_as_operator(args.org, work))
+
+
+def _person_list(args: argparse.Namespace) -> None:
+    from spm_api.domain import reads
+    from spm_api.domain.access import directory
+
+    async def work(session: Any, actor: Any) -> list[dict[str, Any]]:
+        listing = directory.people(actor, search=args.search, roles=args.role or (),
+                                   include_deactivated=args.all)
+        found = await listing.fetch(session, 0, None)
+        roles = await reads.roles_of(session, actor.organisation_id, [p.id for p in found])
+        return [_describe_person(person, held) for person, held in zip(found, roles,
+                                                                          strict=True)]
+
+    listed = _as_operator(args.org, work)
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return
+    for person in listed:
+        _print_person(person)
+
+
+def _describe_token(token: Any, email: str) -> dict[str, Any]:
+    from spm_api.domain.access.tokens import status_of
+
+    def instant(value: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {"id": token.id, "name": token.label, "person": email,
+            "status": status_of(token).value, "created_at": instant(token.created_at),
+            "expires_at": instant(token.expires_at), "rotated_at": instant(token.rotated_at),
+            "revoked_at": instant(token.revoked_at)}
+
+
+def _print_token(token: dict[str, Any], secret: str | None = None) -> None:
+    expiry = f"expires {token['expires_at']}" if token["expires_at"] else "no expiry"
+    print(f"token {token['id']} {token['name']!r} of {token['person']}: {token['status']}, "
+          f"{expiry}")
+    if secret is not None:
+        print(f"secret (shown only now): {secret}")
+
+
+def _show_token(args: argparse.Namespace, token: dict[str, Any], secret: str | None) -> None:
+    if args.json:
+        print(json.dumps(token if secret is None else {**token, "secret": secret}, indent=2))
+    else:
+        _print_token(token, secret)
+
+
+def _token_create(args: argparse.Namespace) -> None:
+    from spm_api.domain.access import directory, tokens
+
+    async def work(session: Any, actor: Any) -> tuple[dict[str, Any], str]:
+        person = await directory.person_by_email(session, actor.organisation_id, args.email)
+        expires_at = args.expires_at
+        if args.expires_in_days is not None:
+            expires_at = utcnow() + timedelta(days=args.expires_in_days)
+        token, secret = await tokens.create_token(
+            session, actor, person_id=person.id, name=args.name, expires_at=expires_at)
+        return _describe_token(token, person.email), secret
+
+    _show_token(args, *_as_operator(args.org, work))
+
+
+def _token_list(args: argparse.Namespace) -> None:
+    from spm_api.domain.access import directory, tokens
+
+    async def work(session: Any, actor: Any) -> list[dict[str, Any]]:
+        person = await directory.person_by_email(session, actor.organisation_id, args.email)
+        listed = await tokens.tokens_of(actor, person.id).fetch(session, 0, None)
+        return [_describe_token(token, person.email) for token in listed]
+
+    described: list[dict[str, Any]] = _as_operator(args.org, work)
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return
+    for token in described:
+        _print_token(token)
+
+
+def _token_change(args: argparse.Namespace) -> None:
+    """token rotate and token revoke."""
+    from spm_api.domain import reads
+    from spm_api.domain.access import tokens
+    from spm_api.models import Person
+
+    async def work(session: Any, actor: Any) -> tuple[dict[str, Any], str | None]:
+        secret: str | None = None
+        if args.token_command == "rotate":
+            token, secret = await tokens.rotate_token(session, actor, args.id)
+        else:
+            token = await tokens.revoke_token(session, actor, args.id)
+        owner = await reads.load_owned(session, Person, actor.organisation_id,
+                                       token.person_id, "id")
+        return _describe_token(token, owner.email), secret
+
+    _show_token(args, *_as_operator(args.org, work))
+
+
 def _plugins_list(args: argparse.Namespace) -> None:
     plugins = _load_plugins()
     try:
@@ -423,6 +567,26 @@ def _report_service(args: argparse.Namespace) -> None:
               f"written to {args.output}")
 
 
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant (``Z`` for UTC accepted); the time zone is checked later, with
+    the rest of the request."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 instant such as 2027-01-31T00:00:00Z") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spm-api", description=__doc__, epilog=EPILOG,
                                      formatter_class=_HelpFormatter)
@@ -488,7 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="its short unique name, used by --org elsewhere")
     org_create.set_defaults(handler=_org_create)
 
-    person = command(commands, "person", "people").add_subparsers(
+    person = command(commands, "person", "people: create, list, grant and revoke roles, "
+                     "deactivate and reactivate").add_subparsers(
         dest="person_command", required=True, metavar="COMMAND")
     person_create = command(person, "create", "create a person and print a token")
     person_create.add_argument("--org", required=True, help="organisation slug")
@@ -499,6 +664,66 @@ def build_parser() -> argparse.ArgumentParser:
                                choices=list(Role), help="a role; repeat for several")
     person_create.add_argument("--json", action="store_true", help="print the result as JSON")
     person_create.set_defaults(handler=_person_create)
+
+    person_list = command(person, "list", "the organisation's people, their roles and "
+                          "whether they are active", "List the organisation's people by "
+                          "name, with their roles; --search matches a part of the name or "
+                          "e-mail address in any case.")
+    person_list.add_argument("--org", required=True, help="organisation slug")
+    person_list.add_argument("--search", help="a part of the name or e-mail address")
+    person_list.add_argument("--role", action="append", type=Role, choices=list(Role),
+                             help="only people holding this role; repeat for several")
+    person_list.add_argument("--all", action="store_true",
+                             help="deactivated people too")
+    person_list.add_argument("--json", action="store_true", help="print the list as JSON")
+    person_list.set_defaults(handler=_person_list)
+    for name, summary, with_role in (
+            ("grant", "give a person a role (one they hold is no change)", True),
+            ("revoke-role", "take a role from a person; the last active admin keeps ADMIN "
+                            "(LAST_ADMIN) and everyone keeps one role", True),
+            ("deactivate", "refuse every token of a person from the next request on, until "
+                           "reactivated; not the last active admin (LAST_ADMIN)", False),
+            ("reactivate", "let a deactivated person's unrevoked, unexpired tokens "
+                           "authenticate again", False)):
+        changed = command(person, name, summary)
+        changed.add_argument("--org", required=True, help="organisation slug")
+        changed.add_argument("--email", required=True, help="the person's e-mail address")
+        if with_role:
+            changed.add_argument("--role", type=Role, required=True, choices=list(Role),
+                                 help="the role")
+        changed.set_defaults(handler=_person_change)
+
+    token = command(commands, "token", "API tokens: created with a name and an optional "
+                    "expiry, listed, rotated and revoked").add_subparsers(
+        dest="token_command", required=True, metavar="COMMAND")
+    token_create = command(token, "create", "create a token for a person and print its "
+                           "secret, shown only this once")
+    token_create.add_argument("--org", required=True, help="organisation slug")
+    token_create.add_argument("--email", required=True, help="the person's e-mail address")
+    token_create.add_argument("--name", required=True, help="what the token is for")
+    expiry = token_create.add_mutually_exclusive_group()
+    expiry.add_argument("--expires-at", type=_instant, metavar="INSTANT",
+                        help="when it stops authenticating, ISO 8601 with a time zone "
+                             "(2027-01-31T00:00:00Z); without either option: never")
+    expiry.add_argument("--expires-in-days", type=_positive, metavar="DAYS",
+                        help="or: that many days from now")
+    token_create.add_argument("--json", action="store_true", help="print it as JSON")
+    token_create.set_defaults(handler=_token_create)
+    token_list = command(token, "list", "a person's tokens, newest first: their metadata, "
+                         "never a secret")
+    token_list.add_argument("--org", required=True, help="organisation slug")
+    token_list.add_argument("--email", required=True, help="the person's e-mail address")
+    token_list.add_argument("--json", action="store_true", help="print the list as JSON")
+    token_list.set_defaults(handler=_token_list)
+    for name, summary in (("rotate", "give a token a new secret, printed only this once; "
+                                     "the old one is refused from the next request on"),
+                          ("revoke", "refuse a token from the next request on, for good")):
+        changed = command(token, name, summary)
+        changed.add_argument("--org", required=True, help="organisation slug")
+        changed.add_argument("--id", type=_positive, required=True,
+                             help="the token's id, as token list shows it")
+        changed.add_argument("--json", action="store_true", help="print it as JSON")
+        changed.set_defaults(handler=_token_change)
 
     plugins = command(commands, "plugins", "installed plugins").add_subparsers(
         dest="plugins_command", required=True, metavar="COMMAND")

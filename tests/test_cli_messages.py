@@ -142,15 +142,18 @@ def test_every_command_and_option_has_help() -> None:
     assert {"spm-api serve", "spm-api db upgrade", "spm-api demo", "spm-api demo tokens",
             "spm-api org create", "spm-api person create", "spm-api plugins list",
             "spm-api outbox run", "spm-api import costs", "spm-api import usage",
-            "spm-api export-schema"} <= set(commands)
+            "spm-api export-schema", "spm-api person list", "spm-api person grant",
+            "spm-api person revoke-role", "spm-api person deactivate",
+            "spm-api person reactivate", "spm-api token create", "spm-api token list",
+            "spm-api token rotate", "spm-api token revoke"} <= set(commands)
     for path, (command, summary) in commands.items():
         assert summary, f"{path} has no summary"
         for action in command._actions:
             if not isinstance(action, argparse._SubParsersAction):
                 assert action.help, f"{path} {action.option_strings or action.dest} has no help"
     top = parser.format_help()
-    for name in ("serve", "db", "demo", "org", "person", "plugins", "outbox", "import",
-                 "export-schema"):
+    for name in ("serve", "db", "demo", "org", "person", "token", "plugins", "outbox",
+                 "import", "export-schema"):
         assert f"    {name}" in top, name
     assert "``" not in top, "no reST markup in the help"
     serve = commands["spm-api serve"][0].format_help()

@@ -79,10 +79,15 @@ async def api_processes(database_url: str, bus: str, count: int) -> AsyncIterato
         yield [task.result() for task in started]
 
 
+#: How long a server may take to start: seconds when the machine is busy (two test
+#: processes, each starting servers side by side).
+START_SECONDS = 30
+
+
 async def healthy(address: str, process: asyncio.subprocess.Process) -> bool:
     """True once the API answers /health; False when the process ended first."""
     async with httpx.AsyncClient() as http:
-        for _ in range(200):
+        for _ in range(START_SECONDS * 20):
             if process.returncode is not None:
                 return False
             try:
@@ -91,7 +96,7 @@ async def healthy(address: str, process: asyncio.subprocess.Process) -> bool:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
-    raise AssertionError(f"the API at {address} did not come up within 10 s")
+    raise AssertionError(f"the API at {address} did not come up within {START_SECONDS} s")
 
 
 async def _overhear(channel: str) -> asyncio.Task[str]:

@@ -72,6 +72,12 @@ class Actor:
     organisation_id: int
     roles: frozenset[Role]
 
+    @classmethod
+    def operator(cls, organisation_id: int) -> Actor:
+        """Whoever runs the ``spm-api`` command against the database: an admin of the
+        organisation who is no person in it (no person has id 0)."""
+        return cls(person_id=0, organisation_id=organisation_id, roles=frozenset({Role.ADMIN}))
+
     def can(self, permission: Permission) -> bool:
         return not self.roles.isdisjoint(GRANTS[permission])
 

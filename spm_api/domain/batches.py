@@ -20,6 +20,7 @@ from spm_api.domain.stewardship import readings
 from spm_api.domain.strategy import settings as strategy_settings
 from spm_api.models import (
     Affirmation,
+    ApiToken,
     ApprovalRound,
     Baseline,
     BudgetLine,
@@ -133,7 +134,9 @@ OTHER: dict[str, BatchRead] = {
 }
 
 #: The row type a node loaded by this relation name stands for.
-ROW_TYPES: dict[str, type[Any]] = {**ROWS_BY_ID, "organisation": Organisation}
+ROW_TYPES: dict[str, type[Any]] = {**ROWS_BY_ID, "organisation": Organisation,
+                                   # read per actor (``access.tokens.tokens_by_id``)
+                                   "api_token": ApiToken}
 
 
 def batch(name: str) -> BatchRead:

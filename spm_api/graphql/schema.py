@@ -5,6 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from spm_api.graphql.access.mutations import AccessMutation
+from spm_api.graphql.access.queries import AccessQuery
+from spm_api.graphql.access.types import ApiTokenNode
 from spm_api.graphql.approvals.mutations import ApprovalsMutation
 from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
@@ -26,6 +29,7 @@ from spm_api.graphql.finance.types import (
     StatementNode,
 )
 from spm_api.graphql.organisation.mutations import OrganisationMutation
+from spm_api.graphql.organisation.queries import OrganisationQuery
 from spm_api.graphql.portfolio.mutations import PortfolioMutation
 from spm_api.graphql.portfolio.queries import PortfolioQuery
 from spm_api.graphql.portfolio.subscriptions import PortfolioSubscription
@@ -74,6 +78,7 @@ NODE_TYPES = [
     StakeholderReportNode,
     RiskNode,
     StrategicObjectiveNode,
+    ApiTokenNode,
 ]
 
 
@@ -83,14 +88,14 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery, ReportingQuery, StrategyQuery):
+            ReviewsQuery, ReportingQuery, StrategyQuery, OrganisationQuery, AccessQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
                OrganisationMutation, StewardshipMutation, ReviewsMutation,
-               ReportingMutation, StrategyMutation):
+               ReportingMutation, StrategyMutation, AccessMutation):
     """Every capability's root mutation fields."""
 
 

@@ -34,6 +34,8 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set while the person is deactivated: none of their tokens authenticates.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class PersonRole(Base):
@@ -48,7 +50,7 @@ class PersonRole(Base):
 
 
 class ApiToken(Base):
-    """A bearer token. Only its SHA-256 hash is stored."""
+    """A bearer token. Only its SHA-256 hash is stored; ``label`` is its name."""
 
     __tablename__ = "api_token"
 
@@ -60,3 +62,7 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: After this instant the token no longer authenticates (None: never expires).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: When the secret was last replaced (the hash above is the new secret's).
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -16,6 +16,14 @@ class Role(StrEnum):
     ADMIN = "ADMIN"
 
 
+class TokenStatus(StrEnum):
+    """Whether an API token still authenticates, and if not, why."""
+
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
 class InvestmentCategory(StrEnum):
     """Run, grow or transform the business: used to prioritise investment."""
 

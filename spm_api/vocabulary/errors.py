@@ -23,6 +23,14 @@ class ErrorCode(StrEnum):
     REVIEW_DECIDED = "REVIEW_DECIDED"
     NOT_IN_CATALOGUE = "NOT_IN_CATALOGUE"
     RISK_CLOSED = "RISK_CLOSED"
+    #: The change would leave the organisation without an active admin.
+    LAST_ADMIN = "LAST_ADMIN"
+    #: The person is deactivated: no token is issued for them until they are reactivated.
+    PERSON_DEACTIVATED = "PERSON_DEACTIVATED"
+    #: The token was revoked; it cannot be rotated (create a new one).
+    TOKEN_REVOKED = "TOKEN_REVOKED"
+    #: The token has expired; it cannot be rotated (create a new one).
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
 
 
 @dataclass(frozen=True, slots=True)

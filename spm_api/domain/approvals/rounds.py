@@ -102,12 +102,13 @@ async def settings_by_plugin(session: AsyncSession, organisation_id: int
 
 
 async def decision_makers(session: AsyncSession, organisation_id: int) -> tuple[Voter, ...]:
-    """Every current decision maker, with all the roles each holds."""
+    """Every current decision maker (deactivated people are not), with all the roles
+    each holds."""
     holders = (
         select(PersonRole.person_id)
         .join(Person, Person.id == PersonRole.person_id)
         .where(Person.organisation_id == organisation_id,
-               PersonRole.role == Role.DECISION_MAKER)
+               PersonRole.role == Role.DECISION_MAKER, Person.deactivated_at.is_(None))
     )
     rows = await session.execute(
         select(Person.id, Person.name, PersonRole.role)

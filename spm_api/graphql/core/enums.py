@@ -32,6 +32,7 @@ from spm_api.vocabulary.enums import (
     Role,
     Sourcing,
     StakeholderRole,
+    TokenStatus,
     Verdict,
 )
 from spm_api.vocabulary.errors import ErrorCode
@@ -79,6 +80,8 @@ strawberry.enum(RiskStatus, description="Where a risk stands; every status but C
                                         "counts in the exposure.")
 for _value in RiskStatus.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = RISK_STATUS_MEANINGS[RiskStatus(_value.value)]
+strawberry.enum(TokenStatus, description="Whether an API token authenticates: ACTIVE, or "
+                                         "refused because it EXPIRED or was REVOKED.")
 strawberry.enum(ReportDimension, name="ReportDimension")
 strawberry.enum(SortDirection)
 strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
@@ -108,6 +111,7 @@ __all__ = [
     "Sourcing",
     "Stage",
     "StakeholderRole",
+    "TokenStatus",
     "UserErrorCode",
     "Verdict",
 ]

@@ -57,11 +57,13 @@ class OrganisationNode(LoadedNode):
     loader_name = "organisation"
 
     id: relay.NodeID[int]
-    name: str
-    slug: str
+    name: str = strawberry.field(description="The organisation's display name.")
+    slug: str = strawberry.field(description="Its short unique name (the command line's "
+                                             "--org).")
     currency: str = strawberry.field(description="ISO 4217 code the books are kept in.")
     fiscal_year_start_month: int = strawberry.field(
         description="The month (1-12) the fiscal year starts in.")
+    created_at: datetime = strawberry.field(description="When the organisation was set up.")
 
 
 @strawberry.type(name="Person")
@@ -69,15 +71,24 @@ class PersonNode(LoadedNode):
     loader_name = "person"
 
     id: relay.NodeID[int]
-    name: str
-    email: str
+    name: str = strawberry.field(description="The person's name.")
+    email: str = strawberry.field(
+        description="Their e-mail address, in lower case: unique in the organisation.")
     organisation_id: strawberry.Private[int]
+    created_at: datetime = strawberry.field(description="When the person was added.")
+    deactivated_at: datetime | None = strawberry.field(
+        description="Since when the person is deactivated (none of their tokens "
+                    "authenticates); null while active.")
 
-    @strawberry.field
+    @strawberry.field(description="Whether the person may use the API: not deactivated.")
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @strawberry.field(description="The roles the person holds, by name.")
     async def roles(self, info: Info[Context, None]) -> list[Role]:
         return await info.context.loaders.roles_of_person.load(self.id)
 
-    @strawberry.field
+    @strawberry.field(description="The organisation the person belongs to.")
     async def organisation(self, info: Info[Context, None]) -> OrganisationNode:
         return present(await info.context.loaders.organisation.load(self.organisation_id))
 

@@ -1,0 +1,1 @@
+"""People and access: the people of the organisation, their roles and API tokens."""
