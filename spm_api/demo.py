@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import recent_months, seed_finance
+from spm_api.demo_reporting import seed_reporting
 from spm_api.demo_stewardship import seed_review, seed_stewardship
 from spm_api.demo_strategy import seed_case, seed_strategy
 from spm_api.domain.actor import Actor
@@ -253,6 +254,8 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
     await seed_strategy(session, actors["admin@demo.example"], manager,
                         actors["finance@demo.example"], seeded, date.today())
     await seed_review(session, plugins, manager, deciders, seeded)
+    await seed_reporting(session, plugins, manager, deciders[0], deciders[1],
+                         actors["finance@demo.example"], seeded)
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,

@@ -80,3 +80,37 @@ async def test_the_demo_stewards_its_live_services(api: GraphQLClient, db: Async
     assert by_id[replaced["service"]["id"]]["successor"] == {
         "id": replaced["successor"]["id"], "name": by_id[replaced["successor"]["id"]]["name"]}
     assert by_id[merged["service"]["id"]]["successor"] is None
+
+
+STAKEHOLDER_PAGE = """{
+  services(first: 50) { edges { node {
+    name stage
+    stakeholders { role person { name } }
+    stakeholderReports { sequence stage affirmations { verdict } }
+    affirmations { verdict comment resolution person { name } report { sequence } }
+  } } }
+}"""
+
+
+async def test_the_demo_reports_back_to_stakeholders(api: GraphQLClient, db: AsyncEngine
+                                                     ) -> None:
+    """A chartered and a live service have stakeholders and a report each; the live one
+    is affirmed, the chartered one was disputed with a reason and the dispute settled."""
+    from spm_api.demo_reporting import DISPUTE_REASON, RESOLUTION
+
+    viewer = await _viewer(db)
+    services = [edge["node"] for edge in
+                (await api.data(STAKEHOLDER_PAGE, token=viewer))["services"]["edges"]]
+    reported = {service["stage"]: service for service in services
+                if service["stakeholderReports"]}
+    assert set(reported) == {"CHARTERED", "LIVE"}
+    for service in reported.values():
+        assert sorted(s["role"] for s in service["stakeholders"]) == [
+            "FINANCE", "SPONSOR", "USER_REPRESENTATIVE"]
+        assert [r["sequence"] for r in service["stakeholderReports"]] == [1]
+        assert all(a["report"] == {"sequence": 1} for a in service["affirmations"])
+    assert [a["verdict"] for a in reported["LIVE"]["affirmations"]] == ["AFFIRMED"] * 2
+    dispute, affirmed = reported["CHARTERED"]["affirmations"]
+    assert (dispute["verdict"], dispute["comment"], dispute["resolution"]) == (
+        "DISPUTED", DISPUTE_REASON, RESOLUTION)
+    assert affirmed["verdict"] == "AFFIRMED"
