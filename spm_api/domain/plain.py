@@ -4,7 +4,8 @@ result handling (which costs more than the database for tens of thousands of row
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Enum, Select
@@ -27,6 +28,38 @@ def result_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | No
     return process
 
 
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The driver's connection under a session, in its transaction, looked up once for
+    the statements of one request: the ORM's and the Core's per-statement work is what
+    these reads exist to skip."""
+
+    driver: Any
+    dialect: Dialect
+    sync: Any  # the session's ``Connection``: its events see these statements too
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect.name == "postgresql"
+
+    async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """The driver's raw rows of ``sql`` (positional ``parameters``), announced to
+        the session's statement listeners like any statement."""
+        announce = self.sync.dispatch.before_cursor_execute
+        if announce:  # statement counters and loggers see these statements too
+            announce(self.sync, None, sql, parameters, None, False)
+        if self.postgresql:
+            return await self.driver.fetch(sql, *parameters)  # type: ignore[no-any-return]
+        return await self.driver.execute_fetchall(sql, parameters)  # type: ignore[no-any-return]
+
+
+async def reader(session: AsyncSession) -> Reader:
+    connection = await session.connection()
+    assert connection.sync_connection is not None
+    raw = await connection.get_raw_connection()
+    return Reader(raw.driver_connection, connection.dialect, connection.sync_connection)
+
+
 async def plain_rows(session: AsyncSession, query: Select[*tuple[Any, ...]]
                      ) -> list[Row]:
     """A Core select's rows as tuples, run on the driver's own connection in the
@@ -34,22 +67,12 @@ async def plain_rows(session: AsyncSession, query: Select[*tuple[Any, ...]]
     For bulk reads (tens of thousands of grouped rows) whose cost is SQLAlchemy's
     per-row result handling, not the database's. The parameters are rendered into the
     text as literals, so only for queries of ids, numbers and validated strings."""
-    connection = await session.connection()
-    sync = connection.sync_connection
-    assert sync is not None
-    dialect = connection.dialect
-    sql = str(query.compile(dialect=dialect, compile_kwargs={
+    on = await reader(session)
+    sql = str(query.compile(dialect=on.dialect, compile_kwargs={
         "literal_binds": True, "render_postcompile": True}))
     processors = [(index, process) for index, column in enumerate(query.selected_columns)
-                  if (process := result_processor(column, dialect)) is not None]
-    announce = sync.dispatch.before_cursor_execute
-    if announce:  # statement counters and loggers see these statements too
-        announce(sync, None, sql, (), None, False)
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    if dialect.name == "postgresql":
-        raw = await driver.fetch(sql)
-    else:
-        raw = await driver.execute_fetchall(sql, ())
+                  if (process := result_processor(column, on.dialect)) is not None]
+    raw = await on.fetch(sql)
     if not processors or not raw:
         return [tuple(row) for row in raw]
     # Column by column: each processor mapped over its column, no Python loop per value.

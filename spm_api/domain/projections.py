@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, func, select, type_coerce
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.domain.batches import CHILDREN, ROWS_BY_ID
+from spm_api.domain.plain import Reader, result_processor
 from spm_api.domain.reads import Listing
 from spm_api.models import Organisation
 from spm_api.models.columns import FixedDecimal, from_fixed
@@ -189,40 +190,11 @@ def _statement(dialect: Dialect, model: type[Any], key: str, selected: Sequence[
 
 
 def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The column type's own result processor; for an enum stored by value, the same
-    mapping as one dictionary lookup (an unknown value still fails, as SQLAlchemy's)."""
-    kind = column.type
-    if isinstance(kind, FixedDecimal):
-        return None  # kept scaled: see ``Statement``
-    if isinstance(kind, Enum) and kind.enum_class is not None and not kind.native_enum:
-        members: dict[Any, Any] = {None: None}
-        for member in kind.enum_class:
-            members[member.value] = member
-        return members.__getitem__
-    process: Callable[[Any], Any] | None = kind._cached_result_processor(dialect, None)
-    return process
-
-
-@dataclass(frozen=True, slots=True)
-class Reader:
-    """The driver's connection under a session, in its transaction, looked up once for
-    the statements of one request: the ORM's and the Core's per-statement work is what
-    a planned read exists to skip."""
-
-    driver: Any
-    dialect: Dialect
-    sync: Any  # the session's ``Connection``: its events see these statements too
-
-    @property
-    def postgresql(self) -> bool:
-        return self.dialect.name == "postgresql"
-
-
-async def reader(session: AsyncSession) -> Reader:
-    connection = await session.connection()
-    assert connection.sync_connection is not None
-    raw = await connection.get_raw_connection()
-    return Reader(raw.driver_connection, connection.dialect, connection.sync_connection)
+    """The column type's own result processor, but amounts kept scaled (see
+    ``Statement``)."""
+    if isinstance(column.type, FixedDecimal):
+        return None
+    return result_processor(column, dialect)
 
 
 async def fetch(reader: Reader, model: type[Any], key: str, columns: Sequence[str],
@@ -234,18 +206,10 @@ async def fetch(reader: Reader, model: type[Any], key: str, columns: Sequence[st
     for ``below`` and ``latest``), decoded."""
     statement = _statement(reader.dialect, model, key, columns, order, joins, below, latest)
     wanted = sorted(set(ids))
-    parameters = ((organisation_id, wanted) if reader.postgresql
-                  else (organisation_id, json.dumps(wanted)))
-    sync = reader.sync
-    announce = sync.dispatch.before_cursor_execute
-    if announce:  # statement counters and loggers see these statements too
-        announce(sync, None, statement.sql, parameters, None, False)
-    if reader.postgresql:
-        raw = await reader.driver.fetch(statement.sql, *parameters)
-    else:
-        raw = await reader.driver.execute_fetchall(statement.sql, parameters)
+    raw = await reader.fetch(statement.sql, (organisation_id, wanted) if reader.postgresql
+                             else (organisation_id, json.dumps(wanted)))
     if not statement.processors:
-        return raw  # type: ignore[no-any-return]
+        return raw
     decoded = statement.decoded
     return [decoded(row) for row in raw]
 

@@ -16,7 +16,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.relay.utils import SliceMetadata, to_base64
 from strawberry.utils.str_converters import to_snake_case as to_snake
 
-from spm_api.domain import projections, reads
+from spm_api.domain import plain, projections, reads
 from spm_api.domain.approvals.rounds import RoundResult, current_votes, result_of
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.ids import database_id, parse_global_id
@@ -105,7 +105,7 @@ class PlanRun:
         self.currency = currency or ""
         #: Rows read by a join, per GraphQL type, by id (``children``).
         self.known: dict[str, dict[int, Record]] = {}
-        self._reader: projections.Reader | None = None
+        self._reader: plain.Reader | None = None
 
     async def answer(self) -> dict[str, Any]:
         if self.plan.uses_money and not self.currency:
@@ -223,10 +223,10 @@ class PlanRun:
 
     # --- rows -------------------------------------------------------------------------
 
-    async def reader(self) -> projections.Reader:
+    async def reader(self) -> plain.Reader:
         """The driver's connection, looked up for the first statement of the request."""
         if self._reader is None:
-            self._reader = await projections.reader(self.context.session)
+            self._reader = await plain.reader(self.context.session)
         return self._reader
 
     async def by_id(self, type_name: str, ids: Sequence[int]) -> dict[int, Record]:
