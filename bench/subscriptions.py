@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/subscriptions.py [--subscribers 1000] [--rounds 3]
         [--postgres] [--bus memory|postgres|redis] [--settle 2] [--no-deflate]
-        [--server-deflate] [--clients 1]
+        [--server-deflate] [--clients 1] [--unshared] [--planned on|off]
 
 Starts one real ``spm-api serve`` process on a fresh database (a temporary SQLite file
 with the memory bus; with ``--postgres`` the PostgreSQL database ``spm_bench_subs`` at
@@ -13,7 +13,10 @@ measured) then opens N graphql-transport-ws connections as the demo's viewer, ea
 subscribed to ``stageChanged``, and reads the server's resident memory before the first
 connection and once all are subscribed. ``--server-deflate`` lets the server negotiate
 permessage-deflate (``SPM_WS_PER_MESSAGE_DEFLATE=true``; off by default), which the
-clients offer unless ``--no-deflate``. Each round the portfolio manager creates one service over
+clients offer unless ``--no-deflate``. ``--unshared`` gives each subscriber a document of
+its own (a comment), so each event is written once per subscriber rather than once per
+group, as for resuming subscriptions; ``--planned off`` has the executor write every event
+instead of the planned read path. Each round the portfolio manager creates one service over
 HTTP (one stage change, into DEFINITION); every connection has its own task blocked on
 ``recv`` and stamps the ``next`` message with ``time.perf_counter()`` on arrival.
 Printed per round: how many of N received the change and the delivery latency (first,
@@ -89,12 +92,19 @@ def fresh_database(postgres: bool, workdir: Path) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1/{DATABASE}"
 
 
-def server_env(database_url: str, bus: str, deflate: bool = False) -> dict[str, str]:
+def server_env(database_url: str, bus: str, deflate: bool = False, planned: str = "on"
+               ) -> dict[str, str]:
     """The environment of every ``spm-api`` command: the database, the bus, and no
     third-party plugins, so only the API itself is measured."""
     return {**os.environ, "SPM_DATABASE_URL": database_url, "SPM_EVENT_BUS": bus,
-            "SPM_REDIS_URL": REDIS_URL, "SPM_PLUGINS": "",
+            "SPM_REDIS_URL": REDIS_URL, "SPM_PLUGINS": "", "SPM_PLANNED_READS": planned,
             "SPM_WS_PER_MESSAGE_DEFLATE": "true" if deflate else "false"}
+
+
+def subscription_of(index: int, unshared: bool) -> str:
+    """The document subscriber ``index`` sends: with ``unshared`` a comment makes each
+    one its own (one execution per subscriber and event, as resuming ones are)."""
+    return f"{SUBSCRIPTION} # subscriber {index}" if unshared else SUBSCRIPTION
 
 
 def spm_api(env: dict[str, str], *args: str) -> str:
@@ -194,7 +204,8 @@ class Subscriber:
 
 
 async def open_subscriber(address: str, token: str, deflate: bool,
-                          gate: asyncio.Semaphore) -> tuple[Subscriber, asyncio.Task[None]]:
+                          gate: asyncio.Semaphore, query: str = SUBSCRIPTION
+                          ) -> tuple[Subscriber, asyncio.Task[None]]:
     """Connect, authenticate in ``connection_init``, wait for the ack, subscribe, and
     start the connection's listening task."""
     async with gate:
@@ -207,16 +218,18 @@ async def open_subscriber(address: str, token: str, deflate: bool,
         if ack["type"] != "connection_ack":
             raise SystemExit(f"connection_init was answered with {ack}")
         await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                      "payload": {"query": SUBSCRIPTION}}))
+                                      "payload": {"query": query}}))
     subscriber = Subscriber(socket)
     return subscriber, asyncio.create_task(subscriber.listen())
 
 
-async def open_all(address: str, token: str, count: int, deflate: bool
+async def open_all(address: str, token: str, count: int, deflate: bool,
+                   unshared: bool = False, first: int = 0
                    ) -> tuple[list[Subscriber], list[asyncio.Task[None]]]:
     gate = asyncio.Semaphore(CONNECTING_AT_ONCE)
-    opened = await asyncio.gather(*(open_subscriber(address, token, deflate, gate)
-                                    for _ in range(count)))
+    opened = await asyncio.gather(*(open_subscriber(address, token, deflate, gate,
+                                                    subscription_of(first + i, unshared))
+                                    for i in range(count)))
     return [subscriber for subscriber, _ in opened], [task for _, task in opened]
 
 
@@ -240,17 +253,19 @@ class Clients:
         self.tasks: list[asyncio.Task[None]] = []
         self.workers: list[tuple[Any, Any]] = []
 
-    async def open(self, address: str, token: str, count: int, deflate: bool) -> None:
+    async def open(self, address: str, token: str, count: int, deflate: bool,
+                   unshared: bool = False) -> None:
         if self.processes <= 1:
-            self.local, self.tasks = await open_all(address, token, count, deflate)
+            self.local, self.tasks = await open_all(address, token, count, deflate, unshared)
             return
         context = multiprocessing.get_context("spawn")
         shares = [count // self.processes + (i < count % self.processes)
                   for i in range(self.processes)]
-        for share in shares:
+        for index, share in enumerate(shares):
             mine, theirs = context.Pipe()
             process = context.Process(target=client_process,
-                                      args=(theirs, address, token, share, deflate))
+                                      args=(theirs, address, token, share, deflate,
+                                            unshared, sum(shares[:index])))
             process.start()
             self.workers.append((process, mine))
         for _, pipe in self.workers:
@@ -287,14 +302,16 @@ class Clients:
                 process.kill()
 
 
-def client_process(pipe: Any, address: str, token: str, count: int, deflate: bool) -> None:
+def client_process(pipe: Any, address: str, token: str, count: int, deflate: bool,
+                   unshared: bool = False, first: int = 0) -> None:
     """A client process: open ``count`` subscribers, then answer the main process's
     requests for arrival times until told to stop."""
     allow_descriptors(count)
 
     async def serve() -> None:
         try:
-            subscribers, tasks = await open_all(address, token, count, deflate)
+            subscribers, tasks = await open_all(address, token, count, deflate, unshared,
+                                                first)
         except BaseException as error:
             pipe.send(f"{type(error).__name__}: {error}")
             raise
@@ -412,7 +429,7 @@ async def measure(args: argparse.Namespace, env: dict[str, str], tokens: tuple[s
         await wait_healthy(base_url, server)
         before = rss_mib(server.pid)
         started = time.perf_counter()
-        await clients.open(address, viewer, args.subscribers, args.deflate)
+        await clients.open(address, viewer, args.subscribers, args.deflate, args.unshared)
         connecting = time.perf_counter() - started
         await asyncio.sleep(args.settle)  # the last subscriptions reach bus.subscribe
         after = rss_mib(server.pid)
@@ -466,6 +483,12 @@ def main() -> None:
                         help="do not negotiate permessage-deflate (browsers do)")
     parser.add_argument("--server-deflate", action="store_true",
                         help="let the server negotiate permessage-deflate")
+    parser.add_argument("--unshared", action="store_true",
+                        help="each subscriber its own document: one execution per "
+                             "subscriber and event instead of one per group")
+    parser.add_argument("--planned", choices=["on", "off"], default="on",
+                        help="whether the planned read path writes the events "
+                             "(SPM_PLANNED_READS)")
     parser.add_argument("--clients", type=int, default=1,
                         help="client processes the subscribers are spread over")
     args = parser.parse_args()
@@ -478,7 +501,7 @@ def main() -> None:
         database_url = fresh_database(args.postgres, Path(workdir))
         print(f"database {database_url.split(':', 1)[0]}, bus {bus}, "
               f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        env = server_env(database_url, bus, args.server_deflate)
+        env = server_env(database_url, bus, args.server_deflate, args.planned)
         log = Path(workdir) / "server.log"
         try:
             asyncio.run(measure(args, env, seed(env), log))

@@ -33,6 +33,7 @@ from spm_api.graphql.core.persisted import PersistedOperations
 from spm_api.graphql.core.text_input import nul_refusal
 from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_connection
 from spm_api.graphql.planned import PlannedReads
+from spm_api.graphql.planned.events import EventPlans
 from spm_api.graphql.schema import build_schema
 from spm_api.observability import logs, metrics, sql
 from spm_api.plugins.host import PluginHost
@@ -72,6 +73,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.planned = PlannedReads(
             schema, document_checks(settings),
             settings.max_page_size, settings.document_cache_size, settings.planned_reads)
+        self.event_plans = (None if settings.planned_reads == "off" else EventPlans(
+            schema._schema, settings.max_page_size, settings.planned_reads))
         self.persisted = PersistedOperations.from_settings(settings)
         self.demo_mode = settings.demo_mode
         self.fanout = FanOut(self.schema, settings.ws_max_connections,
@@ -115,7 +118,7 @@ class GraphQLApp(GraphQL[Context, None]):
             handed.request, handed.response = request, response
             return handed
         context = Context(self.session_factory, self.plugins, self.bus, request=request,
-                          response=response)
+                          response=response, event_plans=self.event_plans)
         # A WebSocket may also authenticate in connection_init (browsers cannot set
         # headers on one).
         await context.authenticate(request.headers.get("authorization"))

@@ -67,6 +67,9 @@ EVENTS_PUBLISHED = Counter("spm_events_published", "Messages published on the ev
 EVENTS_DELIVERED = Counter("spm_events_delivered", "Subscription events queued for a "
                            "subscriber: shared (one execution for a group) or own (a "
                            "resuming or unshared subscription)", ["path"])
+EVENTS_WRITTEN = Counter("spm_subscription_events_written", "Events of subscriptions the "
+                         "planned read path can write: written by the plan (plan), or "
+                         "handed to the executor (executor)", ["by"])
 PLUGIN_CALLS = Counter("spm_plugin_calls", "Calls into plugin code by plugin, hook and "
                        "outcome (ok, failed)", ["plugin", "hook", "outcome"])
 PLUGIN_SECONDS = Histogram("spm_plugin_call_duration_seconds", "Time a call into plugin code "

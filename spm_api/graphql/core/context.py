@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spm_api.domain.actor import Actor
 from spm_api.domain.session import Session, SessionFactory
@@ -22,6 +22,9 @@ from spm_api.graphql.core.loaders import Loaders
 from spm_api.observability.requests import note_actor
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
+
+if TYPE_CHECKING:
+    from spm_api.graphql.planned.events import EventPlans
 
 BEARER = "bearer "
 
@@ -57,6 +60,8 @@ class Context:
     actor: Actor | None = None
     #: Set by Strawberry from a WebSocket's ``connection_init`` payload.
     connection_params: dict[str, Any] | None = None
+    #: Subscription events the planned read path writes (None: the executor writes all).
+    event_plans: EventPlans | None = None
     _token: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: Session | None = None

@@ -12,6 +12,9 @@ leaves behind.
   fields still running are left to settle in the background, and the response is built
   without them. They still read through the request's session: they are handed to the
   context, which lets them settle before it closes that session.
+
+Each subscription event the planned path can write (``planned.events``) is written by
+the subscription's plan rather than by a resolver per field.
 """
 
 from __future__ import annotations
@@ -23,12 +26,45 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from spm_api.graphql.core.context import Context
 
+#: Where a subscription's executor keeps its event plan (None: not plannable).
+_EVENT_PLAN = "spm_event_plan"
+#: Where an event's executor finds the plan and payload it writes the event with.
+_PLANNED_EVENT = "spm_planned_event"
+
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
+        context = self.context_value
+        plans = context.event_plans if isinstance(context, Context) else None
+        if plans is not None and plans.writes(payload):
+            if _EVENT_PLAN not in self.__dict__:  # planned once per subscription
+                self.__dict__[_EVENT_PLAN] = plans.plan(self.operation, {
+                    name: details.definition for name, details in self.fragments.items()})
+            plan = self.__dict__[_EVENT_PLAN]
+            if plan is not None:
+                executor.__dict__[_PLANNED_EVENT] = (plans, plan, payload)
         return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        planned = self.__dict__.get(_PLANNED_EVENT)
+        if planned is None:
+            return super().execute_operation(serially)
+        plans, plan, payload = planned
+        return self._planned_event(plans, plan, payload, serially)
+
+    async def _planned_event(self, plans: Any, plan: Any, payload: Any,
+                             serially: bool | None) -> Any:
+        """The event written by its plan; the executor's when the plan cannot (or, in
+        ``check`` mode, both, compared)."""
+        data = await plans.data(plan, payload, self.context_value, self.variable_values)
+        if data is not None and not plans.checking:
+            return ExecutionResult(data)
+        executed = super().execute_operation(serially)
+        if self.is_awaitable(executed):
+            executed = await executed
+        return executed if data is None else plans.compared(data, executed)
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         response = super().build_response(data)

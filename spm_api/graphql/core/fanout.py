@@ -153,7 +153,7 @@ class Group:
         self.key = key
         self.members: dict[tuple[int, str], Member] = {}
         self.context = GroupContext(template.session_factory, template.plugins, template.bus,
-                                    actor=actor)
+                                    actor=actor, event_plans=template.event_plans)
         self.context.group = self
         self.task: asyncio.Task[None] | None = None
 

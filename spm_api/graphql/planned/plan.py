@@ -53,6 +53,12 @@ CONNECTION_FIELDS = frozenset({"totalCount", "edges", "pageInfo", "__typename"})
 EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
                               "__typename"})
+#: Subscription fields whose events a plan writes: the event's type, its fields that are
+#: rows (by row type) and those the event itself carries.
+EVENT_FIELDS: dict[str, tuple[str, dict[str, str], frozenset[str]]] = {
+    "stageChanged": ("StageChangedEvent", {"stageChange": "StageChange", "service": "Service"},
+                     frozenset({"cursor", "__typename"})),
+}
 
 
 def collect(selection_set: SelectionSetNode | None, type_name: str,
@@ -246,5 +252,35 @@ def plan_of(document: DocumentNode, operation_name: str | None) -> Plan | None:
     except NotPlannable:
         return None
     return Plan(operation, planned,
+                {name: tuple(sorted(columns)) for name, columns in builder.columns.items()},
+                builder.uses_money)
+
+
+def plan_of_event(operation: OperationDefinitionNode,
+                  fragments: dict[str, FragmentDefinitionNode]) -> Plan | None:
+    """The plan of a subscription's events (``EVENT_FIELDS``): its one root field, whose
+    rows are planned as ``object`` selections; None leaves every event to the executor."""
+    if operation.operation is not OperationType.SUBSCRIPTION:
+        return None
+    builder = _Builder(fragments)
+    try:
+        roots = collect(operation.selection_set, "Subscription", fragments)
+        if len(roots) != 1 or roots[0].name not in EVENT_FIELDS:
+            return None
+        event_type, rows, carried = EVENT_FIELDS[roots[0].name]
+        event = builder.below(roots[0], event_type)
+        children: list[Selected] = []
+        for child in event.below:
+            if child.node.arguments:
+                raise NotPlannable("arguments")
+            if child.name in rows:
+                children.append(builder.object(child, rows[child.name]))
+            elif child.name in carried:
+                children.append(child)
+            else:
+                raise NotPlannable(f"{event_type}.{child.name}")
+    except NotPlannable:
+        return None
+    return Plan(operation, (Selected(event.key, event.name, event.node, tuple(children)),),
                 {name: tuple(sorted(columns)) for name, columns in builder.columns.items()},
                 builder.uses_money)

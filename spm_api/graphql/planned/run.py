@@ -108,14 +108,18 @@ class PlanRun:
         self._reader: plain.Reader | None = None
 
     async def answer(self) -> dict[str, Any]:
-        if self.plan.uses_money and not self.currency:
-            async with self.context.lock:
-                self.currency = await projections.currency_of(self.context.session,
-                                                              self.organisation_id)
+        await self.read_currency()
         data: dict[str, Any] = {}
         for root in self.plan.roots:
             data[root.key] = await self.root(root)
         return data
+
+    async def read_currency(self) -> None:
+        """The organisation's currency, read once when an amount is shown."""
+        if self.plan.uses_money and not self.currency:
+            async with self.context.lock:
+                self.currency = await projections.currency_of(self.context.session,
+                                                              self.organisation_id)
 
     # --- roots ------------------------------------------------------------------------
 
