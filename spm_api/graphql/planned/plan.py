@@ -48,7 +48,7 @@ class Plan:
 
 
 ROOT_FIELDS = frozenset({"services", "service", "viewer", "node", "portfolioReview",
-                         "__typename"})
+                         "reports", "__typename"})
 CONNECTION_FIELDS = frozenset({"totalCount", "edges", "pageInfo", "__typename"})
 EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
@@ -194,9 +194,47 @@ class _Builder:
                 children.append(child)
         return Selected(built.key, built.name, built.node, tuple(children))
 
+    def reports(self, selected: Selected) -> Selected:
+        """``reports``: the finance reports of ``shapes.REPORT_FIELDS``, each with its own
+        arguments; their rows' fields are values, amounts or services."""
+        built = self.below(selected, "Reports")
+        children: list[Selected] = []
+        for child in built.below:
+            row_type = shapes.REPORT_FIELDS.get(child.name)
+            if child.name == "__typename":
+                children.append(child)
+            elif row_type is None:
+                raise NotPlannable(f"Reports.{child.name}")
+            else:
+                children.append(self.report_rows(child, row_type))
+        return Selected(built.key, built.name, built.node, tuple(children))
+
+    def report_rows(self, selected: Selected, type_name: str) -> Selected:
+        fields = shapes.REPORT_TYPES[type_name]
+        built = self.below(selected, type_name)
+        children: list[Selected] = []
+        for child in built.below:
+            if child.node.arguments:
+                raise NotPlannable("arguments")
+            target = fields.get(child.name)
+            if child.name == "__typename" or target == "":
+                children.append(child)
+            elif target is None:
+                raise NotPlannable(f"{type_name}.{child.name}")
+            elif target == "Money":
+                self.uses_money = True
+                children.append(self.only(child, "Money", shapes.MONEY_FIELDS))
+            elif target == "Service":
+                children.append(self.object(child, "Service"))
+            else:
+                children.append(self.report_rows(child, target))
+        return Selected(built.key, built.name, built.node, tuple(children))
+
     def root(self, selected: Selected) -> Selected:
         if selected.name == "portfolioReview":
             return self.review(selected)
+        if selected.name == "reports":
+            return self.reports(selected)
         if selected.name == "services":
             connection = self.only(selected, "ServiceConnection", CONNECTION_FIELDS)
             children: list[Selected] = []

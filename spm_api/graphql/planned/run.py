@@ -99,6 +99,7 @@ class PlanRun:
         self.context = context
         self.actor = context.actor
         self.organisation_id = context.actor.organisation_id
+        self.schema = schema
         self.query_type: GraphQLObjectType = schema.query_type  # type: ignore[assignment]
         self.variables = variables
         self.max_page_size = max_page_size
@@ -145,6 +146,10 @@ class PlanRun:
             from spm_api.graphql.planned import reviews
 
             return await reviews.review(self, selected)
+        if selected.name == "reports":
+            from spm_api.graphql.planned import reports
+
+            return await reports.reports_of(self, selected)
         found = await self.by_id("Person", [self.actor.person_id])
         return await self.rendered("Person", [found[self.actor.person_id]], selected,
                                    none_when_empty=True)

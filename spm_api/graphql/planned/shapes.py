@@ -171,6 +171,25 @@ REVIEW_TYPES: dict[str, dict[str, str]] = {
     "MonthUsage": {"period": "", "quantity": "", "customers": ""},
 }
 
+#: The finance reports the plan answers (``planned.reports``): per field of ``Reports``,
+#: the type of its rows; per row type, each field: ``""`` for a value, ``Money`` for an
+#: amount, ``Service`` for the service a row names (read as planned rows).
+REPORT_FIELDS: dict[str, str] = {"budgetVsActual": "BudgetVsActual",
+                                 "investment": "InvestmentRow",
+                                 "chargesPerCustomer": "CustomerCharges",
+                                 "costRecovery": "CostRecovery"}
+REPORT_TYPES: dict[str, dict[str, str]] = {
+    "BudgetVsActual": {"rows": "VarianceRow", "total": "VarianceRow"},
+    "VarianceRow": {"category": "", "period": "", "budget": "Money", "actual": "Money",
+                    "variance": "Money", "variancePercent": "", "service": "Service"},
+    "InvestmentRow": {"investmentCategory": "", "section": "", "services": "",
+                      "estimatedCost": "Money", "expectedBenefit": "Money",
+                      "budget": "Money", "actual": "Money"},
+    "CustomerCharges": {"billed": "Money", "notional": "Money", "statements": ""},
+    "CostRecovery": {"actualCost": "Money", "charged": "Money", "rate": "",
+                     "service": "Service"},
+}
+
 #: What a ballot reads of the service (``rounds.build_ballot``), for open rounds.
 BALLOT_SERVICE = frozenset({"organisation_id", "name", "investment_category",
                             "estimated_cost", "expected_benefit"})
