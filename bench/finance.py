@@ -1,7 +1,7 @@
 """Benchmark: the finance month-end, in process, on PostgreSQL (or SQLite).
 
     .venv/bin/python bench/finance.py [--database-url URL] [--services 2000]
-        [--customers 200] [--months 12] [--repeat 5]
+        [--customers 200] [--months 12] [--repeat 5] [--no-graphql]
 
 Recreates the PostgreSQL database ``spm_bench_finance`` at 127.0.0.1 (or uses the
 empty database at ``--database-url``), migrates it, and bulk-seeds one organisation
@@ -12,12 +12,20 @@ and the budget-vs-actual report grouped by service and by service, category and
 month, printing for each the wall time (median, max), the SQL statements executed
 and the memory used: Python's peak allocation (tracemalloc) and the process's maximum
 resident set size so far.
+
+Then, over GraphQL (the API in this process, as a front end asks for a finance
+dashboard), ``reports { budgetVsActual }`` for the year with each row's service, by
+SERVICE and by SERVICE and CATEGORY, is asked of the executor (``SPM_PLANNED_READS=off``)
+and of the planned read path in turn: the CPU time per request of this process (the
+server and its in-process client), the statements, and whether both answers are the same
+bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
 import resource
 import statistics
@@ -32,9 +40,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from spm_api.app import create_app
 from spm_api.db import migrations
 from spm_api.db.base import utcnow
 from spm_api.db.engine import create_engine, create_session_factory, is_sqlite
@@ -43,6 +53,7 @@ from spm_api.domain.finance.books import STANDARD_CATEGORIES, books_of
 from spm_api.domain.finance.charging import compute_run
 from spm_api.domain.finance.reports import Dimension, Months, budget_vs_actual
 from spm_api.domain.finance.statements import issue_statements
+from spm_api.domain.tokens import issue_token
 from spm_api.models import (
     BudgetLine,
     ChargingPolicy,
@@ -54,7 +65,9 @@ from spm_api.models import (
     Service,
     UsageRecord,
 )
+from spm_api.plugins.contracts import VALIDATE_PARAMETERS
 from spm_api.plugins.host import PluginHost
+from spm_api.settings import Settings
 from spm_api.vocabulary.enums import CustomerKind, InvestmentCategory, Role
 from spm_api.vocabulary.periods import Period
 from spm_api.vocabulary.stages import Stage
@@ -187,7 +200,7 @@ async def seed_policies(session: AsyncSession, actor: Actor, plugins: PluginHost
                         services: Sequence[int]) -> None:
     """Every service gets a policy, the models in turn; parameters go through the
     models' own validation so they are stored exactly as the API would store them."""
-    normalised = [(model, plugins.validate_parameters(model, parameters))
+    normalised = [(model, plugins.check(VALIDATE_PARAMETERS, model, parameters))
                   for model, parameters in POLICIES]
     now = utcnow()
     await bulk_insert(session, ChargingPolicy, [
@@ -394,7 +407,55 @@ def print_figures(figures: Sequence[Figures]) -> None:
               f"{item.max_rss / mib:>11.1f}")
 
 
-async def run(url: str, scale: Scale, repeat: int) -> None:
+DASHBOARD = """query($from: String!, $to: String!, $groupBy: [ReportDimension!]) {
+  reports { budgetVsActual(fromPeriod: $from, toPeriod: $to, groupBy: $groupBy) {
+    rows { category budget { amount currency } actual { amount } variance { amount }
+           variancePercent service { id name stage investmentCategory } }
+    total { budget { amount } actual { amount } variance { amount } } } }
+}"""
+
+
+async def over_graphql(url: str, engine: AsyncEngine, plugins: PluginHost, actor: Actor,
+                       scale: Scale, counter: StatementCounter, repeat: int) -> None:
+    """The report as a front end asks for it, by the executor and by the plan."""
+    async with create_session_factory(engine)() as session, session.begin():
+        token = await issue_token(session, actor.person_id)
+    periods = scale.periods()
+    asked = {"by SERVICE": ["SERVICE"], "by SERVICE, CATEGORY": ["SERVICE", "CATEGORY"]}
+    results: dict[tuple[str, str], tuple[float, int, int, str]] = {}
+    for mode in ("off", "on"):
+        settings = Settings(database_url=url, plugins="", event_bus="memory",
+                            planned_reads=mode)
+        app = create_app(settings, engine=engine, plugins=plugins)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bench", timeout=300) as http:
+            for label, group_by in asked.items():
+                body = {"query": DASHBOARD, "variables": {
+                    "from": str(periods[0]), "to": str(periods[-1]), "groupBy": group_by}}
+                headers = {"Authorization": f"Bearer {token}"}
+                await http.post("/graphql", json=body, headers=headers)  # warm-up
+                cpu: list[float] = []
+                for _ in range(repeat):
+                    counter.count, counter.active = 0, True
+                    started = time.process_time()
+                    response = await http.post("/graphql", json=body, headers=headers)
+                    cpu.append(time.process_time() - started)
+                    counter.active = False
+                answer = response.json()
+                assert not answer.get("errors"), response.text[:300]
+                rows = len(answer["data"]["reports"]["budgetVsActual"]["rows"])
+                results[(mode, label)] = (statistics.median(cpu), counter.count, rows,
+                                          hashlib.sha256(response.content).hexdigest()[:12])
+    print(f"\n{'over GraphQL: budgetVsActual':<34} {'rows':>6} {'executor ms':>11} "
+          f"{'planned ms':>10} {'ratio':>6} {'statements':>10} {'same answer':>11}")
+    for label in asked:
+        executor, planned = results[("off", label)], results[("on", label)]
+        print(f"{label:<34} {planned[2]:>6,} {1000 * executor[0]:>11.1f} "
+              f"{1000 * planned[0]:>10.1f} {planned[0] / executor[0]:>6.2f} "
+              f"{executor[1]:>4}/{planned[1]:<5} {executor[3] == planned[3]!s:>11}")
+
+
+async def run(url: str, scale: Scale, repeat: int, graphql: bool = True) -> None:
     engine = create_engine(url)
     factory = create_session_factory(engine)
     # A generous time limit: under tracemalloc each model call runs several times slower.
@@ -411,6 +472,8 @@ async def run(url: str, scale: Scale, repeat: int) -> None:
         print_figures(figures)
         print("(issue statements: rows = statement lines written; the issue, like every "
               "repetition, is rolled back)")
+        if graphql:
+            await over_graphql(url, engine, plugins, actor, scale, counter, repeat)
     finally:
         plugins.close()
         await engine.dispose()
@@ -428,12 +491,14 @@ def main() -> None:
     parser.add_argument("--customers-per-service", type=int, default=10,
                         help="customers using each service in each month")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per operation")
+    parser.add_argument("--no-graphql", dest="graphql", action="store_false",
+                        help="leave out the report over GraphQL")
     args = parser.parse_args()
     scale = Scale(args.services, args.customers, args.months, args.customers_per_service)
     url = fresh_database(args.database_url)
     migrations.upgrade(url)
     started = time.perf_counter()
-    asyncio.run(run(url, scale, args.repeat))
+    asyncio.run(run(url, scale, args.repeat, args.graphql))
     print(f"total {time.perf_counter() - started:.1f} s on {url.split(':', 1)[0]}")
 
 

@@ -64,7 +64,8 @@ def planner(settings: Settings) -> PlannedReads:
 async def finance_token(db: AsyncEngine, plugins: PluginHost) -> str:
     async with create_session_factory(db)() as session, session.begin():
         demo = await seed_demo(session, plugins, services=14)
-    return next(p["token"] for p in demo["people"] if "FINANCE" in p["roles"])
+    token: str = next(p["token"] for p in demo["people"] if "FINANCE" in p["roles"])
+    return token
 
 
 async def answered(api: GraphQLClient, query: str, variables: dict[str, Any],
