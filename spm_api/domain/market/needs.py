@@ -107,7 +107,7 @@ async def _target(session: AsyncSession, actor: Actor, service_id: int | None,
 
 
 def _link_query(need: CustomerNeed, service_id: int | None, offering_id: int | None
-                ) -> Select[tuple[NeedLink]]:
+                ) -> Select[NeedLink]:
     return select(NeedLink).where(
         NeedLink.need_id == need.id,
         NeedLink.service_id.is_(None) if service_id is None
