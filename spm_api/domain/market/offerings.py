@@ -26,6 +26,7 @@ from spm_api.models import (
 from spm_api.plugins.contracts import VALIDATE_PARAMETERS
 from spm_api.plugins.host import PluginHost
 from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem, fail
+from spm_api.vocabulary.measures import measured_value
 from spm_api.vocabulary.stages import CLOSED_STAGES, Stage
 from spm_api.vocabulary.validation import optional_text, required_text
 
@@ -110,17 +111,6 @@ async def _services(session: AsyncSession, actor: Actor, service_ids: Sequence[i
     return [found[key] for key in wanted]
 
 
-def _decimal(text: str, field: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        value = Decimal("NaN")
-    if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
-        raise fail(ErrorCode.VALIDATION, f"{field} must be a decimal number such as "
-                   f"\"99.9\", not {text!r}", field)
-    return value
-
-
 async def _levels(session: AsyncSession, actor: Actor, offering: ServiceOffering,
                   services: Sequence[Service], levels: Sequence[LevelInput]
                   ) -> list[ServiceLevel]:
@@ -153,14 +143,14 @@ async def _levels(session: AsyncSession, actor: Actor, offering: ServiceOffering
         if kpi is not None:
             name, unit = kpi.name, kpi.unit
             target = (kpi.target if level.target is None
-                      else _decimal(level.target, f"{field}.target"))
+                      else measured_value(level.target, f"{field}.target"))
         else:
             if level.name is None or level.unit is None or level.target is None:
                 raise fail(ErrorCode.VALIDATION, "a service level without a KPI needs a "
                            "name, a unit and a target", f"{field}.name")
             name = required_text(level.name, f"{field}.name", 200)
             unit = required_text(level.unit, f"{field}.unit", 32)
-            target = _decimal(level.target, f"{field}.target")
+            target = measured_value(level.target, f"{field}.target")
         if (level.service_id, name) in seen:
             raise fail(ErrorCode.CONFLICT, f"the service has a level named {name!r} already",
                        f"{field}.name")
