@@ -243,7 +243,7 @@ async def test_their_market_is_invisible_and_untouchable(
     ours_market = Market(api, org)
     our_customer = await Books(api, org).customer("Acme Sales")
     our_service = (await portfolio.create("Acme Desk"))["id"]
-    attempts = [
+    attempts: list[tuple[str, dict[str, Any], str]] = [
         (UPDATE_SPACE, {"marketSpaceId": space, "name": "Mine"}, "marketSpaceId"),
         (UPDATE_SEGMENT, {"segmentId": segment, "name": "Mine"}, "segmentId"),
         (UPDATE_NEED, {"needId": need, "importance": 1}, "needId"),
