@@ -38,7 +38,7 @@ UNLINK = """mutation($input: NeedLinkInput!) {
   unlinkNeed(input: $input) { need { """ + NEED_FIELDS + " } " + ERRORS + " } }"
 OFFERING_FIELDS = """id name description segment { name } services { name stage }
   serviceLevels { name target unit service { name } kpi { name } }
-  priceList { model parameters prices { name amount currency unit } }
+  priceList { model parameters prices { name amount currency unit upTo } }
   subscriptions { startPeriod endPeriod customer { name } }"""
 CREATE_OFFERING = """mutation($input: CreateOfferingInput!) {
   createOffering(input: $input) { offering { """ + OFFERING_FIELDS + " } " + ERRORS + " } }"
@@ -256,11 +256,22 @@ async def test_offerings_with_service_levels_price_lists_and_the_catalogue(
     assert priced["offering"]["priceList"] == {
         "model": "price_per_unit", "parameters": {"unit_price": "12.5", "unit": "seat"},
         "prices": [{"name": "unit_price", "amount": "12.5", "currency": "EUR",
-                    "unit": "seat"}]}
+                    "unit": "seat", "upTo": None}]}
+    tiered = await market.ok(PRICE, {"offeringId": created["id"], "model": "tiered",
+                                     "parameters": {"unit": "GB", "tiers": [
+                                         {"up_to": "100", "unit_price": "0.10"},
+                                         {"up_to": None, "unit_price": "0.08"}]}},
+                             Role.FINANCE)
+    assert tiered["offering"]["priceList"]["prices"] == [
+        {"name": "tiers.0", "amount": "0.10", "currency": "EUR", "unit": "GB",
+         "upTo": "100"},
+        {"name": "tiers.1", "amount": "0.08", "currency": "EUR", "unit": "GB",
+         "upTo": None}]
     plus = await market.ok(PRICE, {"offeringId": created["id"], "model": "cost_plus",
                                    "parameters": {"markup_percent": "7.5"}})
     assert plus["offering"]["priceList"]["prices"] == [
-        {"name": "markup_percent", "amount": "7.5", "currency": None, "unit": "percent"}]
+        {"name": "markup_percent", "amount": "7.5", "currency": None, "unit": "percent",
+         "upTo": None}]
 
     pipeline = await portfolio.create("Print Cloud")
     await market.offering("Print pack", segment, [devices, pipeline["id"]])

@@ -49,12 +49,14 @@ class LevelInput:
 @dataclass(frozen=True, slots=True)
 class PriceLine:
     """One price of a price list: an amount (in ``currency``, or a percentage where
-    ``currency`` is None) per ``unit``."""
+    ``currency`` is None) per ``unit``, for a tier up to a quantity."""
 
     name: str
     amount: Decimal
     currency: str | None
     unit: str
+    #: For a tier: the quantity its price applies up to (None: no limit, or no tier).
+    up_to: Decimal | None = None
 
 
 async def offerings(session: AsyncSession, actor: Actor) -> list[ServiceOffering]:
@@ -268,21 +270,31 @@ def price_lines(model: str | None, parameters: Mapping[str, Any] | None, currenc
                 ) -> list[PriceLine]:
     """The price list's numeric parameters as typed prices, by parameter name:
     ``price`` is money per month, ``unit_price`` (and any other number) money per the
-    ``unit`` parameter (or per unit), ``…_percent`` a percentage. Parameters that are
-    no number (a unit filter, a plugin's nested settings) are not prices."""
+    ``unit`` parameter (or per unit), ``…_percent`` a percentage; a list of tiers
+    (objects with a ``unit_price`` and an ``up_to``) gives one price per tier.
+    Parameters that are no number (a unit filter, a plugin's nested settings) are not
+    prices."""
     if model is None or not parameters:
         return []
     unit = parameters.get("unit")
     per = unit if isinstance(unit, str) and unit else "unit"
     lines = []
     for name in sorted(parameters):
-        amount = _number(parameters[name])
-        if name == "unit" or amount is None:
+        value = parameters[name]
+        amount = _number(value)
+        if name == "unit":
             continue
-        if name.endswith("_percent"):
-            lines.append(PriceLine(name, amount, None, "percent"))
-        elif name == "price":
-            lines.append(PriceLine(name, amount, currency, "month"))
-        else:
-            lines.append(PriceLine(name, amount, currency, per))
+        if amount is not None:
+            if name.endswith("_percent"):
+                lines.append(PriceLine(name, amount, None, "percent"))
+            elif name == "price":
+                lines.append(PriceLine(name, amount, currency, "month"))
+            else:
+                lines.append(PriceLine(name, amount, currency, per))
+        elif isinstance(value, list):
+            for index, tier in enumerate(value):
+                price = _number(tier.get("unit_price")) if isinstance(tier, Mapping) else None
+                if price is not None:
+                    lines.append(PriceLine(f"{name}.{index}", price, currency, per,
+                                           _number(tier.get("up_to"))))
     return lines

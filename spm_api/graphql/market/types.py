@@ -125,6 +125,10 @@ class PriceLine:
         description="The organisation's currency; null for a percentage.")
     unit: str = strawberry.field(description="What the amount is for: per \"month\", per "
                                              "usage unit (e.g. \"GB\"), or \"percent\".")
+    up_to: Decimal | None = strawberry.field(
+        description="For a tier of a tiered price: the quantity (in all, counted from "
+                    "zero) its price applies up to; null for the last tier and for "
+                    "prices that are no tier.")
 
 
 @strawberry.type(description="How subscribers to an offering are charged for its "
@@ -171,7 +175,8 @@ class ServiceOfferingNode(LoadedNode):
                                       await books_currency(info))
         return PriceList(model=self.charging_model, parameters=cast("JSON", parameters),
                          prices=[PriceLine(name=line.name, amount=line.amount,
-                                           currency=line.currency, unit=line.unit)
+                                           currency=line.currency, unit=line.unit,
+                                           up_to=line.up_to)
                                  for line in lines])
 
     @strawberry.field(description="Who subscribes (or subscribed), in the order subscribed.")
