@@ -92,6 +92,20 @@ class ChargingRun:
         return dict(sorted(grouped.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Customers of one service charged alike in a month: those ``within`` the set by
+    their offering's price list, or everyone but the set by the service's policy."""
+
+    model: str
+    parameters: Mapping[str, Any]
+    customers: frozenset[int]
+    within: bool
+
+    def charges(self, customer_id: int) -> bool:
+        return (customer_id in self.customers) is self.within
+
+
 async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
                       period: Period) -> ChargingRun:
     """The charges of every charged service for a month, computed, not saved."""
@@ -134,30 +148,29 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
         # A customer subscribed to an offering of the service with a price list is
         # charged by that price list; everyone else by the service's own policy.
         prices = subscribed.get(service_id, {})
-        groups: dict[tuple[int | None, str], tuple[Mapping[str, Any], set[int] | None]] = {
-            (None, model): (parameters, None)}
-        for customer_id, price in prices.items():
-            groups.setdefault((price.offering_id, price.model),
-                              (price.parameters, set()))[1].add(customer_id)  # type: ignore[union-attr]
+        groups = [_Group(model, parameters, frozenset(prices), within=False)]
+        for offering_id in dict.fromkeys(price.offering_id for price in prices.values()):
+            takers = [price for price in prices.values() if price.offering_id == offering_id]
+            groups.append(_Group(takers[0].model, takers[0].parameters,
+                                 frozenset(price.customer_id for price in takers),
+                                 within=True))
         actual = costs.get(service_id, Decimal(0))
         charging_period = ChargingPeriod(service_id, name, month, books.currency, actual,
                                          tuple(usage.get(service_id, ())))
-        for (offering_id, group_model), (group_parameters, customers) in groups.items():
-            registered = plugins.registry(CHARGING_MODELS).get(group_model)
-            if registered is None or (offering_id is None and group_model == DEFAULT_MODEL):
+        for group in groups:
+            registered = plugins.registry(CHARGING_MODELS).get(group.model)
+            if registered is None or group.model == DEFAULT_MODEL:
                 continue  # not loaded on this server, or a cost centre: not charged
             run.cost_of_service[service_id] = actual
             if not charging_period.usage:
                 continue
             charges = await plugins.call(CHARGE, registered, charging_period,
-                                         group_parameters, settings.get(registered.plugin, {}))
+                                         group.parameters, settings.get(registered.plugin, {}))
             run.lines.extend(
-                RunLine(charge.customer_id, service_id, group_model, charge.amount,
+                RunLine(charge.customer_id, service_id, group.model, charge.amount,
                         registered.item.billed, charge.description)
                 for charge in charges
-                if charge.amount != 0 and (charge.customer_id in customers
-                                           if customers is not None
-                                           else charge.customer_id not in prices))
+                if charge.amount != 0 and group.charges(charge.customer_id))
     run.lines.extend(await _adjustments(session, organisation_id, month))
     return run
 
