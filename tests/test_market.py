@@ -280,6 +280,10 @@ async def test_offerings_with_service_levels_price_lists_and_the_catalogue(
     assert catalogue[0]["priceList"]["model"] == "cost_plus"
     assert [o["name"] for o in (await market.read("{ offerings { name } }"))["offerings"]
             ] == ["Field kit", "Print pack"]
+    offered = await market.api.data("query($id: ID!) { service(id: $id) { offerings { "
+                                    "name } } }", {"id": devices},
+                                    org.token(Role.VIEWER))
+    assert offered["service"]["offerings"] == [{"name": "Field kit"}, {"name": "Print pack"}]
 
     # Refusals, each with its code; nothing written.
     assert codes(await market.call(CREATE_OFFERING, {
