@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.demo_finance import recent_months, seed_finance
+from spm_api.demo_market import seed_market
 from spm_api.demo_reporting import seed_reporting
 from spm_api.demo_stewardship import seed_review, seed_stewardship
 from spm_api.demo_strategy import seed_case, seed_strategy
@@ -256,6 +257,8 @@ async def seed_demo(session: AsyncSession, plugins: PluginHost, services: int = 
     await seed_review(session, plugins, manager, deciders, seeded)
     await seed_reporting(session, plugins, manager, deciders[0], deciders[1],
                          actors["finance@demo.example"], seeded)
+    await seed_market(session, plugins, manager, actors["finance@demo.example"], seeded,
+                      date.today())
     return {
         "message": f"demo organisation {slug!r} created with {services} services",
         "created": True,

@@ -114,3 +114,50 @@ async def test_the_demo_reports_back_to_stakeholders(api: GraphQLClient, db: Asy
     assert (dispute["verdict"], dispute["comment"], dispute["resolution"]) == (
         "DISPUTED", DISPUTE_REASON, RESOLUTION)
     assert affirmed["verdict"] == "AFFIRMED"
+
+
+MARKET_PAGE = """{
+  marketSpaces { name segments { name customers { name } needs { outcome } } }
+  customerNeeds { outcome importance }
+  unmetNeeds { outcome }
+  offerings { name services { stage } serviceLevels { name target unit kpi { name } }
+              priceList { model prices { name amount currency unit } }
+              subscriptions { startPeriod endPeriod customer { name } } }
+  catalogue { name }
+}"""
+
+
+async def test_the_demo_has_a_market_with_offerings_and_subscriptions(
+        api: GraphQLClient, db: AsyncEngine) -> None:
+    """Spaces with segments and customers in them, needs of which some are unmet, three
+    priced offerings with service levels (KPIs among them), subscribers, and a catalogue
+    of the offerings whose services are all live."""
+    viewer = await _viewer(db)
+    market = await api.data(MARKET_PAGE, token=viewer)
+    assert [space["name"] for space in market["marketSpaces"]] == [
+        "Digital business", "Workplace IT"]
+    segments = {segment["name"]: segment for space in market["marketSpaces"]
+                for segment in space["segments"]}
+    assert segments["Office staff"]["customers"] == [{"name": "Human Resources"},
+                                                     {"name": "Engineering"}]
+    assert len(market["customerNeeds"]) == 6
+    unmet = {need["outcome"] for need in market["unmetNeeds"]}
+    assert 0 < len(unmet) < 6
+    assert "Get help within four hours, any working day" not in unmet
+    assert "Book meeting rooms from a phone" in unmet
+    offerings = {offering["name"]: offering for offering in market["offerings"]}
+    assert set(offerings) == {"Workplace essentials", "Field connectivity",
+                              "Partner hosting"}
+    assert all(offering["priceList"]["prices"] for offering in offerings.values())
+    assert all(offering["serviceLevels"] for offering in offerings.values())
+    assert any(level["kpi"] is not None for offering in offerings.values()
+               for level in offering["serviceLevels"])
+    assert offerings["Workplace essentials"]["priceList"]["prices"] == [
+        {"name": "price", "amount": "450.00", "currency": "EUR", "unit": "month"}]
+    assert sum(len(offering["subscriptions"]) for offering in offerings.values()) == 4
+    catalogue = {offering["name"] for offering in market["catalogue"]}
+    assert catalogue == {name for name, offering in offerings.items()
+                         if all(service["stage"] == "LIVE"
+                                for service in offering["services"])}
+    assert "Field connectivity" not in catalogue
+    assert {"Workplace essentials", "Partner hosting"} <= catalogue

@@ -20,6 +20,18 @@ from tests.support import (
     Org,
     Portfolio,
 )
+from tests.test_finance_api import Books
+from tests.test_market import (
+    LINK,
+    PRICE,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    UPDATE_NEED,
+    UPDATE_OFFERING,
+    UPDATE_SEGMENT,
+    UPDATE_SPACE,
+    Market,
+)
 
 EVERYTHING = """
 query($id: ID!) {
@@ -199,3 +211,52 @@ async def test_viewer_is_in_their_own_organisation(
         data = await api.data("{ viewer { organisation { slug } } }",
                               token=who.token(Role.VIEWER))
         assert data["viewer"]["organisation"]["slug"] == who.slug
+
+
+MARKET_READS = """{ marketSpaces { id } marketSegments { id } customerNeeds { id }
+  unmetNeeds { id } offerings { id } catalogue { id } customers { id } }"""
+
+
+async def test_their_market_is_invisible_and_untouchable(
+    api: GraphQLClient, org: Org, portfolio: Portfolio, other_org: Org
+) -> None:
+    globex = Market(api, other_org)
+    space = await globex.space("Globex space")
+    segment = await globex.segment(space, "Globex segment")
+    customer = await Books(api, other_org).customer("Globex Sales")
+    need = await globex.need("Globex outcome", 4, customerId=customer)
+    service = await Portfolio(api, other_org).live("Globex Hosting")
+    offering = (await globex.offering("Globex plan", segment, [service]))["id"]
+    subscription = (await globex.ok(SUBSCRIBE, {
+        "customerId": customer, "offeringId": offering, "startPeriod": "2026-01"})
+    )["subscription"]["id"]
+    theirs_before = await globex.read(MARKET_READS)
+    assert all(len(rows) == 1 for rows in theirs_before.values()), theirs_before
+
+    ours = await api.data(MARKET_READS, token=org.token(Role.ADMIN))
+    assert all(rows == [] for rows in ours.values()), ours
+    for node_id in (space, segment, need, offering, subscription, customer):
+        body = await api.execute("query($id: ID!) { node(id: $id) { id } }", {"id": node_id},
+                                 org.token(Role.ADMIN))
+        assert body == {"data": {"node": None}}, node_id
+
+    ours_market = Market(api, org)
+    our_customer = await Books(api, org).customer("Acme Sales")
+    our_service = (await portfolio.create("Acme Desk"))["id"]
+    attempts: list[tuple[str, dict[str, Any], str]] = [
+        (UPDATE_SPACE, {"marketSpaceId": space, "name": "Mine"}, "marketSpaceId"),
+        (UPDATE_SEGMENT, {"segmentId": segment, "name": "Mine"}, "segmentId"),
+        (UPDATE_NEED, {"needId": need, "importance": 1}, "needId"),
+        (LINK, {"needId": need, "serviceId": our_service}, "needId"),
+        (UPDATE_OFFERING, {"offeringId": offering, "name": "Mine"}, "offeringId"),
+        (PRICE, {"offeringId": offering, "model": "none"}, "offeringId"),
+        (SUBSCRIBE, {"customerId": our_customer, "offeringId": offering,
+                     "startPeriod": "2026-05"}, "offeringId"),
+        (UNSUBSCRIBE, {"subscriptionId": subscription, "endPeriod": "2026-02"},
+         "subscriptionId"),
+    ]
+    for query, variables, field in attempts:
+        payload = await ours_market.call(query, variables, Role.ADMIN)
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+            ("NOT_FOUND", field)], (query, payload)
+    assert await globex.read(MARKET_READS) == theirs_before

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_STRATEGY = "MANAGE_STRATEGY"
     RECORD_BENEFITS = "RECORD_BENEFITS"
     SET_DISCOUNT_RATE = "SET_DISCOUNT_RATE"
+    MANAGE_MARKET = "MANAGE_MARKET"
+    MANAGE_PRICES = "MANAGE_PRICES"
 
 
 #: Everyone with a stake in a proposal: all roles but the read-only viewer.
@@ -61,6 +63,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.RECORD_BENEFITS: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
     #: The rate business cases are discounted at.
     Permission.SET_DISCOUNT_RATE: frozenset({Role.FINANCE, Role.ADMIN}),
+    #: Market spaces, segments, customer needs and service offerings.
+    Permission.MANAGE_MARKET: frozenset({Role.PORTFOLIO_MANAGER, Role.ADMIN}),
+    #: Offerings' price lists and customers' subscriptions to offerings.
+    Permission.MANAGE_PRICES: frozenset({Role.FINANCE, Role.PORTFOLIO_MANAGER, Role.ADMIN}),
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spm_api.domain import reads
 from spm_api.domain.approvals import rounds
 from spm_api.domain.finance import business_case, charging
+from spm_api.domain.market import links as market_links
 from spm_api.domain.stewardship import readings
 from spm_api.domain.strategy import settings as strategy_settings
 from spm_api.models import (
@@ -29,9 +30,12 @@ from spm_api.models import (
     Contractor,
     CostEntry,
     Customer,
+    CustomerNeed,
     Engagement,
     EngagementAttempt,
     Kpi,
+    MarketSegment,
+    MarketSpace,
     Measurement,
     Organisation,
     Person,
@@ -41,6 +45,8 @@ from spm_api.models import (
     Risk,
     Service,
     ServiceAlignment,
+    ServiceLevel,
+    ServiceOffering,
     StageChange,
     Stakeholder,
     StakeholderInput,
@@ -48,6 +54,7 @@ from spm_api.models import (
     Statement,
     StatementLine,
     StrategicObjective,
+    Subscription,
     Vote,
 )
 
@@ -94,6 +101,11 @@ ROWS_BY_ID: dict[str, type[Any]] = {
     "stakeholder_report": StakeholderReport,
     "risk": Risk,
     "strategic_objective": StrategicObjective,
+    "market_space": MarketSpace,
+    "market_segment": MarketSegment,
+    "customer_need": CustomerNeed,
+    "service_offering": ServiceOffering,
+    "subscription": Subscription,
 }
 
 #: Children per parent id: relation name → (row type, parent column).
@@ -119,6 +131,14 @@ CHILDREN: dict[str, tuple[type[Any], str]] = {
     "risks_of_service": (Risk, "service_id"),
     "alignments_of_service": (ServiceAlignment, "service_id"),
     "alignments_of_objective": (ServiceAlignment, "objective_id"),
+    "segments_of_space": (MarketSegment, "market_space_id"),
+    "customers_of_segment": (Customer, "market_segment_id"),
+    "needs_of_segment": (CustomerNeed, "segment_id"),
+    "needs_of_customer": (CustomerNeed, "customer_id"),
+    "offerings_of_segment": (ServiceOffering, "segment_id"),
+    "levels_of_offering": (ServiceLevel, "offering_id"),
+    "subscriptions_of_offering": (Subscription, "offering_id"),
+    "subscriptions_of_customer": (Subscription, "customer_id"),
 }
 
 #: Everything else a loader answers, by relation name.
@@ -131,6 +151,10 @@ OTHER: dict[str, BatchRead] = {
     "readings_of_service": readings.readings_of_services,
     "plugin_settings": _plugin_settings,
     "strategy": strategy_settings.strategies,
+    "services_of_offering": market_links.services_of_offerings,
+    "offerings_of_service": market_links.offerings_of_services,
+    "services_of_need": market_links.services_of_needs,
+    "offerings_of_need": market_links.offerings_of_needs,
 }
 
 #: The row type a node loaded by this relation name stands for.

@@ -26,9 +26,12 @@ from spm_api.models import (
     Contractor,
     CostEntry,
     Customer,
+    CustomerNeed,
     Engagement,
     EngagementAttempt,
     Kpi,
+    MarketSegment,
+    MarketSpace,
     Measurement,
     Person,
     PersonRole,
@@ -39,6 +42,8 @@ from spm_api.models import (
     Risk,
     Service,
     ServiceAlignment,
+    ServiceLevel,
+    ServiceOffering,
     StageChange,
     Stakeholder,
     StakeholderInput,
@@ -46,6 +51,7 @@ from spm_api.models import (
     Statement,
     StatementLine,
     StrategicObjective,
+    Subscription,
     Vote,
 )
 from spm_api.vocabulary.enums import Health, InvestmentCategory, Role
@@ -180,11 +186,13 @@ ChildRow = TypeVar(
     Affirmation, Vote, BudgetLine, StatementLine, Capability, Engagement, Quote,
     EngagementAttempt, Kpi, Stakeholder, StakeholderReport, BusinessCaseYear, RealisedBenefit,
     Risk, ServiceAlignment,
+    MarketSegment, Customer, CustomerNeed, ServiceOffering, ServiceLevel, Subscription,
 )
 TenantRow = TypeVar(
     "TenantRow", Service, Person, Requirement, StakeholderInput, StageChange, Vote, Affirmation,
     Customer, Statement, BudgetLine, CostEntry, Contractor, Engagement, Capability, Kpi,
     Measurement, PortfolioReview, Stakeholder, StakeholderReport, Risk, StrategicObjective,
+    MarketSpace, MarketSegment, CustomerNeed, ServiceOffering, Subscription,
 )
 
 

@@ -28,6 +28,15 @@ from spm_api.graphql.finance.types import (
     CustomerNode,
     StatementNode,
 )
+from spm_api.graphql.market.mutations import MarketMutation
+from spm_api.graphql.market.queries import MarketQuery
+from spm_api.graphql.market.types import (
+    CustomerNeedNode,
+    CustomerSubscriptionNode,
+    MarketSegmentNode,
+    MarketSpaceNode,
+    ServiceOfferingNode,
+)
 from spm_api.graphql.organisation.mutations import OrganisationMutation
 from spm_api.graphql.organisation.queries import OrganisationQuery
 from spm_api.graphql.portfolio.mutations import PortfolioMutation
@@ -79,6 +88,11 @@ NODE_TYPES = [
     RiskNode,
     StrategicObjectiveNode,
     ApiTokenNode,
+    MarketSpaceNode,
+    MarketSegmentNode,
+    CustomerNeedNode,
+    ServiceOfferingNode,
+    CustomerSubscriptionNode,
 ]
 
 
@@ -88,14 +102,15 @@ NODE_TYPES = [
 
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
-            ReviewsQuery, ReportingQuery, StrategyQuery, OrganisationQuery, AccessQuery):
+            ReviewsQuery, ReportingQuery, StrategyQuery, OrganisationQuery, AccessQuery,
+            MarketQuery):
     """Every capability's root query fields."""
 
 
 @strawberry.type
 class Mutation(FinanceMutation, SourcingMutation, PortfolioMutation, ApprovalsMutation,
                OrganisationMutation, StewardshipMutation, ReviewsMutation,
-               ReportingMutation, StrategyMutation, AccessMutation):
+               ReportingMutation, StrategyMutation, AccessMutation, MarketMutation):
     """Every capability's root mutation fields."""
 
 

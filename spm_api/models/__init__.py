@@ -19,7 +19,17 @@ from spm_api.models.finance import (
     StatementLine,
     UsageRecord,
 )
-from spm_api.models.market import Customer, MarketSegment
+from spm_api.models.market import (
+    Customer,
+    CustomerNeed,
+    MarketSegment,
+    MarketSpace,
+    NeedLink,
+    OfferingService,
+    ServiceLevel,
+    ServiceOffering,
+    Subscription,
+)
 from spm_api.models.portfolio import Requirement, Service, StageChange, StakeholderInput
 from spm_api.models.reporting import Stakeholder, StakeholderReport
 from spm_api.models.review import PortfolioReview, ReviewItem, ReviewVote
@@ -57,11 +67,15 @@ __all__ = [
     "CostCategory",
     "CostEntry",
     "Customer",
+    "CustomerNeed",
     "Engagement",
     "EngagementAttempt",
     "Kpi",
     "MarketSegment",
+    "MarketSpace",
     "Measurement",
+    "NeedLink",
+    "OfferingService",
     "Organisation",
     "Person",
     "PersonRole",
@@ -75,6 +89,8 @@ __all__ = [
     "Risk",
     "Service",
     "ServiceAlignment",
+    "ServiceLevel",
+    "ServiceOffering",
     "StageChange",
     "Stakeholder",
     "StakeholderInput",
@@ -83,6 +99,7 @@ __all__ = [
     "StatementLine",
     "StrategicObjective",
     "StrategySettings",
+    "Subscription",
     "UsageRecord",
     "Vote",
 ]

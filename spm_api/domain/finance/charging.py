@@ -1,8 +1,11 @@
 """Charging: each service's charging policy, and the charging run that turns a month's
 actual cost and usage into charges per customer and service.
 
-The run aggregates in SQL (one grouped statement each for cost, usage, policies and
-adjustments) and calls each service's charging model once with the sums.
+The run aggregates in SQL (one grouped statement each for cost, usage, policies,
+subscribed price lists and adjustments) and calls each service's charging model once
+with the sums, and once more per offering whose price list applies to some of its
+customers: the model sees the service's whole month (so shares of cost stay shares of
+the whole), and only the lines of the customers it prices are kept.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from spm_api.db.base import utcnow
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import Books, books_of
+from spm_api.domain.market.subscriptions import subscribed_prices
 from spm_api.domain.reads import load_owned
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
 from spm_api.plugins.contracts import (
@@ -88,6 +92,20 @@ class ChargingRun:
         return dict(sorted(grouped.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Customers of one service charged alike in a month: those ``within`` the set by
+    their offering's price list, or everyone but the set by the service's policy."""
+
+    model: str
+    parameters: Mapping[str, Any]
+    customers: frozenset[int]
+    within: bool
+
+    def charges(self, customer_id: int) -> bool:
+        return (customer_id in self.customers) is self.within
+
+
 async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
                       period: Period) -> ChargingRun:
     """The charges of every charged service for a month, computed, not saved."""
@@ -115,25 +133,44 @@ async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
         usage[service_id].append(ChargeableUsage(customer_id, total, unit))
     settings = await settings_by_plugin(session, organisation_id)
 
+    subscribed = await subscribed_prices(session, organisation_id, month)
+    own = {service_id: (model, parameters, name, end)
+           for service_id, model, parameters, name, end in policies}
+    for price in (price for by_customer in subscribed.values()
+                  for price in by_customer.values()):
+        own.setdefault(price.service_id, (DEFAULT_MODEL, {}, price.service_name,
+                                          price.service_end))
+
     run = ChargingRun(month, books.currency)
-    for service_id, model, parameters, name, end in sorted(policies):
-        registered = plugins.registry(CHARGING_MODELS).get(model)
-        if registered is None:
-            continue  # its model's plugin is not loaded on this server: not charged
+    for service_id, (model, parameters, name, end) in sorted(own.items()):
         if end is not None and Period(end.year, end.month) < period:
             continue  # retiring or retired, ended before this month: nothing to charge
+        # A customer subscribed to an offering of the service with a price list is
+        # charged by that price list; everyone else by the service's own policy.
+        prices = subscribed.get(service_id, {})
+        groups = [_Group(model, parameters, frozenset(prices), within=False)]
+        for offering_id in dict.fromkeys(price.offering_id for price in prices.values()):
+            takers = [price for price in prices.values() if price.offering_id == offering_id]
+            groups.append(_Group(takers[0].model, takers[0].parameters,
+                                 frozenset(price.customer_id for price in takers),
+                                 within=True))
         actual = costs.get(service_id, Decimal(0))
-        run.cost_of_service[service_id] = actual
         charging_period = ChargingPeriod(service_id, name, month, books.currency, actual,
                                          tuple(usage.get(service_id, ())))
-        if not charging_period.usage:
-            continue
-        charges = await plugins.call(CHARGE, registered, charging_period, parameters,
-                                     settings.get(registered.plugin, {}))
-        run.lines.extend(
-            RunLine(charge.customer_id, service_id, model, charge.amount,
-                    registered.item.billed, charge.description)
-            for charge in charges if charge.amount != 0)
+        for group in groups:
+            registered = plugins.registry(CHARGING_MODELS).get(group.model)
+            if registered is None or group.model == DEFAULT_MODEL:
+                continue  # not loaded on this server, or a cost centre: not charged
+            run.cost_of_service[service_id] = actual
+            if not charging_period.usage:
+                continue
+            charges = await plugins.call(CHARGE, registered, charging_period,
+                                         group.parameters, settings.get(registered.plugin, {}))
+            run.lines.extend(
+                RunLine(charge.customer_id, service_id, group.model, charge.amount,
+                        registered.item.billed, charge.description)
+                for charge in charges
+                if charge.amount != 0 and group.charges(charge.customer_id))
     run.lines.extend(await _adjustments(session, organisation_id, month))
     return run
 

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
         CustomerNode,
         StatementNode,
     )
+    from spm_api.graphql.market.types import (
+        CustomerNeedNode,
+        CustomerSubscriptionNode,
+        MarketSegmentNode,
+        MarketSpaceNode,
+        ServiceLevel,
+        ServiceOfferingNode,
+    )
     from spm_api.graphql.portfolio.types import (
         OrganisationNode,
         PersonNode,
@@ -266,6 +274,74 @@ class Loaders:
     @cached_property
     def strategy(self) -> DataLoader[int, Strategy | None]:
         return self._loader("strategy")
+
+    @cached_property
+    def market_space(self) -> DataLoader[int, MarketSpaceNode | None]:
+        return self._loader("market_space")
+
+    @cached_property
+    def market_segment(self) -> DataLoader[int, MarketSegmentNode | None]:
+        return self._loader("market_segment")
+
+    @cached_property
+    def customer_need(self) -> DataLoader[int, CustomerNeedNode | None]:
+        return self._loader("customer_need")
+
+    @cached_property
+    def service_offering(self) -> DataLoader[int, ServiceOfferingNode | None]:
+        return self._loader("service_offering")
+
+    @cached_property
+    def subscription(self) -> DataLoader[int, CustomerSubscriptionNode | None]:
+        return self._loader("subscription")
+
+    @cached_property
+    def segments_of_space(self) -> DataLoader[int, list[MarketSegmentNode]]:
+        return self._loader("segments_of_space")
+
+    @cached_property
+    def customers_of_segment(self) -> DataLoader[int, list[CustomerNode]]:
+        return self._loader("customers_of_segment")
+
+    @cached_property
+    def needs_of_segment(self) -> DataLoader[int, list[CustomerNeedNode]]:
+        return self._loader("needs_of_segment")
+
+    @cached_property
+    def needs_of_customer(self) -> DataLoader[int, list[CustomerNeedNode]]:
+        return self._loader("needs_of_customer")
+
+    @cached_property
+    def offerings_of_segment(self) -> DataLoader[int, list[ServiceOfferingNode]]:
+        return self._loader("offerings_of_segment")
+
+    @cached_property
+    def levels_of_offering(self) -> DataLoader[int, list[ServiceLevel]]:
+        return self._loader("levels_of_offering")
+
+    @cached_property
+    def subscriptions_of_offering(self) -> DataLoader[int, list[CustomerSubscriptionNode]]:
+        return self._loader("subscriptions_of_offering")
+
+    @cached_property
+    def subscriptions_of_customer(self) -> DataLoader[int, list[CustomerSubscriptionNode]]:
+        return self._loader("subscriptions_of_customer")
+
+    @cached_property
+    def services_of_offering(self) -> DataLoader[int, list[ServiceNode]]:
+        return self._loader("services_of_offering")
+
+    @cached_property
+    def offerings_of_service(self) -> DataLoader[int, list[ServiceOfferingNode]]:
+        return self._loader("offerings_of_service")
+
+    @cached_property
+    def services_of_need(self) -> DataLoader[int, list[ServiceNode]]:
+        return self._loader("services_of_need")
+
+    @cached_property
+    def offerings_of_need(self) -> DataLoader[int, list[ServiceOfferingNode]]:
+        return self._loader("offerings_of_need")
 
     def close(self) -> None:
         """Forget every load: each loader's futures and its batch function (a closure

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -19,6 +19,15 @@ from spm_api.graphql.core.enums import CustomerKind
 from spm_api.graphql.core.money import Money, money_in, money_of
 from spm_api.graphql.core.nodes import LoadedNode, present
 from spm_api.graphql.portfolio.types import ServiceNode, service_of
+
+if TYPE_CHECKING:
+    from spm_api.graphql.market.types import (
+        CustomerNeedNode,
+        CustomerSubscriptionNode,
+        MarketSegmentNode,
+    )
+
+MARKET_TYPES = "spm_api.graphql.market.types"
 
 
 async def _service(info: Info[Context, None], service_id: int) -> ServiceNode:
@@ -39,6 +48,23 @@ class CustomerNode(LoadedNode):
     id: relay.NodeID[int]
     name: str
     kind: CustomerKind
+    market_segment_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The market segment it belongs to; null for none.")
+    async def segment(self, info: Info[Context, None]
+                      ) -> Annotated[MarketSegmentNode, strawberry.lazy(MARKET_TYPES)] | None:
+        return (None if self.market_segment_id is None
+                else await info.context.loaders.market_segment.load(self.market_segment_id))
+
+    @strawberry.field(description="Needs recorded for this customer alone.")
+    async def needs(self, info: Info[Context, None]
+                    ) -> list[Annotated[CustomerNeedNode, strawberry.lazy(MARKET_TYPES)]]:
+        return await info.context.loaders.needs_of_customer.load(self.id)
+
+    @strawberry.field(description="Its subscriptions to offerings, in the order subscribed.")
+    async def subscriptions(self, info: Info[Context, None]) -> list[
+            Annotated[CustomerSubscriptionNode, strawberry.lazy(MARKET_TYPES)]]:
+        return await info.context.loaders.subscriptions_of_customer.load(self.id)
 
 
 @strawberry.type

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Deviation,
     )
     from spm_api.graphql.finance.types import BudgetLineNode, ChargingPolicy
+    from spm_api.graphql.market.types import ServiceOfferingNode
     from spm_api.graphql.reporting.types import StakeholderNode, StakeholderReportNode
     from spm_api.graphql.sourcing.types import CapabilityNode, EngagementNode
     from spm_api.graphql.stewardship.types import KpiNode, ServiceHealth
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 APPROVAL_TYPES = "spm_api.graphql.approvals.types"
 SOURCING_TYPES = "spm_api.graphql.sourcing.types"
 FINANCE_TYPES = "spm_api.graphql.finance.types"
+MARKET_TYPES = "spm_api.graphql.market.types"
 STEWARDSHIP_TYPES = "spm_api.graphql.stewardship.types"
 REPORTING_TYPES = "spm_api.graphql.reporting.types"
 STRATEGY_TYPES = "spm_api.graphql.strategy.types"
@@ -355,6 +357,12 @@ class ServiceNode(LoadedNode):
         self, info: Info[Context, None]
     ) -> list[Annotated[ServiceAlignment, strawberry.lazy(STRATEGY_TYPES)]]:
         return await info.context.loaders.alignments_of_service.load(self.id)
+
+    @strawberry.field(description="The offerings that package it.")
+    async def offerings(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[ServiceOfferingNode, strawberry.lazy(MARKET_TYPES)]]:
+        return await info.context.loaders.offerings_of_service.load(self.id)
 
     @strawberry.field(description="Stakeholders' affirmations of the outcome, oldest first.")
     async def affirmations(

@@ -1,0 +1,1 @@
+"""The market: spaces, segments, customer needs, service offerings and subscriptions."""

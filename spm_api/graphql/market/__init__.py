@@ -1,0 +1,1 @@
+"""Market spaces, segments, customer needs, service offerings, the catalogue and subscriptions."""
