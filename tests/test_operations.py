@@ -243,6 +243,28 @@ async def test_metrics_count_a_known_workload(planned_api: GraphQLClient, org: O
     assert value(after, "spm_outbox_backlog") == 0
 
 
+async def test_charging_runs_are_counted_by_purpose(planned_api: GraphQLClient, org: Org
+                                                   ) -> None:
+    http = planned_api.http
+    before = await scrape(http)
+    await planned_api.data('{ chargingRun(period: "2026-03") { period } }',
+                           token=org.token(Role.FINANCE))
+    for _ in range(2):
+        issued = await planned_api.data(
+            'mutation { issueStatements(input: {period: "2026-03"}) { errors { code } } }',
+            token=org.token(Role.FINANCE))
+        assert issued["issueStatements"]["errors"] == []
+    after = await scrape(http)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("spm_charging_runs_total", purpose="dry_run", outcome="ok") == 1
+    assert delta("spm_charging_runs_total", purpose="issue", outcome="ok") == 2
+    assert delta("spm_charging_run_duration_seconds_count", purpose="issue") == 2
+    assert ("spm_charging_run_lines_total", frozenset({("purpose", "issue")})) in after
+
+
 async def test_metrics_can_be_turned_off(db: AsyncEngine, settings: Settings,
                                          plugins: PluginHost) -> None:
     bus = EventBus("memory://")

@@ -70,6 +70,13 @@ EVENTS_DELIVERED = Counter("spm_events_delivered", "Subscription events queued f
 EVENTS_WRITTEN = Counter("spm_subscription_events_written", "Events of subscriptions the "
                          "planned read path can write: written by the plan (plan), or "
                          "handed to the executor (executor)", ["by"])
+CHARGING_RUNS = Counter("spm_charging_runs", "Charging runs computed, by purpose (dry_run, "
+                        "issue) and outcome (ok, refused, failed)", ["purpose", "outcome"])
+CHARGING_RUN_SECONDS = Histogram("spm_charging_run_duration_seconds", "Time to compute a "
+                                 "charging run (the charging models' calls included)",
+                                 ["purpose"], buckets=LATENCY_BUCKETS)
+CHARGING_RUN_LINES = Counter("spm_charging_run_lines", "Charge lines the charging runs "
+                             "computed", ["purpose"])
 PLUGIN_CALLS = Counter("spm_plugin_calls", "Calls into plugin code by plugin, hook and "
                        "outcome (ok, failed)", ["plugin", "hook", "outcome"])
 PLUGIN_SECONDS = Histogram("spm_plugin_call_duration_seconds", "Time a call into plugin code "

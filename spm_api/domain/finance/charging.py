@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +27,7 @@ from spm_api.domain.finance.books import Books, books_of
 from spm_api.domain.market.subscriptions import subscribed_prices
 from spm_api.domain.reads import load_owned
 from spm_api.models import ChargeAdjustment, ChargingPolicy, CostEntry, Service, UsageRecord
+from spm_api.observability.metrics import CHARGING_RUN_LINES, CHARGING_RUN_SECONDS, CHARGING_RUNS
 from spm_api.plugins.contracts import (
     CHARGE,
     CHARGING_MODELS,
@@ -35,7 +37,7 @@ from spm_api.plugins.contracts import (
 )
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.registry import builtin_default
-from spm_api.vocabulary.errors import ErrorCode, fail
+from spm_api.vocabulary.errors import DomainError, ErrorCode, fail
 from spm_api.vocabulary.periods import Period
 
 #: The model of a service without a policy: a cost centre, never charged.
@@ -107,8 +109,27 @@ class _Group:
 
 
 async def compute_run(session: AsyncSession, books: Books, plugins: PluginHost,
-                      period: Period) -> ChargingRun:
-    """The charges of every charged service for a month, computed, not saved."""
+                      period: Period, purpose: str = "dry_run") -> ChargingRun:
+    """The charges of every charged service for a month, computed, not saved; counted,
+    timed and its lines added up in the charging-run metrics under ``purpose``
+    (``dry_run`` or ``issue``) and its outcome (ok, refused, failed)."""
+    started = perf_counter()
+    try:
+        run = await _computed_run(session, books, plugins, period)
+    except DomainError:
+        CHARGING_RUNS.labels(purpose, "refused").inc()
+        raise
+    except Exception:
+        CHARGING_RUNS.labels(purpose, "failed").inc()
+        raise
+    CHARGING_RUNS.labels(purpose, "ok").inc()
+    CHARGING_RUN_SECONDS.labels(purpose).observe(perf_counter() - started)
+    CHARGING_RUN_LINES.labels(purpose).inc(len(run.lines))
+    return run
+
+
+async def _computed_run(session: AsyncSession, books: Books, plugins: PluginHost,
+                        period: Period) -> ChargingRun:
     month = str(period)
     organisation_id = books.organisation_id
     policies = (await session.execute(

@@ -45,7 +45,7 @@ async def issue_statements(session: AsyncSession, actor: Actor, plugins: PluginH
     books = await books_of(session, actor.organisation_id, exclusive=True)
     month = Period.parse(period)
     await require_open(session, actor.organisation_id, month)
-    run = await compute_run(session, books, plugins, month)
+    run = await compute_run(session, books, plugins, month, "issue")
     await session.execute(delete(StatementLine).where(StatementLine.statement_id.in_(
         select(Statement.id).where(Statement.organisation_id == actor.organisation_id,
                                    Statement.period == str(month)))))
