@@ -300,6 +300,11 @@ async def test_open_connections_and_subscriptions(db: AsyncEngine, settings: Set
     assert value(during, "spm_subscriptions") - value(before, "spm_subscriptions") == 2
     assert value(during, "spm_events_delivered_total", path="shared") - value(
         before, "spm_events_delivered_total", path="shared") == 2
+    # Two groups (other variables), each timed from the publication to its sockets.
+    assert value(during, "spm_event_fanout_seconds_count") - value(
+        before, "spm_event_fanout_seconds_count") == 2
+    assert value(during, "spm_event_fanout_seconds_sum") > value(
+        before, "spm_event_fanout_seconds_sum")
     assert value(after, "spm_websocket_connections") == value(
         before, "spm_websocket_connections")
     assert value(after, "spm_subscriptions") == value(before, "spm_subscriptions")

@@ -67,6 +67,10 @@ EVENTS_PUBLISHED = Counter("spm_events_published", "Messages published on the ev
 EVENTS_DELIVERED = Counter("spm_events_delivered", "Subscription events queued for a "
                            "subscriber: shared (one execution for a group) or own (a "
                            "resuming or unshared subscription)", ["path"])
+FANOUT_SECONDS = Histogram("spm_event_fanout_seconds", "Time from an event's publication "
+                           "on the bus to its payload queued for every member of a group of "
+                           "subscribers (read, executed and serialised once)",
+                           buckets=LATENCY_BUCKETS)
 EVENTS_WRITTEN = Counter("spm_subscription_events_written", "Events of subscriptions the "
                          "planned read path can write: written by the plan (plan), or "
                          "handed to the executor (executor)", ["by"])

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from broadcaster import Broadcast
 from broadcaster._backends.base import BroadcastBackend
@@ -71,7 +73,8 @@ class EventBus:
 
     async def publish(self, message: Message) -> None:
         await self.connect()
-        await self._broadcast.publish(channel_of(message.organisation_id), encode(message))
+        stamped = replace(message, published_at=time.time())
+        await self._broadcast.publish(channel_of(message.organisation_id), encode(stamped))
         EVENTS_PUBLISHED.labels(type(message).__name__).inc()
 
     async def problem(self) -> str | None:

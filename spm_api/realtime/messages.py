@@ -4,7 +4,7 @@ Each subscriber reads the rest fresh, with its own permissions."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from spm_api.domain.events import (
@@ -26,6 +26,8 @@ class StageChangedMessage:
     from_stage: str | None
     to_stage: str
     kind: str = "stage_changed"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class VoteCastMessage:
     round_id: int
     service_id: int
     kind: str = "vote_cast"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class StatementsIssuedMessage:
     organisation_id: int
     period: str
     kind: str = "statements_issued"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class ServiceRetiringMessage:
     service_id: int
     change_id: int
     kind: str = "service_retiring"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,8 @@ class KpiBreachedMessage:
     service_id: int
     measurement_id: int
     kind: str = "kpi_breached"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +80,8 @@ class StakeholderReportIssuedMessage:
     report_id: int
     service_id: int
     kind: str = "stakeholder_report_issued"
+    #: When it was published (``time.time()``): the fan-out latency is measured from it.
+    published_at: float = field(default=0.0, compare=False)
 
 
 Message = (StageChangedMessage | VoteCastMessage | StatementsIssuedMessage

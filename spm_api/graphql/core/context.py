@@ -62,6 +62,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     #: Subscription events the planned read path writes (None: the executor writes all).
     event_plans: EventPlans | None = None
+    #: When the bus message behind the event being written was published (0: none).
+    published_at: float = 0.0
     _token: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: Session | None = None

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,7 +41,7 @@ from spm_api.domain.session import Session
 from spm_api.domain.tokens import authenticate_all
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.subscriptions import unauthenticated
-from spm_api.observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
+from spm_api.observability.metrics import EVENTS_DELIVERED, FANOUT_SECONDS, SUBSCRIPTIONS
 from spm_api.vocabulary.enums import Role
 
 if TYPE_CHECKING:
@@ -197,6 +198,9 @@ class Group:
                     for member in members:
                         member.next(payload)
                     SHARED_DELIVERED.inc(len(members))
+                    published, self.context.published_at = self.context.published_at, 0.0
+                    if published:
+                        FANOUT_SECONDS.observe(max(time.time() - published, 0.0))
             self._end("complete")
         except asyncio.CancelledError:
             raise

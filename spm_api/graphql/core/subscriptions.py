@@ -37,4 +37,5 @@ async def bus_messages(context: Context, kind: type[M]) -> AsyncGenerator[M, Non
     async with context.bus.subscribe(context.actor.organisation_id) as messages:
         async for message in messages:
             if isinstance(message, kind):
+                context.published_at = message.published_at
                 yield message

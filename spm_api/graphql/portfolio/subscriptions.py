@@ -138,7 +138,7 @@ class PortfolioSubscription:
                                                         stage_change=change)
                     if len(rows) == REPLAY_BATCH:
                         continue  # more history to read
-                catching_up = await _woken(messages, last)
+                catching_up = await _woken(messages, last, context)
 
 
     @strawberry.subscription(permission_classes=AUTHENTICATED,
@@ -178,10 +178,11 @@ async def _latest(context: Context) -> int:
         return await stage_history.latest_change_id(context.session, actor.organisation_id)
 
 
-async def _woken(messages: AsyncIterator[Message], last: int) -> bool:
-    """Wait for news of a stage change after ``last``."""
+async def _woken(messages: AsyncIterator[Message], last: int, context: Context) -> bool:
+    """Wait for news of a stage change after ``last`` (noting when it was published)."""
     async for message in messages:
         if isinstance(message, StageChangedMessage) and message.change_id > last:
+            context.published_at = message.published_at
             return True
     raise GraphQLError("the event bus closed the subscription",
                        extensions={"code": "INTERNAL_SERVER_ERROR"})
