@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -46,3 +47,7 @@ class AuditAction(StrEnum):
 
 #: What is shown in place of a secret: the audit trail never holds one.
 MASKED = "****"
+
+#: Setting names whose values are credentials: never shown back in full, never recorded.
+SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|api_?key|auth|private",
+                         re.IGNORECASE)
