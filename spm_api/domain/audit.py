@@ -127,7 +127,8 @@ def record_changes(session: AsyncSession, actor: Actor, entity: AuditEntity, ent
 class AuditFilter:
     """Which events: every field left None matches all."""
 
-    entity_kind: AuditEntity | None = None
+    #: Events about any of these kinds of thing.
+    entity_kinds: frozenset[AuditEntity] | None = None
     entity_id: int | None = None
     person_id: int | None = None
     since: datetime | None = None
@@ -146,8 +147,8 @@ async def audit_events(session: AsyncSession, actor: Actor, where: AuditFilter, 
     if where.since is not None and where.until is not None and where.until < where.since:
         raise fail(ErrorCode.VALIDATION, "to is before from", "filter")
     query = select(AuditEvent).where(AuditEvent.organisation_id == actor.organisation_id)
-    if where.entity_kind is not None:
-        query = query.where(AuditEvent.entity_kind == where.entity_kind)
+    if where.entity_kinds is not None:
+        query = query.where(AuditEvent.entity_kind.in_(sorted(where.entity_kinds)))
     if where.entity_id is not None:
         query = query.where(AuditEvent.entity_id == where.entity_id)
     if where.person_id is not None:
