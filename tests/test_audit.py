@@ -417,6 +417,9 @@ async def test_filters_by_person_and_time(api: GraphQLClient, org: Org,
     refused = await api.execute(TRAIL, {"filter": {"entityId": "nonsense"}},
                                 org.token(Role.ADMIN))
     assert refused["errors"][0]["extensions"]["code"] == "VALIDATION"
+    naive = await api.execute(TRAIL, {"filter": {"from": "2026-01-01T00:00:00"}},
+                              org.token(Role.ADMIN))
+    assert naive["errors"][0]["extensions"]["code"] == "VALIDATION"
     bad_cursor = await api.execute(TRAIL, {"after": "bm9wZTox"}, org.token(Role.ADMIN))
     assert bad_cursor["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 

@@ -144,6 +144,10 @@ async def audit_events(session: AsyncSession, actor: Actor, where: AuditFilter, 
     actor.require(Permission.ADMINISTER)
     if first < 0:
         raise fail(ErrorCode.VALIDATION, "first must not be negative", "first")
+    for given, field in ((where.since, "filter.from"), (where.until, "filter.to")):
+        if given is not None and given.tzinfo is None:
+            raise fail(ErrorCode.VALIDATION, "give the time with its time zone "
+                       "(e.g. 2027-01-31T00:00:00Z)", field)
     if where.since is not None and where.until is not None and where.until < where.since:
         raise fail(ErrorCode.VALIDATION, "to is before from", "filter")
     query = select(AuditEvent).where(AuditEvent.organisation_id == actor.organisation_id)
