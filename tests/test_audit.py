@@ -14,6 +14,7 @@ from strawberry import relay
 
 from spm_api.app import create_app
 from spm_api.db.engine import create_session_factory
+from spm_api.domain import audit
 from spm_api.domain import session as unit
 from spm_api.domain.actor import Actor
 from spm_api.domain.finance.imports import import_costs
@@ -231,6 +232,29 @@ async def test_approval_rules_and_plugin_settings_are_recorded(api: GraphQLClien
     assert (configured["action"], configured["via"]) == ("CREATED", "spm_api.majority")
     assert configured["after"] == {"settings": {}}
     assert configured["personName"] == "Admin of acme"
+
+    plugin = "spm_api.balanced_score"
+    for weights in ({"benefit": "0.6", "support": "0.3"}, {"benefit": "0.7", "risk": "0.1",
+                                                            "support": "0.3"}):
+        await ok(api, org, Role.ADMIN, configure,
+                 {"plugin": plugin, "settings": {"weights": weights}}, "configurePlugin")
+    reweighted, weighted, _majority = await trail(api, org, entityKind="PLUGIN_SETTINGS")
+    assert (weighted["action"], weighted["via"]) == ("CREATED", plugin)
+    assert (reweighted["action"], reweighted["via"]) == ("UPDATED", plugin)
+    # only the weights that changed, and the one added
+    assert reweighted["before"] == {"settings": {"weights": {"benefit": "0.6"}}}
+    assert reweighted["after"] == {"settings": {"weights": {"benefit": "0.7", "risk": "0.1"}}}
+
+
+def test_credentials_are_masked_wherever_they_sit() -> None:
+    settings = {"endpoint": "https://x.example", "password": "p", "nested": {
+        "client_secret": "s", "region": "eu"}, "keys": [{"api_key": "k", "id": 1}],
+        "token": None, "tokens": ["a", "b"], "auth": {"user": "u", "password": "p"}}
+    assert audit.masked(settings) == {
+        "endpoint": "https://x.example", "password": "****",
+        "nested": {"client_secret": "****", "region": "eu"},
+        "keys": [{"api_key": "****", "id": 1}], "token": None, "tokens": "****",
+        "auth": "****"}
 
 
 REGISTER = """

@@ -57,15 +57,15 @@ def fields_of(row: object, names: Iterable[str]) -> Fields:
 
 
 def masked(settings: Any) -> Any:
-    """Settings with every credential (by its name) replaced by ``MASKED``, nested
-    objects alike: what the trail keeps of contractor and plugin settings."""
+    """Settings with whatever a credential's name (``SECRET_NAME``) holds replaced by
+    ``MASKED``, a list or an object under such a name too, and objects and lists under
+    other names searched alike: what the trail keeps of contractor and plugin settings."""
     if isinstance(settings, list):
         return [masked(item) for item in settings]
     if not isinstance(settings, Mapping):
         return settings
-    return {name: (masked(value) if isinstance(value, Mapping)
-                   else MASKED if SECRET_NAME.search(name) and value is not None
-                   else value)
+    return {name: (MASKED if SECRET_NAME.search(str(name)) and value is not None
+                   else masked(value))
             for name, value in settings.items()}
 
 
