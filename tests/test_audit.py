@@ -199,6 +199,28 @@ async def test_budgets_costs_usage_and_charging_policies_are_recorded(
     assert "markup_percent" in changed_policy["after"]["parameters"]
 
 
+async def test_the_books_settings_customers_and_categories_are_recorded(
+        api: GraphQLClient, org: Org) -> None:
+    settings = """mutation($input: UpdateOrganisationSettingsInput!) {
+      updateOrganisationSettings(input: $input) { errors { code field message } } }"""
+    category = """mutation($input: AddCostCategoryInput!) {
+      addCostCategory(input: $input) { errors { code field message } } }"""
+    await ok(api, org, Role.ADMIN, settings, {"input": {
+        "currency": "CHF", "fiscalYearStartMonth": 1}}, "updateOrganisationSettings")
+    [books] = await trail(api, org, entityKind="ORGANISATION")  # the month was 1 already
+    assert (books["before"], books["after"]) == ({"currency": "EUR"}, {"currency": "CHF"})
+    assert books["entityId"] == str(relay.GlobalID("Organisation", str(org.id)))
+    customer = await ok(api, org, Role.FINANCE, CUSTOMER, {"input": {
+        "name": "Sales", "kind": "INTERNAL_DEPARTMENT"}}, "createCustomer")
+    [added] = await trail(api, org, entityKind="CUSTOMER")
+    assert added["entityId"] == customer["customer"]["id"]
+    assert added["after"] == {"name": "Sales", "kind": "INTERNAL_DEPARTMENT"}
+    await ok(api, org, Role.FINANCE, category, {"input": {"code": "cloud", "title": "Cloud"}},
+             "addCostCategory")
+    [coded] = await trail(api, org, entityKind="COST_CATEGORY")
+    assert (coded["action"], coded["after"]) == ("CREATED", {"code": "cloud", "title": "Cloud"})
+
+
 async def test_a_csv_import_is_one_event_by_the_operator(api: GraphQLClient, org: Org,
                                                          portfolio: Portfolio,
                                                          db: AsyncEngine) -> None:

@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('person_name', sa.String(length=200), nullable=False),
-    sa.Column('entity_kind', sa.Enum('SERVICE', 'REQUIREMENT', 'STAKEHOLDER_INPUT', 'BUDGET_LINE', 'COST_ENTRY', 'USAGE_RECORD', 'CHARGING_POLICY', 'APPROVAL_RULES', 'PLUGIN_SETTINGS', 'CONTRACTOR', 'PERSON', 'API_TOKEN', 'VOTE', name='auditentity', native_enum=False, length=32), nullable=False),
+    sa.Column('entity_kind', sa.Enum('SERVICE', 'REQUIREMENT', 'STAKEHOLDER_INPUT', 'BUDGET_LINE', 'COST_ENTRY', 'USAGE_RECORD', 'CHARGING_POLICY', 'APPROVAL_RULES', 'PLUGIN_SETTINGS', 'CONTRACTOR', 'PERSON', 'API_TOKEN', 'VOTE', 'ORGANISATION', 'CUSTOMER', 'COST_CATEGORY', name='auditentity', native_enum=False, length=32), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.Enum('CREATED', 'UPDATED', 'DELETED', 'IMPORTED', 'STAGE_CHANGED', 'ROLE_GRANTED', 'ROLE_REVOKED', 'DEACTIVATED', 'REACTIVATED', 'ROTATED', 'REVOKED', 'CAST', name='auditaction', native_enum=False, length=32), nullable=False),
     sa.Column('before', sa.JSON(), nullable=True),

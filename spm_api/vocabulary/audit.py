@@ -24,6 +24,10 @@ class AuditEntity(StrEnum):
     PERSON = "PERSON"
     API_TOKEN = "API_TOKEN"
     VOTE = "VOTE"
+    #: The organisation's books: its currency and fiscal year.
+    ORGANISATION = "ORGANISATION"
+    CUSTOMER = "CUSTOMER"
+    COST_CATEGORY = "COST_CATEGORY"
 
 
 class AuditAction(StrEnum):

@@ -33,6 +33,9 @@ ENTITY_TYPES: dict[AuditEntity, str] = {
     AuditEntity.PERSON: "Person",
     AuditEntity.API_TOKEN: "ApiToken",
     AuditEntity.VOTE: "Vote",
+    AuditEntity.ORGANISATION: "Organisation",
+    AuditEntity.CUSTOMER: "Customer",
+    AuditEntity.COST_CATEGORY: "CostCategory",
 }
 
 
