@@ -4,7 +4,7 @@ the trail (admins only).
 Domain commands call ``record`` (or ``record_changes``) once they know what changed;
 the event is added to the session, so it is flushed and committed with the change, or
 rolled back with it. Who acted is the command's ``Actor``; their name is read by the
-event's INSERT itself (a scalar subquery), so recording costs no extra statement.
+event's INSERT itself (a scalar subquery), so recording costs that INSERT and no read.
 """
 
 from __future__ import annotations
