@@ -20,19 +20,17 @@ from pathlib import Path
 
 import pytest
 import strawberry
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import spm_api.app
 from spm_api.app import create_app
 from spm_api.db import migrations
-from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
 from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
-from tests.support import GraphQLClient, Org, Portfolio, make_org, serve_api
+from tests.support import GraphQLClient, Org, Portfolio, empty_tables, make_org, serve_api
 
 # Every query the suite sends, through any app or server it starts, is answered by the
 # planned read path and by the executor, which must agree (PLAN_MISMATCH otherwise).
@@ -150,8 +148,7 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """The engine, with every table emptied after the test."""
     yield engine
     async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+        await empty_tables(connection)
 
 
 @pytest.fixture

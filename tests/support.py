@@ -8,13 +8,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 
+from spm_api.db.base import Base
 from spm_api.db.engine import create_session_factory
 from spm_api.domain.tenancy import create_organisation, create_person
 from spm_api.domain.tokens import issue_token
 from spm_api.vocabulary.enums import Role
+
+
+async def empty_tables(connection: AsyncConnection) -> None:
+    """Delete every row of every table. The audit trail refuses DELETE on PostgreSQL (a
+    trigger), so it is truncated there, as its owner would for retention."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name == "audit_event" and connection.dialect.name == "postgresql":
+            await connection.execute(text("TRUNCATE audit_event"))
+        else:
+            await connection.execute(delete(table))
 
 
 class GraphQLClient:

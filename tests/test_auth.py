@@ -43,6 +43,7 @@ ROOT_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         "serviceId": SERVICE_ID, "position": "OPPOSE", "comment": "x"}}),
     "transitionService": (TRANSITION, {"input": {
         "serviceId": SERVICE_ID, "to": "APPROVAL"}}),
+    "auditEvents": ("{ auditEvents { edges { node { id personName after } } } }", {}),
 }
 
 STATE = """

@@ -20,16 +20,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
 from spm_api.vocabulary.enums import Role
 from tests.conftest import REDIS_CHANNEL_PREFIX, REDIS_URL
-from tests.support import CREATE_SERVICE, Org, make_org
+from tests.support import CREATE_SERVICE, Org, empty_tables, make_org
 from tests.test_operations import samples, value
 from tests.ws import PROTOCOL, free_port
 
@@ -110,8 +109,7 @@ async def emptied_after(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(delete(table))
+            await empty_tables(connection)
         await engine.dispose()
 
 

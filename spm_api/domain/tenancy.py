@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.models import (
     BudgetLine,
@@ -19,6 +20,7 @@ from spm_api.models import (
     Service,
     Statement,
 )
+from spm_api.vocabulary.audit import AuditEntity
 from spm_api.vocabulary.enums import Role
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import currency_code
@@ -87,6 +89,8 @@ async def update_finance_settings(
         .with_for_update())
     if organisation is None:
         raise fail(ErrorCode.NOT_FOUND, "your organisation no longer exists")
+    fields = ("currency", "fiscal_year_start_month")
+    before = audit.fields_of(organisation, fields)
     if currency is not None:
         code = currency_code(currency, "currency")
         if code != organisation.currency and await _keeps_amounts(session, organisation.id):
@@ -99,6 +103,8 @@ async def update_finance_settings(
             raise fail(ErrorCode.VALIDATION, "the fiscal year starts in a month 1-12",
                        "fiscalYearStartMonth")
         organisation.fiscal_year_start_month = fiscal_year_start_month
+    audit.record_changes(session, actor, AuditEntity.ORGANISATION, organisation.id, before,
+                         audit.fields_of(organisation, fields))
     await session.flush()
     return organisation
 

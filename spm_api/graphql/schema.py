@@ -11,6 +11,7 @@ from spm_api.graphql.access.types import ApiTokenNode
 from spm_api.graphql.approvals.mutations import ApprovalsMutation
 from spm_api.graphql.approvals.queries import ApprovalsQuery
 from spm_api.graphql.approvals.subscriptions import ApprovalsSubscription
+from spm_api.graphql.audit.queries import AuditQuery
 from spm_api.graphql.core.documents import CheckedDocuments, document_checks
 from spm_api.graphql.core.execution import ExecutionContext
 from spm_api.graphql.core.extensions import (
@@ -103,7 +104,7 @@ NODE_TYPES = [
 @strawberry.type
 class Query(FinanceQuery, ReportsQuery, SourcingQuery, PortfolioQuery, ApprovalsQuery,
             ReviewsQuery, ReportingQuery, StrategyQuery, OrganisationQuery, AccessQuery,
-            MarketQuery):
+            MarketQuery, AuditQuery):
     """Every capability's root query fields."""
 
 

@@ -8,6 +8,7 @@ from spm_api.models.approval import (
     PluginSettings,
     Vote,
 )
+from spm_api.models.audit import AuditEvent
 from spm_api.models.finance import (
     BudgetLine,
     ChargeAdjustment,
@@ -56,6 +57,7 @@ __all__ = [
     "ApiToken",
     "ApprovalRound",
     "ApprovalRuleChoice",
+    "AuditEvent",
     "Baseline",
     "BudgetLine",
     "BusinessCaseYear",

@@ -11,11 +11,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import audit
 from spm_api.domain.access import tokens
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.reads import load_owned
 from spm_api.domain.tenancy import create_person
 from spm_api.models import ApiToken, Person, PersonRole
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.enums import Role
 from spm_api.vocabulary.errors import ErrorCode, fail
 
@@ -34,6 +36,9 @@ async def invite_person(session: AsyncSession, actor: Actor, *, name: str, email
     if not chosen:
         raise fail(ErrorCode.VALIDATION, "give the person at least one role", "roles")
     person = await create_person(session, actor.organisation_id, name, email, chosen)
+    audit.record(session, actor, AuditEntity.PERSON, person.id, AuditAction.CREATED,
+                 after={**audit.fields_of(person, ("name", "email")),
+                        "roles": audit.plain(chosen)})
     token, secret = await tokens.create_token(session, actor, person_id=person.id,
                                               name=token_name, expires_at=token_expires_at)
     return person, token, secret
@@ -47,7 +52,11 @@ async def grant_role(session: AsyncSession, actor: Actor, person_id: int, role: 
     held = await session.scalar(select(PersonRole.role).where(
         PersonRole.person_id == person.id, PersonRole.role == role))
     if held is None:
+        before = await _roles_of(session, person.id)
         session.add(PersonRole(person_id=person.id, role=role))
+        audit.record(session, actor, AuditEntity.PERSON, person.id, AuditAction.ROLE_GRANTED,
+                     before={"roles": audit.plain(before)},
+                     after={"roles": audit.plain(before | {role})})
         await session.flush()
     return person
 
@@ -58,8 +67,7 @@ async def revoke_role(session: AsyncSession, actor: Actor, person_id: int, role:
     role stays (deactivate them instead), and so does the last active admin's ADMIN."""
     actor.require(Permission.ADMINISTER)
     person = await load_owned(session, Person, actor.organisation_id, person_id, "personId")
-    held = set((await session.scalars(
-        select(PersonRole.role).where(PersonRole.person_id == person.id))).all())
+    held = await _roles_of(session, person.id)
     if role not in held:
         return person
     if role is Role.ADMIN:
@@ -69,7 +77,14 @@ async def revoke_role(session: AsyncSession, actor: Actor, person_id: int, role:
                    "another first, or deactivate the person", "role")
     await session.execute(delete(PersonRole).where(
         PersonRole.person_id == person.id, PersonRole.role == role))
+    audit.record(session, actor, AuditEntity.PERSON, person.id, AuditAction.ROLE_REVOKED,
+                 before={"roles": audit.plain(held)}, after={"roles": audit.plain(held - {role})})
     return person
+
+
+async def _roles_of(session: AsyncSession, person_id: int) -> set[Role]:
+    return set((await session.scalars(
+        select(PersonRole.role).where(PersonRole.person_id == person_id))).all())
 
 
 async def deactivate_person(session: AsyncSession, actor: Actor, person_id: int) -> Person:
@@ -81,6 +96,9 @@ async def deactivate_person(session: AsyncSession, actor: Actor, person_id: int)
     if person.deactivated_at is None:
         await _keep_an_admin(session, actor.organisation_id, person, "be deactivated")
         person.deactivated_at = utcnow()
+        audit.record(session, actor, AuditEntity.PERSON, person.id, AuditAction.DEACTIVATED,
+                     before={"deactivatedAt": None},
+                     after=audit.fields_of(person, ("deactivated_at",)))
         await session.flush()
     return person
 
@@ -91,6 +109,9 @@ async def reactivate_person(session: AsyncSession, actor: Actor, person_id: int)
     person = await load_owned(session, Person, actor.organisation_id, person_id, "personId",
                               for_update=True)
     if person.deactivated_at is not None:
+        audit.record(session, actor, AuditEntity.PERSON, person.id, AuditAction.REACTIVATED,
+                     before=audit.fields_of(person, ("deactivated_at",)),
+                     after={"deactivatedAt": None})
         person.deactivated_at = None
         await session.flush()
     return person

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.reads import Listing, load_owned
 from spm_api.domain.tokens import hash_token, new_secret
 from spm_api.models import ApiToken, Person
+from spm_api.vocabulary.audit import MASKED, AuditAction, AuditEntity
 from spm_api.vocabulary.enums import TokenStatus
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.validation import required_text
@@ -57,6 +59,9 @@ async def create_token(session: AsyncSession, actor: Actor, *, person_id: int, n
                      expires_at=expires_at)
     session.add(token)
     await session.flush()
+    audit.record(session, actor, AuditEntity.API_TOKEN, token.id, AuditAction.CREATED,
+                 after={"personId": person.id, "name": name,
+                        "expiresAt": audit.plain(expires_at), "secret": MASKED})
     return token, secret
 
 
@@ -86,8 +91,12 @@ async def rotate_token(session: AsyncSession, actor: Actor, token_id: int
         raise fail(ErrorCode.TOKEN_EXPIRED, "an expired token cannot be rotated; create a "
                    "new one", "tokenId")
     secret = new_secret()
+    before = {"secret": MASKED, "rotatedAt": audit.plain(token.rotated_at)}
     token.token_hash = hash_token(secret)
     token.rotated_at = utcnow()
+    audit.record(session, actor, AuditEntity.API_TOKEN, token.id, AuditAction.ROTATED,
+                 before=before,
+                 after={"secret": MASKED, "rotatedAt": audit.plain(token.rotated_at)})
     await session.flush()
     return token, secret
 
@@ -97,6 +106,9 @@ async def revoke_token(session: AsyncSession, actor: Actor, token_id: int) -> Ap
     token = await _managed(session, actor, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        audit.record(session, actor, AuditEntity.API_TOKEN, token.id, AuditAction.REVOKED,
+                     before={"revokedAt": None},
+                     after={"revokedAt": audit.plain(token.revoked_at)})
         await session.flush()
     return token
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import events
+from spm_api.domain import audit, events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import rounds as approval
 from spm_api.domain.portfolio.transitions import Move, move_service
 from spm_api.domain.reads import load_owned
 from spm_api.models import ApprovalRound, Service, StageChange, Vote
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.enums import ApprovalStatus, Decision
 from spm_api.vocabulary.stages import Stage
 from spm_api.vocabulary.validation import optional_text
@@ -52,6 +53,9 @@ async def cast_vote(
     )
     session.add(vote)
     await session.flush()
+    audit.record(session, actor, AuditEntity.VOTE, vote.id, AuditAction.CAST,
+                 after={"serviceId": service.id, "roundId": approval_round.id,
+                        **audit.fields_of(vote, ("decision", "comment"))})
     events.record(session, events.VoteCast(actor.organisation_id, vote.id, approval_round.id,
                                            service.id))
     evaluation = await approval.evaluate_round(session, plugins, service, approval_round)

@@ -9,11 +9,13 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import MAX_AMOUNT, books_of, check_category, require_open
 from spm_api.domain.finance.service_end import require_delivered
 from spm_api.domain.reads import Listing, load_owned
 from spm_api.models import CostEntry, Customer, Service, UsageRecord
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import Money
 from spm_api.vocabulary.periods import Period
@@ -67,6 +69,9 @@ async def record_cost(session: AsyncSession, actor: Actor, service_id: int, *,
                       source=required_text(source, "source", 200))
     session.add(entry)
     await session.flush()
+    audit.record(session, actor, AuditEntity.COST_ENTRY, entry.id, AuditAction.CREATED,
+                 after=audit.fields_of(entry, ("service_id", "booked_on", "category",
+                                               "amount", "description", "source")))
     return entry
 
 
@@ -87,6 +92,9 @@ async def record_usage(session: AsyncSession, actor: Actor, customer_id: int,
                          source=required_text(source, "source", 200))
     session.add(record)
     await session.flush()
+    audit.record(session, actor, AuditEntity.USAGE_RECORD, record.id, AuditAction.CREATED,
+                 after=audit.fields_of(record, ("customer_id", "service_id", "period",
+                                                "quantity", "unit", "source")))
     return record
 
 

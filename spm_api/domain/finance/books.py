@@ -10,8 +10,10 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.models import ClosedPeriod, CostCategory, Organisation
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import LARGEST, Money
 from spm_api.vocabulary.periods import Period
@@ -120,6 +122,8 @@ async def add_cost_category(session: AsyncSession, actor: Actor, code: str, titl
                             title=required_text(title, "title", 200))
     session.add(category)
     await session.flush()
+    audit.record(session, actor, AuditEntity.COST_CATEGORY, category.id, AuditAction.CREATED,
+                 after=audit.fields_of(category, ("code", "title")))
     return category
 
 

@@ -6,14 +6,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of, check_category
 from spm_api.domain.reads import load_owned
 from spm_api.models import BudgetLine, Service
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import Money
 from spm_api.vocabulary.periods import Period
 from spm_api.vocabulary.stages import CLOSED_STAGES
+
+#: What the audit trail records of a budget line.
+AUDITED_FIELDS = ("service_id", "period", "category", "amount")
 
 
 async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
@@ -35,6 +40,7 @@ async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
     line = await session.scalar(select(BudgetLine).where(
         BudgetLine.service_id == service.id, BudgetLine.period == str(month),
         BudgetLine.category == code))
+    before = None if line is None else audit.fields_of(line, AUDITED_FIELDS)
     if line is None:
         line = BudgetLine(organisation_id=actor.organisation_id, service_id=service.id,
                           period=str(month), category=code)
@@ -43,11 +49,23 @@ async def set_budget_line(session: AsyncSession, actor: Actor, service_id: int,
     line.updated_by_id = actor.person_id
     line.updated_at = utcnow()
     await session.flush()
+    after = audit.fields_of(line, AUDITED_FIELDS)
+    if before is None:
+        audit.record(session, actor, AuditEntity.BUDGET_LINE, line.id, AuditAction.CREATED,
+                     after=after)
+    else:
+        audit.record_changes(session, actor, AuditEntity.BUDGET_LINE, line.id, before, after)
     return line
 
 
 async def remove_budget_line(session: AsyncSession, actor: Actor, line_id: int) -> int:
     actor.require(Permission.MANAGE_FINANCE)
+    line = await session.scalar(select(BudgetLine).where(
+        BudgetLine.id == line_id, BudgetLine.organisation_id == actor.organisation_id))
+    if line is None:
+        raise fail(ErrorCode.NOT_FOUND, "no such budget line", "budgetLineId")
+    audit.record(session, actor, AuditEntity.BUDGET_LINE, line.id, AuditAction.DELETED,
+                 before=audit.fields_of(line, AUDITED_FIELDS))
     removed = await session.execute(delete(BudgetLine).where(
         BudgetLine.id == line_id, BudgetLine.organisation_id == actor.organisation_id))
     if removed.rowcount != 1:  # type: ignore[attr-defined]

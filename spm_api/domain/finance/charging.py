@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals.rounds import settings_by_plugin
 from spm_api.domain.finance.books import Books, books_of
@@ -37,6 +38,7 @@ from spm_api.plugins.contracts import (
 )
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.registry import builtin_default
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.errors import DomainError, ErrorCode, fail
 from spm_api.vocabulary.periods import Period
 
@@ -54,6 +56,7 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
         raise fail(ErrorCode.VALIDATION, "parameters must be a JSON object", "parameters")
     normalised = plugins.check(VALIDATE_PARAMETERS, model.strip(), parameters)
     policy = await session.get(ChargingPolicy, service.id)
+    before = None if policy is None else audit.fields_of(policy, ("model", "parameters"))
     if policy is None:
         policy = ChargingPolicy(service_id=service.id, organisation_id=actor.organisation_id)
         session.add(policy)
@@ -62,6 +65,13 @@ async def set_charging_policy(session: AsyncSession, actor: Actor, plugins: Plug
     policy.updated_by_id = actor.person_id
     policy.updated_at = utcnow()
     await session.flush()
+    after = audit.fields_of(policy, ("model", "parameters"))
+    if before is None:
+        audit.record(session, actor, AuditEntity.CHARGING_POLICY, service.id,
+                     AuditAction.CREATED, after=after, via=policy.model)
+    else:
+        audit.record_changes(session, actor, AuditEntity.CHARGING_POLICY, service.id,
+                             before, after, via=policy.model)
     return policy
 
 

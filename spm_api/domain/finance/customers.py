@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.models import Customer, UsageRecord
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.enums import CustomerKind
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.validation import required_text
@@ -23,6 +25,8 @@ async def create_customer(session: AsyncSession, actor: Actor, name: str,
     customer = Customer(organisation_id=actor.organisation_id, name=name, kind=kind)
     session.add(customer)
     await session.flush()
+    audit.record(session, actor, AuditEntity.CUSTOMER, customer.id, AuditAction.CREATED,
+                 after=audit.fields_of(customer, ("name", "kind")))
     return customer
 
 

@@ -15,10 +15,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
+from spm_api.domain import audit
+from spm_api.domain.actor import Actor
 from spm_api.domain.finance.accounting import period_of, quantity, unit
 from spm_api.domain.finance.books import Books, books_of, closed_periods, cost_categories
 from spm_api.domain.finance.service_end import ended_before
 from spm_api.models import CostEntry, Customer, Service, UsageRecord
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem
 from spm_api.vocabulary.money import Money
 from spm_api.vocabulary.periods import Period
@@ -158,9 +161,10 @@ async def _names(session: AsyncSession, model: type[Service] | type[Customer],
 
 
 async def import_costs(session: AsyncSession, organisation_id: int, text: str,
-                       source: str) -> int:
+                       source: str, actor: Actor | None = None) -> int:
     """Import cost entries (columns service, date, category, amount[, currency,
-    description]); returns how many were imported."""
+    description]); returns how many were imported. The audit trail records one event
+    for the file, by ``actor`` (the ``spm-api`` operator by default)."""
     books = await books_of(session, organisation_id, lock=True)
     services = await _names(session, Service, organisation_id)
     categories = await cost_categories(session, organisation_id)
@@ -184,7 +188,16 @@ async def import_costs(session: AsyncSession, organisation_id: int, text: str,
 
     values = _validated(read_csv(text, COST_COLUMNS), convert)
     await session.execute(insert(CostEntry), values)
+    _record_import(session, actor or Actor.operator(organisation_id), AuditEntity.COST_ENTRY,
+                   source, values)
     return len(values)
+
+
+def _record_import(session: AsyncSession, actor: Actor, entity: AuditEntity, source: str,
+                   values: list[dict[str, Any]]) -> None:
+    """Bulk inserts bypass the ORM: one event says how many rows came from where."""
+    audit.record(session, actor, entity, None, AuditAction.IMPORTED,
+                 after={"count": len(values), "source": source[:200]})
 
 
 def _source(source: str, row: Row) -> str:
@@ -201,8 +214,9 @@ def _cost_amount(books: Books, row: Row) -> Decimal:
 
 
 async def import_usage(session: AsyncSession, organisation_id: int, text: str,
-                       source: str) -> int:
-    """Import usage records (columns customer, service, period, quantity, unit)."""
+                       source: str, actor: Actor | None = None) -> int:
+    """Import usage records (columns customer, service, period, quantity, unit); one
+    audit event for the file, as ``import_costs``."""
     await books_of(session, organisation_id, lock=True)
     services = await _names(session, Service, organisation_id)
     ending = {service.id: service for service in await session.scalars(select(Service).where(
@@ -230,5 +244,7 @@ async def import_usage(session: AsyncSession, organisation_id: int, text: str,
 
     values = _validated(read_csv(text, USAGE_COLUMNS), convert)
     await session.execute(insert(UsageRecord), values)
+    _record_import(session, actor or Actor.operator(organisation_id),
+                   AuditEntity.USAGE_RECORD, source, values)
     return len(values)
 

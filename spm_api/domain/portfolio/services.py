@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db.base import utcnow
-from spm_api.domain import events
+from spm_api.domain import audit, events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.finance.books import books_of
 from spm_api.domain.portfolio.stage_history import serialise_stage_history
@@ -25,6 +25,7 @@ from spm_api.models import (
     StakeholderInput,
 )
 from spm_api.plugins.contracts import StageChanged
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.enums import InvestmentCategory, Necessity, Position
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.money import Money
@@ -36,6 +37,12 @@ from spm_api.vocabulary.validation import optional_text, required_text
 #: change request, reported as a deviation from the baseline. While the decision makers
 #: vote, the proposal they vote on stays as it is.
 REQUIREMENT_STAGES = frozenset({Stage.DEFINITION, Stage.ANALYSIS, Stage.CHARTERED, Stage.LIVE})
+
+#: What the audit trail records of a service's description (its stage: stage changes).
+AUDITED_FIELDS = ("name", "summary", "objectives", "owner_id", "investment_category",
+                  "estimated_cost", "expected_benefit")
+#: ... of a requirement.
+AUDITED_REQUIREMENT_FIELDS = ("service_id", "text", "necessity", "judgement_reason")
 
 
 
@@ -131,6 +138,8 @@ async def create_service(
     )
     session.add(change)
     await session.flush()
+    audit.record(session, actor, AuditEntity.SERVICE, service.id, AuditAction.CREATED,
+                 after={**audit.fields_of(service, AUDITED_FIELDS), "stage": service.stage})
     events.record(session, StageChanged(
         change_id=change.id, organisation_id=service.organisation_id, service_id=service.id,
         service_name=service.name, from_stage=None, to_stage=Stage.DEFINITION,
@@ -157,6 +166,7 @@ async def update_service(
     service = await load_owned(session, Service, actor.organisation_id, service_id, "serviceId")
     check_version(service, expected_version)
     _refuse_when_closed(service)
+    before = audit.fields_of(service, AUDITED_FIELDS)
     if name is not None:
         name = required_text(name, "name", 200)
         await _check_unique_name(session, actor, name, except_id=service.id)
@@ -179,6 +189,8 @@ async def update_service(
             service.estimated_cost = books.optional_cost(estimated_cost, "estimatedCost")
         if expected_benefit is not None:
             service.expected_benefit = books.optional_cost(expected_benefit, "expectedBenefit")
+    audit.record_changes(session, actor, AuditEntity.SERVICE, service.id, before,
+                         audit.fields_of(service, AUDITED_FIELDS))
     touch(service)
     await session.flush()
     return service
@@ -205,6 +217,8 @@ async def add_requirement(
     session.add(requirement)
     touch(service)
     await session.flush()
+    audit.record(session, actor, AuditEntity.REQUIREMENT, requirement.id, AuditAction.CREATED,
+                 after=audit.fields_of(requirement, AUDITED_REQUIREMENT_FIELDS))
     return requirement
 
 
@@ -229,10 +243,13 @@ async def assess_requirement(
             f"requirements are judged in ANALYSIS, not {service.stage.value}",
             "requirementId",
         )
+    before = audit.fields_of(requirement, AUDITED_REQUIREMENT_FIELDS)
     requirement.necessity = necessity
     requirement.judgement_reason = required_text(reason, "reason", 10_000)
     requirement.judged_by_id = actor.person_id
     requirement.judged_at = utcnow()
+    audit.record_changes(session, actor, AuditEntity.REQUIREMENT, requirement.id, before,
+                         audit.fields_of(requirement, AUDITED_REQUIREMENT_FIELDS))
     touch(service)
     await session.flush()
     return requirement
@@ -258,4 +275,7 @@ async def add_stakeholder_input(
     session.add(stakeholder_input)
     touch(service)
     await session.flush()
+    audit.record(session, actor, AuditEntity.STAKEHOLDER_INPUT, stakeholder_input.id,
+                 AuditAction.CREATED, after=audit.fields_of(
+                     stakeholder_input, ("service_id", "position", "comment")))
     return stakeholder_input

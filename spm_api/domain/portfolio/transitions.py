@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spm_api.domain import events
+from spm_api.domain import audit, events
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.approvals import baseline
 from spm_api.domain.approvals import rounds as approval
@@ -31,6 +31,7 @@ from spm_api.models import (
 )
 from spm_api.plugins.contracts import StageChanged
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.audit import AuditAction, AuditEntity
 from spm_api.vocabulary.enums import ApprovalStatus, Necessity
 from spm_api.vocabulary.errors import DomainError, ErrorCode, Problem, fail
 from spm_api.vocabulary.stages import NEXT_STAGES, Stage
@@ -235,6 +236,10 @@ async def move_service(move: Move, actor: Actor) -> tuple[Service, StageChange]:
     )
     move.session.add(change)
     await move.session.flush()
+    audit.record(move.session, actor, AuditEntity.SERVICE, service.id,
+                 AuditAction.STAGE_CHANGED, before={"stage": origin.value},
+                 after={"stage": move.to.value, "reason": change.reason,
+                        "stageChangeId": change.id})
     await _enter_and_leave(move, change)
     events.record(move.session, StageChanged(
         change_id=change.id, organisation_id=service.organisation_id, service_id=service.id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spm_api.db import secrets
+from spm_api.domain import audit
 from spm_api.domain.actor import Actor, Permission
 from spm_api.domain.reads import load_owned
 from spm_api.models import Contractor
 from spm_api.plugins.contracts import VALIDATE_CONTRACTOR_SETTINGS
 from spm_api.plugins.host import PluginHost
+from spm_api.vocabulary.audit import SECRET_NAME, AuditAction, AuditEntity
 from spm_api.vocabulary.errors import ErrorCode, fail
 from spm_api.vocabulary.validation import optional_text, required_text
 
@@ -38,6 +39,10 @@ async def register_contractor(session: AsyncSession, actor: Actor, plugins: Plug
                             integration=integration.strip(), settings=dict(settings))
     session.add(contractor)
     await session.flush()
+    audit.record(session, actor, AuditEntity.CONTRACTOR, contractor.id, AuditAction.CREATED,
+                 after=audit.masked({**audit.fields_of(contractor, ("name", "contact")),
+                                     "settings": audit.plain(contractor.settings)}),
+                 via=contractor.integration)
     return contractor
 
 
@@ -52,6 +57,7 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
     actor.require(Permission.MANAGE_SOURCING)
     contractor = await load_owned(session, Contractor, actor.organisation_id, contractor_id,
                                   "contractorId")
+    before = {"contact": contractor.contact, "settings": audit.plain(contractor.settings)}
     if settings is not None:
         if not isinstance(settings, Mapping):
             raise fail(ErrorCode.VALIDATION, "settings must be a JSON object", "settings")
@@ -59,6 +65,10 @@ async def update_contractor(session: AsyncSession, actor: Actor, plugins: Plugin
         contractor.settings = dict(settings)
     if contact is not None:
         contractor.contact = optional_text(contact, "contact", 2000)
+    audit.record_changes(session, actor, AuditEntity.CONTRACTOR, contractor.id, before,
+                         {"contact": contractor.contact,
+                          "settings": audit.plain(contractor.settings)},
+                         via=contractor.integration, mask=audit.masked)
     await session.flush()
     return contractor
 
@@ -70,9 +80,6 @@ async def contractors_of(session: AsyncSession, organisation_id: int) -> list[Co
         .order_by(Contractor.name)))
 
 
-#: Setting names whose values are credentials: never shown back in full.
-SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|api_?key|auth|private",
-                         re.IGNORECASE)
 #: How much of a credential is shown: its last characters, when it is long enough that
 #: they give nothing away.
 SHOWN_TAIL = 4
