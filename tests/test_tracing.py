@@ -5,8 +5,12 @@ plugin call; an error marks the span's status. Off (the default), nothing is ins
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -322,3 +326,23 @@ def test_traced_plans_run_the_same_steps() -> None:
     for name in ("answer", "root", "by_id", "children", "latest_rounds", "open_rounds"):
         assert getattr(TracedPlanRun, name) is not getattr(PlanRun, name)
         assert hasattr(PlanRun, name)
+
+
+def test_off_the_sdk_is_not_even_imported(tmp_path: Path) -> None:
+    """A process serving without an endpoint never loads the SDK's tracing nor an
+    exporter (redis-py loads OpenTelemetry's API for metrics of its own, when installed)."""
+    script = (
+        "import sys\n"
+        "from spm_api.app import create_app\n"
+        "from spm_api.settings import Settings\n"
+        f"app = create_app(Settings(database_url='sqlite+aiosqlite:///{tmp_path}/off.db',"
+        " plugins='', event_bus='memory'))\n"
+        "assert app.state.tracing is None\n"
+        "loaded = ('opentelemetry.sdk.trace', 'opentelemetry.exporter')\n"
+        "print(sorted(name for name in sys.modules if name.startswith(loaded)))\n")
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("OTEL_", "SPM_OTEL_"))}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=environment, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -41,6 +41,9 @@ TRACED_PATHS = frozenset({"/graphql"})
 _SPAN = "spm_span"
 #: Statement text kept on a span; longer text is cut (the full one is in the code).
 MAX_STATEMENT_CHARS = 2000
+#: ``SpanKind.CLIENT``, imported when the listeners are installed (OpenTelemetry is
+#: optional: nothing of it is imported while tracing is off).
+_CLIENT: list[Any] = []
 
 
 def active() -> Tracer | None:
@@ -123,15 +126,16 @@ class TraceRequests:
     it ended; an error answer or a failure marks its status."""
 
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
+        from opentelemetry.trace import SpanKind
+
         self.app = app
         self.tracer = tracer
+        self.kind = SpanKind.SERVER
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in TRACED_PATHS:
             await self.app(scope, receive, send)
             return
-        from opentelemetry.trace import SpanKind
-
         status = 500
 
         async def send_status(message: Message) -> None:
@@ -142,7 +146,7 @@ class TraceRequests:
 
         method = scope["method"]
         with self.tracer.start_as_current_span(
-                f"{method} {scope['path']}", kind=SpanKind.SERVER,
+                f"{method} {scope['path']}", kind=self.kind,
                 record_exception=False, set_status_on_exception=False,
                 attributes={"http.request.method": method,
                             "url.path": scope["path"]}) as span:
@@ -231,11 +235,9 @@ def _statement_started(connection: Any, _cursor: Any, statement: str, _parameter
     tracer = ACTIVE.get()
     if tracer is None:
         return
-    from opentelemetry.trace import SpanKind
-
     words = statement.lstrip().split(None, 1)
     opened = tracer.start_span(
-        words[0].upper() if words else "SQL", kind=SpanKind.CLIENT,
+        words[0].upper() if words else "SQL", kind=_CLIENT[0],
         attributes={"db.system.name": connection.dialect.name,
                     "db.query.text": statement[:MAX_STATEMENT_CHARS]})
     if context is not None:
@@ -273,8 +275,10 @@ def _statement_failed(exception_context: Any) -> None:
 def instrument(engine: AsyncEngine) -> None:
     """A span per statement of ``engine`` run inside a traced request (once, however
     many apps share the engine)."""
+    from opentelemetry.trace import SpanKind
     from sqlalchemy import event
 
+    _CLIENT[:] = [SpanKind.CLIENT]
     sync = engine.sync_engine
     if event.contains(sync, "before_cursor_execute", _statement_started):
         return
