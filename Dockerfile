@@ -28,7 +28,7 @@ COPY spm_api/ ./spm_api/
 COPY plugins/ ./plugins/
 
 # A plugin name that is not a directory with a pyproject.toml fails the build here.
-RUN set -eu; \
+RUN set -euf; \
     requirements=".[${EXTRAS}]"; \
     for plugin in ${PLUGINS}; do \
         test -f "plugins/${plugin}/pyproject.toml" \

@@ -44,7 +44,8 @@ class Reader:
 
     async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """The driver's raw rows of ``sql`` (positional ``parameters``), announced to
-        the session's statement listeners like any statement."""
+        the session's statement listeners like any statement: its start, and its end
+        (with the exception in the cursor's place when it failed), so traces time it."""
         dispatch = self.sync.dispatch
         announce = dispatch.before_cursor_execute
         if announce:  # statement counters, loggers and traces see these statements too
