@@ -17,9 +17,9 @@ EXAMPLE_PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 $(INSTALLED): pyproject.toml $(addsuffix pyproject.toml,$(EXAMPLE_PLUGINS))
 	@echo "==> Creating the virtual environment $(VENV) (once)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "==> Installing spm-api, its dependencies and the example plugins into $(VENV) (a minute or two the first time)"
+	@echo "==> Installing spm-api, its dependencies (PostgreSQL driver and OpenTelemetry included) and the example plugins into $(VENV) (a minute or two the first time)"
 	$(BIN)/python -m pip install --progress-bar off --upgrade pip
-	$(BIN)/python -m pip install --progress-bar off -e '.[dev,postgres]' $(addprefix -e ,$(EXAMPLE_PLUGINS))
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev,postgres,otel]' $(addprefix -e ,$(EXAMPLE_PLUGINS))
 	@touch $(INSTALLED)
 	@echo "==> Installed"
 

@@ -1,7 +1,7 @@
 """Benchmark: the canonical portfolio page, in process, on SQLite or PostgreSQL.
 
     .venv/bin/python bench/portfolio_page.py [--postgres | --database-url URL]
-        [--requests 200] [--sizes 10,50,100] [--profile 30] [--observability]
+        [--requests 200] [--sizes 10,50,100] [--profile 30] [--observability | --tracing]
 
 Seeds a demo organisation (100 services by default: enough for every page size) into a
 fresh database, then times, through the full ASGI stack (no network) and one request at
@@ -14,7 +14,8 @@ that both give the same answer. Prints requests/s, CPU per request and per leaf 
 statements per request and the size of the answer; with ``--profile N``, cProfile's N
 costliest functions on the 50-service page (per path), by own time. With
 ``--observability``, each page's CPU per request with metrics and JSON request lines on
-and off instead (two apps, alternating blocks of ten requests, in one process).
+and off instead (two apps, alternating blocks of ten requests, in one process); with
+``--tracing``, the same with OpenTelemetry traces on and off.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def count_leaves(value: Any) -> int:
 
 
 async def measure(url: str, requests: int, sizes: list[int], profile: int,
-                  observability: bool = False) -> dict[str, Any]:
+                  observability: bool = False, tracing: bool = False) -> dict[str, Any]:
     engine = create_engine(url)
     plugins = PluginHost.load(frozenset())
     async with create_session_factory(engine)() as session, session.begin():
@@ -129,8 +130,9 @@ async def measure(url: str, requests: int, sizes: list[int], profile: int,
                 "response_bytes": len(json.dumps(answers[mode])),
             })
 
-    if observability:
-        return await _observability(url, engine, plugins, headers, requests, sizes, clients)
+    if observability or tracing:
+        return await _observability(url, engine, plugins, headers, requests, sizes, clients,
+                                    tracing)
     for size in sizes:
         await timed(f"services(first: {size})", page(size), {})
     first = (await ask("off", page(1), {}))["data"]["services"]["edges"][0]["node"]["id"]
@@ -147,19 +149,56 @@ async def measure(url: str, requests: int, sizes: list[int], profile: int,
             **({"profile": profiles} if profiles else {})}
 
 
+class _EncodingExporter:
+    """What the OTLP exporter does with each batch of spans short of sending it: encode
+    it as the protobuf request (in the batching processor's thread, whose CPU the
+    process's time includes)."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        encode_spans(spans).SerializeToString()
+        self.spans += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+def _tracer_provider(exporter: _EncodingExporter) -> Any:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
+    return provider
+
+
 async def _observability(url: str, engine: Any, plugins: PluginHost, headers: dict[str, str],
-                         requests: int, sizes: list[int], clients: dict[str, Any]
-                         ) -> dict[str, Any]:
+                         requests: int, sizes: list[int], clients: dict[str, Any],
+                         tracing: bool = False) -> dict[str, Any]:
     """Each page on both paths, with metrics and JSON request lines on (``SPM_METRICS=
     true SPM_LOG_FORMAT=json``) and off (``SPM_METRICS=false SPM_LOG_FORMAT=text``), in
-    alternating blocks of ten requests in one process, so both see the same machine."""
+    alternating blocks of ten requests in one process, so both see the same machine.
+    With ``tracing``, OpenTelemetry traces on (a batching processor encoding every span
+    as OTLP does, then dropping it) and off instead, metrics at their default (on)."""
     for client in clients.values():
         await client.aclose()
     engines = {"on": create_engine(url), "off": create_engine(url)}  # SQL counted on one
+    exporter = _EncodingExporter()
+    providers = {"on": _tracer_provider(exporter) if tracing else None, "off": None}
     apps = {(ops, mode): create_app(Settings(
         database_url=url, plugins="", outbox_in_server=False, planned_reads=mode,
-        metrics=ops == "on", log_format="json" if ops == "on" else "text"),
-        engine=engines[ops], plugins=plugins)
+        metrics=tracing or ops == "on",
+        log_format="json" if ops == "on" and not tracing else "text"),
+        engine=engines[ops], plugins=plugins, tracer_provider=providers[ops])
         for ops in ("on", "off") for mode in ("off", "on")}
     http = {key: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                    base_url="http://bench") for key, app in apps.items()}
@@ -201,6 +240,11 @@ async def _observability(url: str, engine: Any, plugins: PluginHost, headers: di
         await one.dispose()
     await engine.dispose()
     plugins.close()
+    if tracing:
+        assert providers["on"] is not None
+        providers["on"].shutdown()  # the last batch encoded too
+        return {"backend": url.split(":", 1)[0], "requests": blocks * 10,
+                "tracing": results, "spans_exported": exporter.spans}
     return {"backend": url.split(":", 1)[0], "requests": blocks * 10,
             "observability": results, "fixed_cost": await _fixed_cost()}
 
@@ -276,6 +320,10 @@ def main() -> None:
                         help="instead: each page's CPU per request with metrics and JSON "
                              "request lines on and off, alternating in one process "
                              "(send stderr, the request lines, to /dev/null)")
+    parser.add_argument("--tracing", action="store_true",
+                        help="instead: each page's CPU per request with OpenTelemetry "
+                             "traces on (spans encoded as OTLP, not sent) and off, "
+                             "alternating in one process (needs the otel extra)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     cleanup = None
@@ -299,7 +347,7 @@ def main() -> None:
     try:
         migrations.upgrade(url)
         report = asyncio.run(measure(url, args.requests, sizes, args.profile,
-                                     args.observability))
+                                     args.observability, args.tracing))
         profiles = report.pop("profile", {})
         print(json.dumps(report, indent=2))
         for mode, lines in profiles.items():

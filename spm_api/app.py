@@ -35,7 +35,7 @@ from spm_api.graphql.core.websocket import TransportWSHandler, authenticate_conn
 from spm_api.graphql.planned import PlannedReads
 from spm_api.graphql.planned.events import EventPlans
 from spm_api.graphql.schema import build_schema
-from spm_api.observability import logs, metrics, sql
+from spm_api.observability import logs, metrics, sql, tracing
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
@@ -53,7 +53,7 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
-                 bus: EventBus, settings: Settings) -> None:
+                 bus: EventBus, settings: Settings, traced: bool = False) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.graphql_ws_legacy:
             protocols.append(GRAPHQL_WS_PROTOCOL)
@@ -72,7 +72,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.bus = bus
         self.planned = PlannedReads(
             schema, document_checks(settings),
-            settings.max_page_size, settings.document_cache_size, settings.planned_reads)
+            settings.max_page_size, settings.document_cache_size, settings.planned_reads,
+            traced)
         self.event_plans = (None if settings.planned_reads == "off" else EventPlans(
             schema._schema, settings.max_page_size, settings.planned_reads))
         self.persisted = PersistedOperations.from_settings(settings)
@@ -133,8 +134,11 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None,
-               plugins: PluginHost | None = None, bus: EventBus | None = None) -> Starlette:
-    """The application; its plugins are loaded once, here, and fail the start loudly."""
+               plugins: PluginHost | None = None, bus: EventBus | None = None,
+               tracer_provider: Any = None) -> Starlette:
+    """The application; its plugins are loaded once, here, and fail the start loudly.
+    Traces go to ``tracer_provider`` when given (tests), else where the settings say;
+    with neither, no tracing hook is installed."""
     settings = settings or get_settings()
     plugins = plugins or PluginHost.from_settings(settings)
     own_engine = engine is None
@@ -142,11 +146,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
                                      ping_idle_seconds=settings.database_ping_idle_seconds)
     if settings.metrics:
         sql.instrument(engine)
+    traces = (tracing.from_provider(tracer_provider) if tracer_provider is not None
+              else tracing.from_settings(settings))
+    if traces is not None:
+        tracing.instrument(engine)
     logs.install(settings.log_format)
     session_factory = create_session_factory(engine)
     own_bus = bus is None
     bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)
-    graphql = GraphQLApp(session_factory, plugins, bus, settings)
+    graphql = GraphQLApp(session_factory, plugins, bus, settings, traced=traces is not None)
     counters = rate_limits.make_counters(settings) if settings.rate_limits else None
     rate_limit = None if counters is None else rate_limits.middleware(
         settings, counters, session_factory, graphql.planned.graphql_schema)
@@ -183,6 +191,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await counters.close()
         if own_engine:
             await engine.dispose()
+        if traces is not None and tracer_provider is None:
+            traces.shutdown()  # the spans still batched go out
 
     app = Starlette(
         routes=[
@@ -198,6 +208,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metered=settings.metrics,
                                logged=settings.log_format == "json"),
+                    *([Middleware(tracing.TraceRequests, tracer=traces.tracer)]
+                      if traces is not None else []),
                     *protection.middleware(settings, rate_limit)],
     )
     app.state.settings = settings
@@ -206,4 +218,5 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.plugins = plugins
     app.state.bus = bus
     app.state.shutdown = stopping
+    app.state.tracing = traces
     return app

@@ -165,6 +165,16 @@ class Settings(BaseSettings):
     #: ``/readyz`` fails while the event bus is down. Off, a lost bus (Redis) only shows
     #: in the check: queries and mutations go on, subscribers resume from the history.
     ready_requires_event_bus: bool = True
+    #: Send OpenTelemetry traces (a span per request, statement, plugin call, loader
+    #: batch and plan step) over OTLP to this collector URL; unset, the standard
+    #: ``OTEL_EXPORTER_OTLP_ENDPOINT`` is used, and without either nothing is traced (and
+    #: nothing installed). Needs the ``otel`` extra (``pip install 'spm-api[otel]'``).
+    otel_exporter_otlp_endpoint: str | None = None
+    #: ``http/protobuf`` (port 4318) or ``grpc`` (port 4317); unset, the standard
+    #: ``OTEL_EXPORTER_OTLP_PROTOCOL`` or ``http/protobuf``.
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] | None = None
+    #: The ``service.name`` the spans carry (``OTEL_SERVICE_NAME`` wins when set).
+    otel_service_name: str = "spm-api"
 
     def event_bus_url(self) -> str:
         """The event bus as a URL broadcaster understands."""

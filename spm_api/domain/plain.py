@@ -44,13 +44,25 @@ class Reader:
 
     async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """The driver's raw rows of ``sql`` (positional ``parameters``), announced to
-        the session's statement listeners like any statement."""
-        announce = self.sync.dispatch.before_cursor_execute
-        if announce:  # statement counters and loggers see these statements too
+        the session's statement listeners like any statement: its start, and its end
+        (with the exception in the cursor's place when it failed), so traces time it."""
+        dispatch = self.sync.dispatch
+        announce = dispatch.before_cursor_execute
+        if announce:  # statement counters, loggers and traces see these statements too
             announce(self.sync, None, sql, parameters, None, False)
-        if self.postgresql:
-            return await self.driver.fetch(sql, *parameters)  # type: ignore[no-any-return]
-        return await self.driver.execute_fetchall(sql, parameters)  # type: ignore[no-any-return]
+        finished = dispatch.after_cursor_execute
+        try:
+            if self.postgresql:
+                rows: list[Any] = await self.driver.fetch(sql, *parameters)
+            else:
+                rows = await self.driver.execute_fetchall(sql, parameters)
+        except BaseException as error:
+            if finished:  # no cursor here: a failure is announced in its place
+                finished(self.sync, error, sql, parameters, None, False)
+            raise
+        if finished:
+            finished(self.sync, None, sql, parameters, None, False)
+        return rows
 
 
 async def reader(session: AsyncSession) -> Reader:

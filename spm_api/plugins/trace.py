@@ -1,6 +1,7 @@
 """``SPM_TRACE_PLUGINS``: one INFO line per call into plugin code (which plugin, which
 hook, how long, how it ended), so a slow or failing plugin can be found in the logs
-without a debugger."""
+without a debugger; inside a traced request (``observability.tracing``), a span per
+call too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from spm_api.observability import tracing
 from spm_api.observability.metrics import PLUGIN_CALLS, PLUGIN_SECONDS
 
 logger = logging.getLogger("spm_api.plugins")
@@ -35,15 +37,22 @@ class Trace:
         enabled); an exception leaving it, unless the caller said otherwise, is the
         outcome ``raised <type>``."""
         outcome = Outcome()
+        tracer = tracing.active()
+        span = None if tracer is None else tracer.start_span(
+            f"plugin {plugin} {hook}", attributes={"spm.plugin": plugin, "spm.hook": hook})
+        failure: BaseException | None = None
         started = time.perf_counter()
         try:
             yield outcome
         except BaseException as error:
+            failure = error
             if outcome.words == OK:
                 outcome.words = f"raised {type(error).__name__}"
             raise
         finally:
             seconds = time.perf_counter() - started
+            if span is not None:
+                tracing.end_call(span, outcome.words, OK, failure)
             PLUGIN_CALLS.labels(plugin, hook, "ok" if outcome.words == OK else "failed").inc()
             PLUGIN_SECONDS.labels(plugin, hook).observe(seconds)
             if self.enabled:

@@ -21,6 +21,7 @@ from spm_api.domain.approvals.rounds import ApprovalSetup
 from spm_api.domain.session import Session
 from spm_api.domain.stewardship.readings import Current
 from spm_api.domain.strategy.settings import Strategy
+from spm_api.observability import tracing
 from spm_api.vocabulary.enums import Role
 
 if TYPE_CHECKING:
@@ -364,4 +365,6 @@ class Loaders:
                     session=self._session, organisation_id=self._organisation_id, ids=keys
                 )
 
-        return DataLoader(load_fn=load)
+        tracer = tracing.active()
+        return DataLoader(load_fn=load if tracer is None
+                          else tracing.traced_batch(tracer, name, load))

@@ -17,6 +17,7 @@ from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import DocumentChecks
 from spm_api.graphql.planned.plan import NotPlannable, Plan, plan_of
 from spm_api.graphql.planned.run import PlanRun
+from spm_api.graphql.planned.traced import TracedPlanRun
 from spm_api.vocabulary.errors import DomainError
 
 log = logging.getLogger("spm_api.planned")
@@ -32,8 +33,10 @@ class PlannedReads:
     """Answers the queries it can plan; ``None`` hands a request to the executor."""
 
     def __init__(self, schema: Any, checks: DocumentChecks, max_page_size: int,
-                 cache_size: int, mode: str) -> None:
+                 cache_size: int, mode: str, traced: bool = False) -> None:
         self.graphql_schema = schema._schema
+        # Traced, a span per plan step; untraced, the plain run (nothing added).
+        self._run: type[PlanRun] = TracedPlanRun if traced else PlanRun
         self.checks = checks
         self.max_page_size = max_page_size
         self.mode = mode
@@ -73,7 +76,7 @@ class PlannedReads:
         if isinstance(coerced, list):  # variable errors: the executor reports them
             return None
         try:
-            data = await PlanRun(plan, context, self.graphql_schema, coerced,
+            data = await self._run(plan, context, self.graphql_schema, coerced,
                                  self.max_page_size, currency).answer()
         except NotPlannable:
             return None
