@@ -64,7 +64,12 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executed = super().execute_operation(serially)
         if self.is_awaitable(executed):
             executed = await executed
-        return executed if data is None else plans.compared(data, executed)
+        if data is None or plans.same(data, executed):
+            return executed
+        # Each read sees what is committed when it runs: the service may have moved on
+        # between the plan's read and the executor's. Written again now, it must agree.
+        again = await plans.data(plan, payload, self.context_value, self.variable_values)
+        return executed if again is None else plans.compared(again, executed)
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         response = super().build_response(data)

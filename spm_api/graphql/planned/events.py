@@ -113,9 +113,13 @@ class EventPlans:
         return data
 
     @staticmethod
-    def compared(planned: dict[str, Any], executed: ExecutionResult) -> ExecutionResult:
+    def same(planned: dict[str, Any] | None, executed: ExecutionResult) -> bool:
+        return not executed.errors and executed.data == planned
+
+    def compared(self, planned: dict[str, Any] | None, executed: ExecutionResult
+                 ) -> ExecutionResult:
         """The executor's result if the plan wrote the same, else ``PLAN_MISMATCH``."""
-        if not executed.errors and executed.data == planned:
+        if self.same(planned, executed):
             return executed
         log.error("planned event differs from the executor's: planned=%r executed=%r",
                   planned, executed.formatted)
