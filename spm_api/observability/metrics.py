@@ -70,6 +70,11 @@ EVENTS_DELIVERED = Counter("spm_events_delivered", "Subscription events queued f
 EVENTS_WRITTEN = Counter("spm_subscription_events_written", "Events of subscriptions the "
                          "planned read path can write: written by the plan (plan), or "
                          "handed to the executor (executor)", ["by"])
+DB_READS = Counter("spm_db_reads", "GraphQL queries over HTTP with a read replica set, by "
+                   "the database they read (replica, primary) and why: no_write (the "
+                   "reader wrote nothing the replica may lack), caught_up (it replayed "
+                   "the reader's write), behind, unreachable, unknown (the store of "
+                   "written positions did not answer)", ["database", "reason"])
 PLUGIN_CALLS = Counter("spm_plugin_calls", "Calls into plugin code by plugin, hook and "
                        "outcome (ok, failed)", ["plugin", "hook", "outcome"])
 PLUGIN_SECONDS = Histogram("spm_plugin_call_duration_seconds", "Time a call into plugin code "
