@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
@@ -88,17 +88,30 @@ def replica_settings(postgres_url: str, replica_url: str, **extra: Any) -> Setti
 
 
 @asynccontextmanager
-async def client(settings: Settings, engine: AsyncEngine, plugins: PluginHost
-                 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An API process of its own (its own replica engine and written positions)."""
+async def client(settings: Settings, engine: AsyncEngine, plugins: PluginHost,
+                 counted: list[str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """An API process of its own (its own replica engine and written positions);
+    ``counted`` gets ``primary`` or ``replica`` for each statement it runs."""
     bus = EventBus("memory://")
     app: Starlette = create_app(settings, engine=engine, plugins=plugins, bus=bus)
+    listeners: list[tuple[Any, Any]] = []
+    if counted is not None:
+        routing = app.state.routing
+        for name, on in (("primary", engine), *((("replica", routing.replica),)
+                                                 if routing else ())):
+            def count(*_: Any, name: str = name) -> None:
+                counted.append(name)
+            event.listen(on.sync_engine, "before_cursor_execute", count)
+            listeners.append((on.sync_engine, count))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://testserver") as http:
             yield http
     finally:
-        await close_routing(app.state.routing)
+        for target, listener in listeners:
+            event.remove(target, "before_cursor_execute", listener)
+        if app.state.routing is not None:
+            await close_routing(app.state.routing)
         await bus.disconnect()
 
 
@@ -182,6 +195,44 @@ async def test_queries_read_the_replica_and_writers_read_their_own_writes(
         assert await names(http, bystander) == {"Before", "After"}
         assert await names(http, writer) == {"Before", "After"}
         assert reads("replica", "caught_up") == caught_up + 1  # the writer's, once
+
+
+@pytest.mark.parametrize("planned_reads", ["on", "off"])
+async def test_a_query_runs_as_many_statements_with_a_replica_as_without(
+        planned_reads: str, replica: ReplicaCluster, replica_admin: asyncpg.Connection,
+        primary: AsyncEngine, postgres_url: str, plugins: PluginHost) -> None:
+    org = await make_org(primary, "acme")
+    database = postgres_url.rsplit("/", 1)[1]
+    alone = Settings(database_url=postgres_url, plugins="", event_bus="memory",
+                     planned_reads=planned_reads)
+    counted: list[str] = []
+    async with client(alone, primary, plugins, counted) as http:
+        response = await post(http, CREATE_SERVICE, org.token(Role.CONTRIBUTOR), {"input": {
+            "name": "Service Desk", "investmentCategory": "RUN", "objectives": "Desk"}})
+        assert "SPM-LSN" not in response.headers  # nothing asked of the primary either
+        counted.clear()
+        assert await names(http, org.token(Role.VIEWER)) == {"Service Desk"}
+        without = list(counted)
+    settings = replica_settings(postgres_url, replica.url(database), planned_reads=planned_reads)
+    async with client(settings, primary, plugins, counted) as http:
+        counted.clear()
+        assert await names(http, org.token(Role.VIEWER)) == {"Service Desk"}
+        bystander = list(counted)
+        lsn = await create(http, org, "Payroll")
+        await replayed_to(replica_admin, lsn)
+        counted.clear()
+        assert await names(http, org.token(Role.CONTRIBUTOR)) == {"Service Desk", "Payroll"}
+        writer = list(counted)
+        counted.clear()
+        assert await names(http, org.token(Role.CONTRIBUTOR)) == {"Service Desk", "Payroll"}
+        writer_again = list(counted)
+    assert set(without) == {"primary"}
+    # Authentication on the primary, the rest on the replica: no statement more.
+    assert len(bystander) == len(without) and "replica" in bystander
+    assert bystander.count("primary") == 1
+    # The writer's first query asks the replica how far it is, once.
+    assert writer.count("replica") == bystander.count("replica") + 1
+    assert writer_again == bystander
 
 
 async def test_with_positions_in_redis_every_process_reads_a_writers_own_write(
