@@ -34,6 +34,7 @@ from tests.conftest import REDIS_CHANNEL_PREFIX, REDIS_URL, require_redis
 from tests.servers import ReplicaCluster, allow_replication, cannot_run_as_postgres, free_port
 from tests.servers import require as require_server
 from tests.support import CREATE_SERVICE, Org, make_org
+from tests.ws import running, subscriber
 
 pytestmark = pytest.mark.postgres
 
@@ -308,3 +309,29 @@ async def test_a_replica_lost_while_in_use_falls_back_to_the_primary(
             assert reads("primary", "unreachable") == unreachable + 1
         finally:
             replica.start_again()
+
+
+async def test_a_mutation_over_a_websocket_is_read_back_over_http(
+        replica: ReplicaCluster, replica_admin: asyncpg.Connection, primary: AsyncEngine,
+        postgres_url: str, plugins: PluginHost) -> None:
+    org = await make_org(primary, "acme")
+    database = postgres_url.rsplit("/", 1)[1]
+    bus = EventBus("memory://")
+    app = create_app(replica_settings(postgres_url, replica.url(database)), engine=primary,
+                     plugins=plugins, bus=bus)
+    writer = org.token(Role.CONTRIBUTOR)
+    try:
+        async with running(app) as address, \
+                httpx.AsyncClient(base_url=f"http://{address}") as http:
+            await pause(replica_admin)
+            async with subscriber(address, writer) as socket:
+                await socket.subscribe(CREATE_SERVICE, {"input": {
+                    "name": "Over the socket", "investmentCategory": "RUN",
+                    "objectives": "Resolve incidents"}})
+                created = await socket.next_data()
+                assert created["createService"]["errors"] == []
+            assert await names(http, writer) == {"Over the socket"}
+            assert await names(http, org.token(Role.VIEWER)) == set()
+    finally:
+        await close_routing(app.state.routing)
+        await bus.disconnect()

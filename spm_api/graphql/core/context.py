@@ -156,8 +156,9 @@ class Context:
             return
         async with self._lock:
             self.written = await self.routing.wrote(self.session, self.actor.person_id)
-        if self.response is not None and hasattr(self.response, "headers"):
-            self.response.headers[LSN_HEADER] = self.written
+        request = self.request
+        if request is not None and request.scope.get("type") == "http":
+            self.response.headers[LSN_HEADER] = self.written  # not on a WebSocket
 
     @asynccontextmanager
     async def event_scope(self) -> AsyncIterator[Actor | None]:
