@@ -205,7 +205,7 @@ async def test_a_query_runs_as_many_statements_with_a_replica_as_without(
     org = await make_org(primary, "acme")
     database = postgres_url.rsplit("/", 1)[1]
     alone = Settings(database_url=postgres_url, plugins="", event_bus="memory",
-                     planned_reads=planned_reads)
+                     **{"planned_reads": planned_reads})
     counted: list[str] = []
     async with client(alone, primary, plugins, counted) as http:
         response = await post(http, CREATE_SERVICE, org.token(Role.CONTRIBUTOR), {"input": {
