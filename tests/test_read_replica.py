@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
@@ -200,12 +200,13 @@ async def test_queries_read_the_replica_and_writers_read_their_own_writes(
 
 @pytest.mark.parametrize("planned_reads", ["on", "off"])
 async def test_a_query_runs_as_many_statements_with_a_replica_as_without(
-        planned_reads: str, replica: ReplicaCluster, replica_admin: asyncpg.Connection,
-        primary: AsyncEngine, postgres_url: str, plugins: PluginHost) -> None:
+        planned_reads: Literal["on", "off"], replica: ReplicaCluster,
+        replica_admin: asyncpg.Connection, primary: AsyncEngine, postgres_url: str,
+        plugins: PluginHost) -> None:
     org = await make_org(primary, "acme")
     database = postgres_url.rsplit("/", 1)[1]
     alone = Settings(database_url=postgres_url, plugins="", event_bus="memory",
-                     **{"planned_reads": planned_reads})
+                     planned_reads=planned_reads)
     counted: list[str] = []
     async with client(alone, primary, plugins, counted) as http:
         response = await post(http, CREATE_SERVICE, org.token(Role.CONTRIBUTOR), {"input": {
