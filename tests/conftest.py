@@ -132,8 +132,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 #: The URLs that lead to the PgBouncer the session started (``pgbouncer_url``), and the
 #: database's own URL behind each: LISTEN/NOTIFY needs a connection of its own.
 PGBOUNCER_URLS: dict[str, str] = {}
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
-            pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PGBOUNCER = [pytest.param("pgbouncer", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
@@ -150,18 +150,17 @@ def pgbouncer_url(postgres_url: str) -> Iterator[str]:
         bouncer.stop()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The ``pgbouncer`` variant of the database runs only for tests marked
-    ``pgbouncer``: a representative core, not the whole suite a third time."""
-    dropped = [item for item in items
-               if "[pgbouncer" in item.nodeid and item.get_closest_marker("pgbouncer") is None]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        unwanted = set(map(id, dropped))
-        items[:] = [item for item in items if id(item) not in unwanted]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test using the database runs once per backend; those marked ``pgbouncer``
+    also through PgBouncer in transaction mode: a representative core, not the whole
+    suite a third time."""
+    if "database_url" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("pgbouncer") is not None
+        metafunc.parametrize("database_url", BACKENDS + (PGBOUNCER if marked else []),
+                             indirect=True, scope="session")
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest) -> str:
     """The URL of a migrated database; each test using it runs once per backend."""
     fixture = {"sqlite": "sqlite_url", "postgres": "postgres_url",
