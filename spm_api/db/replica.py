@@ -50,10 +50,6 @@ def parse_lsn(value: str | None) -> int | None:
         return None
 
 
-def format_lsn(position: int) -> str:
-    return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
-
-
 class PositionUnknown(Exception):
     """The store of written positions could not answer: the read goes to the primary."""
 
