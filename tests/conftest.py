@@ -132,8 +132,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 #: The URLs that lead to the PgBouncer the session started (``pgbouncer_url``), and the
 #: database's own URL behind each: LISTEN/NOTIFY needs a connection of its own.
 PGBOUNCER_URLS: dict[str, str] = {}
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-PGBOUNCER = [pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+BACKENDS: list[object] = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PGBOUNCER: list[object] = [pytest.param("pgbouncer", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
