@@ -212,19 +212,24 @@ class PgBouncer:
             "server_reset_query = DISCARD ALL",
             "server_reset_query_always = 1",
             "ignore_startup_parameters = extra_float_digits",
+            f"logfile = {self.directory / 'pgbouncer.log'}",
+            "log_connections = 0",
+            "log_disconnections = 0",
+            "log_stats = 0",
             "",
         ]))
         for path in (config, users):
             shutil.chown(path, "postgres", "postgres")
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         self.process = subprocess.Popen([binary, str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL,
                                         user="postgres" if os.geteuid() == 0 else None)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"pgbouncer exited: {error.strip()}")
+                log = self.directory / "pgbouncer.log"
+                said = log.read_text().strip() if log.exists() else ""
+                raise RuntimeError(f"pgbouncer exited ({self.process.returncode}): {said}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return
