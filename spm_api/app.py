@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from spm_api.db.engine import create_engine, create_session_factory
+from spm_api.db.replica import MemoryPositions, ReadRouting, RedisPositions
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
 from spm_api.graphql.core.documents import document_checks
@@ -53,7 +54,8 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], plugins: PluginHost,
-                 bus: EventBus, settings: Settings, traced: bool = False) -> None:
+                 bus: EventBus, settings: Settings, traced: bool = False,
+                 routing: ReadRouting | None = None) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.graphql_ws_legacy:
             protocols.append(GRAPHQL_WS_PROTOCOL)
@@ -70,6 +72,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.plugins = plugins
         self.bus = bus
+        self.routing = routing
+        #: The planned lane reads outside a transaction, except through PgBouncer: there
+        #: a statement prepared outside one may be run on another server connection.
+        self.autocommit_reads = not settings.database_pgbouncer
         self.planned = PlannedReads(
             schema, document_checks(settings),
             settings.max_page_size, settings.document_cache_size, settings.planned_reads,
@@ -119,7 +125,8 @@ class GraphQLApp(GraphQL[Context, None]):
             handed.request, handed.response = request, response
             return handed
         context = Context(self.session_factory, self.plugins, self.bus, request=request,
-                          response=response, event_plans=self.event_plans)
+                          response=response, event_plans=self.event_plans,
+                          routing=self.routing)
         # A WebSocket may also authenticate in connection_init (browsers cannot set
         # headers on one).
         await context.authenticate(request.headers.get("authorization"))
@@ -143,18 +150,25 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     plugins = plugins or PluginHost.from_settings(settings)
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url, echo=settings.echo_sql,
-                                     ping_idle_seconds=settings.database_ping_idle_seconds)
+                                     ping_idle_seconds=settings.database_ping_idle_seconds,
+                                     pgbouncer=settings.database_pgbouncer)
+    routing = read_routing(settings)
     if settings.metrics:
         sql.instrument(engine)
+        if routing is not None:
+            sql.instrument(routing.replica)
     traces = (tracing.from_provider(tracer_provider) if tracer_provider is not None
               else tracing.from_settings(settings))
     if traces is not None:
         tracing.instrument(engine)
+        if routing is not None:
+            tracing.instrument(routing.replica)
     logs.install(settings.log_format)
     session_factory = create_session_factory(engine)
     own_bus = bus is None
     bus = bus or EventBus(settings.event_bus_url(), settings.redis_channel_prefix)
-    graphql = GraphQLApp(session_factory, plugins, bus, settings, traced=traces is not None)
+    graphql = GraphQLApp(session_factory, plugins, bus, settings, traced=traces is not None,
+                         routing=routing)
     counters = rate_limits.make_counters(settings) if settings.rate_limits else None
     rate_limit = None if counters is None else rate_limits.middleware(
         settings, counters, session_factory, graphql.planned.graphql_schema)
@@ -193,6 +207,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await engine.dispose()
         if traces is not None and tracer_provider is None:
             traces.shutdown()  # the spans still batched go out
+        if routing is not None:
+            await close_routing(routing)
 
     app = Starlette(
         routes=[
@@ -217,6 +233,25 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.session_factory = session_factory
     app.state.plugins = plugins
     app.state.bus = bus
+    app.state.routing = routing
     app.state.shutdown = stopping
     app.state.tracing = traces
     return app
+
+
+def read_routing(settings: Settings) -> ReadRouting | None:
+    """The replica's engine and where written positions are kept, when a replica is set."""
+    if not settings.database_replica_url:
+        return None
+    replica = create_engine(settings.database_replica_url, echo=settings.echo_sql,
+                            ping_idle_seconds=settings.database_ping_idle_seconds,
+                            pgbouncer=settings.database_pgbouncer,
+                            connect_timeout=settings.database_replica_connect_timeout)
+    written = (RedisPositions(settings.redis_url, settings.redis_channel_prefix)
+               if settings.read_your_writes == "redis" else MemoryPositions())
+    return ReadRouting(replica, written, settings.database_replica_retry_seconds)
+
+
+async def close_routing(routing: ReadRouting) -> None:
+    await routing.close()
+    await routing.replica.dispose()

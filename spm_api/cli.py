@@ -68,7 +68,8 @@ def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run ``work(session)`` in one transaction against the configured database."""
 
     async def go() -> Any:
-        engine = create_engine(get_settings().database_url)
+        engine = create_engine(get_settings().database_url,
+                               pgbouncer=get_settings().database_pgbouncer)
         try:
             async with create_session_factory(engine)() as session, session.begin():
                 return await work(session)
@@ -102,7 +103,8 @@ def _serve(args: argparse.Namespace) -> None:
         _print_demo(_seed_demo(args.services, once=True), json_output=False)
         os.environ["SPM_DEMO_MODE"] = "true"  # read by the server process(es) it starts
         get_settings.cache_clear()
-    asyncio.run(preflight.check_database(settings.database_url))
+    asyncio.run(preflight.check_database(settings.database_url,
+                                         pgbouncer=settings.database_pgbouncer))
     asyncio.run(preflight.check_event_bus(settings))
     if args.demo:
         print(f"GraphiQL: http://{args.host}:{args.port}/graphql (opens with the demo "
@@ -164,7 +166,7 @@ def _outbox_run(args: argparse.Namespace) -> None:
     plugins = PluginHost.from_settings(settings)
 
     async def go() -> None:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pgbouncer=settings.database_pgbouncer)
         sessions = create_session_factory(engine)
         try:
             if args.once:
@@ -511,7 +513,7 @@ def _measurements_pull(args: argparse.Namespace) -> None:
     plugins = PluginHost.from_settings(settings)
 
     async def go() -> list[Any]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pgbouncer=settings.database_pgbouncer)
         try:
             async with create_session_factory(engine)() as session:
                 organisation_id = (await find_organisation(session, args.org)).id

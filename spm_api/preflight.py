@@ -14,10 +14,10 @@ from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings
 
 
-async def check_database(url: str) -> None:
+async def check_database(url: str, *, pgbouncer: bool = False) -> None:
     """The database at ``url`` answers and is migrated to the newest revision."""
     head = ScriptDirectory.from_config(migrations.alembic_config(url)).get_current_head()
-    engine = create_engine(url)
+    engine = create_engine(url, pgbouncer=pgbouncer)
     try:
         async with engine.connect() as connection:
             current = await connection.scalar(text("SELECT version_num FROM alembic_version"))

@@ -77,6 +77,25 @@ class Settings(BaseSettings):
     #: A pooled PostgreSQL connection idle this long is pinged before use (and replaced
     #: when the server dropped it); 0 pings before every use (three round trips).
     database_ping_idle_seconds: float = 1.0
+    #: A PostgreSQL streaming replica of ``database_url`` that GraphQL queries over HTTP
+    #: read from (mutations, what they return, subscriptions and authentication read the
+    #: primary); a person who just wrote reads the replica only once it has replayed
+    #: the write (``docs/operations.md``). Unset: everything reads the primary.
+    database_replica_url: str | None = None
+    #: Seconds opening a connection to the replica may take before the read goes to the
+    #: primary.
+    database_replica_connect_timeout: float = 2.0
+    #: After the replica could not be reached, seconds every read goes to the primary
+    #: before the replica is tried again.
+    database_replica_retry_seconds: float = 5.0
+    #: Where the position each person last wrote at is kept for other processes:
+    #: ``memory`` (this process only; other processes rely on the ``SPM-LSN`` header
+    #: clients echo) or ``redis`` (at ``redis_url``, shared by every process).
+    read_your_writes: Literal["memory", "redis"] = "memory"
+    #: ``database_url`` (and ``database_replica_url``) lead to PgBouncer in transaction
+    #: pooling mode: no prepared statement outlives its transaction. LISTEN/NOTIFY does
+    #: not pass such a PgBouncer: ``event_bus`` must then be ``redis`` or a direct URL.
+    database_pgbouncer: bool = False
     #: Distinct query documents whose parse and validation are kept for reuse.
     document_cache_size: int = 256
     #: Allocations (net of frees) between two young-generation collections of the
@@ -185,6 +204,11 @@ class Settings(BaseSettings):
         if choice == "redis":
             return self.redis_url
         if choice == "postgres":
+            if self.database_pgbouncer:
+                raise ValueError(
+                    "LISTEN/NOTIFY does not pass a PgBouncer in transaction mode "
+                    "(SPM_DATABASE_PGBOUNCER): set SPM_EVENT_BUS to redis or to the "
+                    "primary's own postgresql:// URL")
             return plain_postgres_url(self.database_url)
         if "://" in choice:
             return plain_postgres_url(choice) if choice.startswith("postgres") else choice

@@ -30,6 +30,8 @@ from spm_api.graphql.schema import build_schema
 from spm_api.plugins.host import PluginHost
 from spm_api.realtime.bus import EventBus
 from spm_api.settings import Settings, get_settings
+from tests.servers import PgBouncer, pgbouncer_missing
+from tests.servers import require as require_server
 from tests.support import GraphQLClient, Org, Portfolio, empty_tables, make_org, serve_api
 
 # Every query the suite sends, through any app or server it starts, is answered by the
@@ -125,20 +127,49 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+#: The URLs that lead to the PgBouncer the session started (``pgbouncer_url``), and the
+#: database's own URL behind each: LISTEN/NOTIFY needs a connection of its own.
+PGBOUNCER_URLS: dict[str, str] = {}
+BACKENDS: list[object] = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PGBOUNCER: list[object] = [pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(postgres_url: str) -> Iterator[str]:
+    """The session's PostgreSQL database through a PgBouncer in transaction mode."""
+    require_server(pgbouncer_missing())
+    bouncer = PgBouncer(postgres_url.rsplit("/", 1)[1])
+    bouncer.start()
+    PGBOUNCER_URLS[bouncer.url()] = postgres_url
+    try:
+        yield bouncer.url()
+    finally:
+        del PGBOUNCER_URLS[bouncer.url()]
+        bouncer.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test using the database runs once per backend; those marked ``pgbouncer``
+    also through PgBouncer in transaction mode: a representative core, not the whole
+    suite a third time."""
+    if "database_url" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("pgbouncer") is not None
+        metafunc.parametrize("database_url", BACKENDS + (PGBOUNCER if marked else []),
+                             indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest) -> str:
     """The URL of a migrated database; each test using it runs once per backend."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    fixture = {"sqlite": "sqlite_url", "postgres": "postgres_url",
+               "pgbouncer": "pgbouncer_url"}[request.param]
     url: str = request.getfixturevalue(fixture)
     return url
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, pgbouncer=database_url in PGBOUNCER_URLS)
     yield engine
     await engine.dispose()
 
@@ -154,10 +185,14 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Built-in plugins only, whatever happens to be installed, so outcomes are known;
-    an in-process event bus (the subscription tests choose theirs); every query the
-    planned read path answers is also run by the executor, and must agree."""
-    return Settings(database_url=database_url, debug=False, plugins="", event_bus="memory",
-                    planned_reads="check")
+    an in-process event bus (the subscription tests choose theirs), except through
+    PgBouncer: there LISTEN/NOTIFY on the database's own URL, as a deployment behind
+    PgBouncer would run it; every query the planned read path answers is also run by
+    the executor, and must agree."""
+    direct = PGBOUNCER_URLS.get(database_url)
+    return Settings(database_url=database_url, debug=False, plugins="",
+                    event_bus="memory" if direct is None else direct,
+                    planned_reads="check", database_pgbouncer=direct is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -25,6 +25,9 @@ from tests.support import (
     serve_api,
 )
 
+#: Run a third time through PgBouncer in transaction mode (tests/conftest.py).
+pytestmark = pytest.mark.pgbouncer
+
 SET_RULES = """
 mutation($rules: [String!]!) {
   setApprovalRules(input: {rules: $rules}) { rules errors { code field message } }

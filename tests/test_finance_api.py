@@ -16,7 +16,8 @@ from spm_api.models.portfolio import ImmutableRecordError
 from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, Portfolio
 
-pytestmark = pytest.mark.asyncio
+#: Also run through PgBouncer in transaction mode (tests/conftest.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.pgbouncer]
 
 CREATE_CUSTOMER = """
 mutation($input: CreateCustomerInput!) {

@@ -74,13 +74,16 @@ async def test_cors_opens_to_the_configured_origins_only(
         cors_api: httpx.AsyncClient) -> None:
     preflight = await cors_api.options("/graphql", headers={
         "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+        "Access-Control-Request-Headers": "authorization, content-type, spm-lsn"})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://app.example"
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    assert "spm-lsn" in preflight.headers["access-control-allow-headers"].lower()
     response = await cors_api.post("/graphql", json={"query": "{ __typename }"},
                                    headers={"Origin": "https://admin.example"})
     assert response.headers["access-control-allow-origin"] == "https://admin.example"
+    # A page may read a mutation's position to send it back (read replicas).
+    assert response.headers["access-control-expose-headers"].lower() == "spm-lsn"
     other = await cors_api.options("/graphql", headers={
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert other.status_code == 400

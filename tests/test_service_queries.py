@@ -23,6 +23,9 @@ from tests.support import (
     Portfolio,
 )
 
+#: Run a third time through PgBouncer in transaction mode (tests/conftest.py).
+pytestmark = pytest.mark.pgbouncer
+
 SERVICES = """
 query($filter: ServiceFilter, $orderBy: ServiceOrder, $first: Int, $after: String,
       $last: Int, $before: String) {

@@ -23,6 +23,9 @@ from spm_api.vocabulary.enums import Role
 from tests.support import GraphQLClient, Org, Portfolio
 from tests.ws import PROTOCOL, running, subscriber
 
+#: Run a third time through PgBouncer in transaction mode (tests/conftest.py).
+pytestmark = pytest.mark.pgbouncer
+
 STAGE_CHANGED = """
 subscription($filter: StageChangeFilter, $after: String) {
   stageChanged(filter: $filter, after: $after) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from sqlalchemy import event
@@ -21,22 +22,44 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False, ping_idle_seconds: float = 1.0
+def create_engine(url: str, *, echo: bool = False, ping_idle_seconds: float = 1.0,
+                  pgbouncer: bool = False, connect_timeout: float | None = None
                   ) -> AsyncEngine:
     """Engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. A pooled
     PostgreSQL connection idle for ``ping_idle_seconds`` or more is pinged before use
-    (replaced if the server dropped it); 0 pings before every use."""
+    (replaced if the server dropped it); 0 pings before every use. ``pgbouncer``: the
+    URL is a PgBouncer in transaction mode (``pgbouncer_connect_args``);
+    ``connect_timeout`` bounds opening a PostgreSQL connection (asyncpg's default: 60 s)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": 30}
-    elif ping_idle_seconds <= 0:
-        kwargs["pool_pre_ping"] = True
+    else:
+        connect_args: dict[str, Any] = pgbouncer_connect_args() if pgbouncer else {}
+        if connect_timeout is not None:
+            connect_args["timeout"] = connect_timeout
+        if connect_args:
+            kwargs["connect_args"] = connect_args
+        if ping_idle_seconds <= 0:
+            kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     elif ping_idle_seconds > 0:
         _ping_when_idle(engine, ping_idle_seconds)
     return engine
+
+
+def pgbouncer_connect_args() -> dict[str, Any]:
+    """A server connection behind PgBouncer's transaction pooling is another client's
+    after every transaction, so no statement may outlive one under a name another could
+    take: asyncpg's own statement cache (the planned path's raw reads) is off, and so is
+    SQLAlchemy's; the statements SQLAlchemy still prepares are named uniquely."""
+    return {"statement_cache_size": 0, "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name}
+
+
+def _unique_statement_name() -> str:
+    return f"__spm_{uuid.uuid4().hex}__"
 
 
 def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:

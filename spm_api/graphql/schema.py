@@ -19,6 +19,7 @@ from spm_api.graphql.core.extensions import (
     CodeDomainErrors,
     MaskUnexpectedErrors,
     NoteOperation,
+    ReadReplica,
 )
 from spm_api.graphql.finance.mutations import FinanceMutation
 from spm_api.graphql.finance.queries import FinanceQuery
@@ -131,6 +132,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # tokens, who may introspect), in caches the planned read path shares.
         lambda: CheckedDocuments(checks),
     ]
+    if settings.database_replica_url:
+        extensions.append(ReadReplica)
     if not settings.debug:
         extensions.append(MaskUnexpectedErrors)
     # Last, so that it sees the errors first: a domain refusal is coded, not masked.

@@ -81,6 +81,11 @@ CHARGING_RUN_SECONDS = Histogram("spm_charging_run_duration_seconds", "Time to c
                                  ["purpose"], buckets=LATENCY_BUCKETS)
 CHARGING_RUN_LINES = Counter("spm_charging_run_lines", "Charge lines the charging runs "
                              "computed", ["purpose"])
+DB_READS = Counter("spm_db_reads", "GraphQL queries over HTTP with a read replica set, by "
+                   "the database they read (replica, primary) and why: no_write (the "
+                   "reader wrote nothing the replica may lack), caught_up (it replayed "
+                   "the reader's write), behind, unreachable, unknown (the store of "
+                   "written positions did not answer)", ["database", "reason"])
 PLUGIN_CALLS = Counter("spm_plugin_calls", "Calls into plugin code by plugin, hook and "
                        "outcome (ok, failed)", ["plugin", "hook", "outcome"])
 PLUGIN_SECONDS = Histogram("spm_plugin_call_duration_seconds", "Time a call into plugin code "

@@ -22,6 +22,7 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
 
+from spm_api.db.replica import LSN_HEADER
 from spm_api.domain.tokens import authenticate_reader
 from spm_api.graphql.core.context import BEARER, Context
 from spm_api.graphql.core.text_input import nul_refusal
@@ -36,6 +37,8 @@ log = logging.getLogger("spm_api.planned")
 #: In the scope of a request the lane hands to the view: the context it authenticated
 #: (its read transaction and loaders), for the executor to answer in.
 HANDED_CONTEXT = "spm.context"
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+LSN_HEADER_BYTES = LSN_HEADER.encode()
 JSON_HEADERS = [(b"content-type", b"application/json")]
 STREAMING = (b"text/event-stream", b"multipart/mixed")
 
@@ -158,18 +161,22 @@ class PlannedHTTP:
         if not token:
             return None, None
         view = self.view
-        context = Context(view.session_factory, view.plugins, view.bus)
+        context = Context(view.session_factory, view.plugins, view.bus, routing=view.routing)
         handed = False
+        autocommit = view.autocommit_reads
         try:
             async with context.lock:
                 # A query's statements need no transaction: under READ COMMITTED each
                 # sees its own snapshot either way, so none is begun (nor ended).
-                await context.session.connection(
-                    execution_options={"isolation_level": "AUTOCOMMIT"})
+                if autocommit:
+                    await context.session.connection(execution_options=AUTOCOMMIT)
                 found = await authenticate_reader(context.session, token)
             context.authenticated(token, None if found is None else found[0])
             if found is None:
                 return None, None
+            if view.routing is not None:
+                echoed = _header(scope, LSN_HEADER_BYTES).decode("latin-1") or None
+                await context.read_replica(echoed, autocommit=autocommit)
             try:
                 data = await self.planned.data(plan, resolved, context, found[1])
             except PlanFailed:

@@ -20,7 +20,8 @@ def middleware(settings: Settings, rate_limit: Middleware | None = None
     if origins:  # closed by default: no CORS headers, browsers keep other origins out
         stack.append(Middleware(CORSMiddleware, allow_origins=origins,
                                 allow_methods=["GET", "POST"],
-                                allow_headers=["Authorization", "Content-Type"],
+                                allow_headers=["Authorization", "Content-Type", "SPM-LSN"],
+                                expose_headers=["SPM-LSN"],
                                 max_age=600))
     stack += [
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from spm_api.db.replica import LSN_HEADER, ReadRouting
 from spm_api.domain.actor import Actor
 from spm_api.domain.session import Session, SessionFactory
 from spm_api.domain.tokens import authenticate
@@ -64,7 +65,13 @@ class Context:
     event_plans: EventPlans | None = None
     #: When the bus message behind the event being written was published (0: none).
     published_at: float = 0.0
+    #: Where queries read when a replica is configured (None: the primary only).
+    routing: ReadRouting | None = None
+    #: Set by a mutation that committed: the primary's position after it (the
+    #: ``SPM-LSN`` response header).
+    written: str | None = None
     _token: str | None = None
+    _routed: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: Session | None = None
     _loaders: Loaders | None = None
@@ -124,6 +131,36 @@ class Context:
                     self.authenticated(token, await authenticate(self.session, token))
                     # End the read transaction so a mutation starts a fresh one.
                     await self.session.rollback()
+
+    async def read_replica(self, echoed: str | None, *, autocommit: bool = False) -> None:
+        """Answer this query from the replica when its routing allows (``echoed``: the
+        position the client sent back); decided once per request, before any field
+        reads. Authentication has read the primary already: a revoked token is
+        refused at once, whatever the replica's lag."""
+        routing = self.routing
+        if routing is None or self.actor is None or self._routed:
+            return
+        self._routed = True
+        async with self._lock:
+            session = await routing.session_for(self.actor.person_id, echoed,
+                                                autocommit=autocommit)
+            if session is None:
+                return
+            if self._session is not None:
+                await self._session.close()
+            self.forget_loaded()
+            self._session = session
+
+    async def note_written(self) -> None:
+        """After a mutation's commit: remember where the primary is for the writer (a
+        statement only when a replica is configured)."""
+        if self.routing is None or self.actor is None:
+            return
+        async with self._lock:
+            self.written = await self.routing.wrote(self.session, self.actor.person_id)
+        request = self.request
+        if request is not None and request.scope.get("type") == "http":
+            self.response.headers[LSN_HEADER] = self.written  # not on a WebSocket
 
     @asynccontextmanager
     async def event_scope(self) -> AsyncIterator[Actor | None]:

@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 from graphql import ASTValidationRule
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types.graphql import OperationType
 
+from spm_api.db.replica import LSN_HEADER
 from spm_api.graphql.core.limits import IntrospectionDisabled, IntrospectionNeedsToken
 from spm_api.observability.requests import current_request_id, note_operation
 from spm_api.vocabulary.errors import DomainError
@@ -29,6 +31,21 @@ class CloseSession(SchemaExtension):
             await self.execution_context.context.close()
         except Exception:  # the connection is discarded by the pool; the answer stands
             log.exception("closing the request's session failed")
+
+
+class ReadReplica(SchemaExtension):
+    """A query over HTTP reads the replica (when its routing allows), decided once its
+    operation is known and before any field resolves; mutations, their payloads and
+    subscriptions keep the primary. Installed only with a replica configured."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution_context = self.execution_context
+        context = execution_context.context
+        request = context.request
+        if (execution_context.operation_type is OperationType.QUERY and request is not None
+                and request.scope.get("type") == "http"):
+            await context.read_replica(request.headers.get(LSN_HEADER))
+        yield
 
 
 class NoteOperation(SchemaExtension):

@@ -33,5 +33,6 @@ async def run_mutation(
         except DomainError as error:
             return None, [UserError.from_problem(problem) for problem in error.problems]
     context.forget_loaded()
+    await context.note_written()
     await announce_committed(context.bus, context.plugins, committed)
     return result, []
