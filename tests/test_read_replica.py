@@ -18,12 +18,11 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import delete, event
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from spm_api.app import close_routing, create_app
-from spm_api.db.base import Base
 from spm_api.db.engine import create_engine
 from spm_api.db.replica import parse_lsn
 from spm_api.plugins.host import PluginHost
@@ -33,7 +32,7 @@ from spm_api.vocabulary.enums import Role
 from tests.conftest import REDIS_CHANNEL_PREFIX, REDIS_URL, require_redis
 from tests.servers import ReplicaCluster, allow_replication, cannot_run_as_postgres, free_port
 from tests.servers import require as require_server
-from tests.support import CREATE_SERVICE, Org, make_org
+from tests.support import CREATE_SERVICE, Org, empty_tables, make_org
 from tests.ws import running, subscriber
 
 pytestmark = pytest.mark.postgres
@@ -70,8 +69,7 @@ async def primary(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(postgres_url)
     yield engine
     async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+        await empty_tables(connection)
     await engine.dispose()
 
 
