@@ -29,6 +29,13 @@ def _database_url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
 
+def _pgbouncer() -> bool:
+    """Whether the URL leads to PgBouncer in transaction mode (no statement may outlive
+    its transaction): ``spm_api.db.migrations`` says, else the settings."""
+    told = config.attributes.get("pgbouncer")
+    return get_settings().database_pgbouncer if told is None else bool(told)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_database_url(),
@@ -55,7 +62,7 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_database_url())
+    engine = create_engine(_database_url(), pgbouncer=_pgbouncer())
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

@@ -23,7 +23,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from spm_api.db.engine import create_engine, create_session_factory
+from spm_api.db.engine import create_session_factory, engine_from_settings
 from spm_api.db.replica import MemoryPositions, ReadRouting, RedisPositions
 from spm_api.domain.sourcing import outbox
 from spm_api.graphql.core.context import Context
@@ -149,9 +149,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     settings = settings or get_settings()
     plugins = plugins or PluginHost.from_settings(settings)
     own_engine = engine is None
-    engine = engine or create_engine(settings.database_url, echo=settings.echo_sql,
-                                     ping_idle_seconds=settings.database_ping_idle_seconds,
-                                     pgbouncer=settings.database_pgbouncer)
+    engine = engine or engine_from_settings(settings)
     routing = read_routing(settings)
     if settings.metrics:
         sql.instrument(engine)
@@ -175,7 +173,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     stopping = shutdown.ShutdownState()
     readiness = Readiness(engine, settings.database_url, bus, plugins, stopping,
-                          settings.ready_requires_event_bus)
+                          settings.ready_requires_event_bus, routing)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -243,13 +241,12 @@ def read_routing(settings: Settings) -> ReadRouting | None:
     """The replica's engine and where written positions are kept, when a replica is set."""
     if not settings.database_replica_url:
         return None
-    replica = create_engine(settings.database_replica_url, echo=settings.echo_sql,
-                            ping_idle_seconds=settings.database_ping_idle_seconds,
-                            pgbouncer=settings.database_pgbouncer,
-                            connect_timeout=settings.database_replica_connect_timeout)
+    replica = engine_from_settings(settings, settings.database_replica_url,
+                                   connect_timeout=settings.database_replica_connect_timeout)
     written = (RedisPositions(settings.redis_url, settings.redis_channel_prefix)
                if settings.read_your_writes == "redis" else MemoryPositions())
-    return ReadRouting(replica, written, settings.database_replica_retry_seconds)
+    return ReadRouting(replica, written, settings.database_replica_retry_seconds,
+                       settings.database_replica_max_lag_seconds)
 
 
 async def close_routing(routing: ReadRouting) -> None:

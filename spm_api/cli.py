@@ -20,7 +20,7 @@ from typing import Any
 from spm_api import __version__
 from spm_api.db import migrations
 from spm_api.db.base import utcnow
-from spm_api.db.engine import create_engine, create_session_factory
+from spm_api.db.engine import create_session_factory, engine_from_settings
 from spm_api.failures import Unavailable, database_failure, ensure_port_free
 from spm_api.plugins.host import PluginHost
 from spm_api.plugins.manager import PluginLoadError
@@ -68,8 +68,7 @@ def _run_in_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run ``work(session)`` in one transaction against the configured database."""
 
     async def go() -> Any:
-        engine = create_engine(get_settings().database_url,
-                               pgbouncer=get_settings().database_pgbouncer)
+        engine = engine_from_settings(get_settings())
         try:
             async with create_session_factory(engine)() as session, session.begin():
                 return await work(session)
@@ -166,7 +165,7 @@ def _outbox_run(args: argparse.Namespace) -> None:
     plugins = PluginHost.from_settings(settings)
 
     async def go() -> None:
-        engine = create_engine(settings.database_url, pgbouncer=settings.database_pgbouncer)
+        engine = engine_from_settings(settings)
         sessions = create_session_factory(engine)
         try:
             if args.once:
@@ -513,7 +512,7 @@ def _measurements_pull(args: argparse.Namespace) -> None:
     plugins = PluginHost.from_settings(settings)
 
     async def go() -> list[Any]:
-        engine = create_engine(settings.database_url, pgbouncer=settings.database_pgbouncer)
+        engine = engine_from_settings(settings)
         try:
             async with create_session_factory(engine)() as session:
                 organisation_id = (await find_organisation(session, args.org)).id

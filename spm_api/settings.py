@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     #: A pooled PostgreSQL connection idle this long is pinged before use (and replaced
     #: when the server dropped it); 0 pings before every use (three round trips).
     database_ping_idle_seconds: float = 1.0
+    #: Connections each process keeps open to PostgreSQL (and to the replica), how many
+    #: more it may open under load, and seconds a request waits for one when all are in
+    #: use before it fails (``spm_db_pool_connections_waiting`` shows the queue).
+    database_pool_size: int = Field(default=5, ge=1)
+    database_pool_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout: float = Field(default=30.0, gt=0)
     #: A PostgreSQL streaming replica of ``database_url`` that GraphQL queries over HTTP
     #: read from (mutations, what they return, subscriptions and authentication read the
     #: primary); a person who just wrote reads the replica only once it has replayed
@@ -88,6 +95,10 @@ class Settings(BaseSettings):
     #: After the replica could not be reached, seconds every read goes to the primary
     #: before the replica is tried again.
     database_replica_retry_seconds: float = 5.0
+    #: A replica further behind the primary than this many seconds (when last asked, at
+    #: most once a second per process) is not read: queries go to the primary until it
+    #: catches up. 0: no limit.
+    database_replica_max_lag_seconds: float = Field(default=30.0, ge=0)
     #: Where the position each person last wrote at is kept for other processes:
     #: ``memory`` (this process only; other processes rely on the ``SPM-LSN`` header
     #: clients echo) or ``redis`` (at ``redis_url``, shared by every process).

@@ -205,6 +205,7 @@ async def test_a_query_runs_as_many_statements_with_a_replica_as_without(
     database = postgres_url.rsplit("/", 1)[1]
     alone = Settings(database_url=postgres_url, plugins="", event_bus="memory",
                      planned_reads=planned_reads)
+    # How far behind the replica is gets asked once a second besides: not counted here.
     counted: list[str] = []
     async with client(alone, primary, plugins, counted) as http:
         response = await post(http, CREATE_SERVICE, org.token(Role.CONTRIBUTOR), {"input": {
@@ -213,7 +214,8 @@ async def test_a_query_runs_as_many_statements_with_a_replica_as_without(
         counted.clear()
         assert await names(http, org.token(Role.VIEWER)) == {"Service Desk"}
         without = list(counted)
-    settings = replica_settings(postgres_url, replica.url(database), planned_reads=planned_reads)
+    settings = replica_settings(postgres_url, replica.url(database), planned_reads=planned_reads,
+                                database_replica_max_lag_seconds=0)
     async with client(settings, primary, plugins, counted) as http:
         counted.clear()
         assert await names(http, org.token(Role.VIEWER)) == {"Service Desk"}
@@ -266,6 +268,53 @@ async def test_mutations_and_their_payloads_read_the_primary(
         payload = response.json()["data"]["createService"]
         # Its stage history is read back after the commit: the replica has none of it.
         assert payload["service"]["stageChanges"] == [{"toStage": "DEFINITION"}]
+
+
+async def test_a_replica_further_behind_than_the_limit_is_not_read_until_it_catches_up(
+        replica: ReplicaCluster, replica_admin: asyncpg.Connection, primary: AsyncEngine,
+        postgres_url: str, plugins: PluginHost) -> None:
+    org = await make_org(primary, "acme")
+    bystander = org.token(Role.VIEWER)
+    database = postgres_url.rsplit("/", 1)[1]
+    settings = replica_settings(postgres_url, replica.url(database),
+                                database_replica_max_lag_seconds=0.3)
+    async with client(settings, primary, plugins) as http:
+        http_app: Any = http._transport.app  # type: ignore[attr-defined]
+        http_app.state.routing.lag_check_seconds = 0  # ask on every read, not once a second
+        await replayed_to(replica_admin, await create(http, org, "Before"))
+        ready = (await http.get("/readyz")).json()
+        assert ready["checks"]["replica"] == {"ok": True}
+        await pause(replica_admin)
+        lsn = await create(http, org, "After")
+        await asyncio.sleep(0.6)  # the write waits unreplayed past the limit
+
+        lagging = reads("primary", "lagging")
+        assert await names(http, bystander) == {"Before", "After"}  # the primary's
+        assert reads("primary", "lagging") == lagging + 1
+        assert (REGISTRY.get_sample_value("spm_db_replica_lag_seconds") or 0) > 0.3
+        response = await http.get("/readyz")
+        assert response.status_code == 200  # reads go to the primary meanwhile
+        told = response.json()["checks"]["replica"]
+        assert told["ok"] is False and told["blocking"] is False
+        assert "behind the primary" in told["reason"]
+
+        await replica_admin.execute("SELECT pg_wal_replay_resume()")
+        await replayed_to(replica_admin, lsn)
+        from_replica = reads("replica", "no_write")
+        assert await names(http, bystander) == {"Before", "After"}
+        assert reads("replica", "no_write") == from_replica + 1
+        assert (await http.get("/readyz")).json()["checks"]["replica"] == {"ok": True}
+
+
+async def test_an_unreachable_replica_is_told_by_readiness_without_blocking(
+        primary: AsyncEngine, postgres_url: str, plugins: PluginHost) -> None:
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/spm"
+    async with client(replica_settings(postgres_url, nowhere), primary, plugins) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 200, response.text
+    told = response.json()["checks"]["replica"]
+    assert told["ok"] is False and told["blocking"] is False
+    assert told["reason"].startswith("unreachable, reading the primary")
 
 
 async def test_an_unreachable_replica_falls_back_to_the_primary(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -17,19 +18,44 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from spm_api.db.pool import WaitCountingPool
+from spm_api.settings import Settings
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections a pool keeps, how many more it may open under load, and how
+    long a request waits for one before it fails."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 30.0
+
+
+def engine_from_settings(settings: Settings, url: str | None = None, **extra: Any
+                         ) -> AsyncEngine:
+    """The engine the settings describe for ``url`` (the primary's by default)."""
+    return create_engine(url or settings.database_url, echo=settings.echo_sql,
+                         ping_idle_seconds=settings.database_ping_idle_seconds,
+                         pgbouncer=settings.database_pgbouncer,
+                         pool=PoolLimits(settings.database_pool_size,
+                                         settings.database_pool_max_overflow,
+                                         settings.database_pool_timeout), **extra)
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
 def create_engine(url: str, *, echo: bool = False, ping_idle_seconds: float = 1.0,
-                  pgbouncer: bool = False, connect_timeout: float | None = None
-                  ) -> AsyncEngine:
+                  pgbouncer: bool = False, connect_timeout: float | None = None,
+                  pool: PoolLimits | None = None) -> AsyncEngine:
     """Engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. A pooled
     PostgreSQL connection idle for ``ping_idle_seconds`` or more is pinged before use
     (replaced if the server dropped it); 0 pings before every use. ``pgbouncer``: the
     URL is a PgBouncer in transaction mode (``pgbouncer_connect_args``);
-    ``connect_timeout`` bounds opening a PostgreSQL connection (asyncpg's default: 60 s)."""
+    ``connect_timeout`` bounds opening a PostgreSQL connection (asyncpg's default: 60 s);
+    ``pool`` sizes a PostgreSQL engine's pool (SQLAlchemy's defaults: 5 + 10, 30 s)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": 30}
@@ -41,6 +67,10 @@ def create_engine(url: str, *, echo: bool = False, ping_idle_seconds: float = 1.
             kwargs["connect_args"] = connect_args
         if ping_idle_seconds <= 0:
             kwargs["pool_pre_ping"] = True
+        kwargs["poolclass"] = WaitCountingPool
+        if pool is not None:
+            kwargs.update(pool_size=pool.size, max_overflow=pool.overflow,
+                          pool_timeout=pool.timeout)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _configure_sqlite)

@@ -8,17 +8,25 @@ from alembic.config import Config
 from spm_api.settings import get_settings
 
 
-def alembic_config(database_url: str | None = None) -> Config:
+def alembic_config(database_url: str | None = None, *, pgbouncer: bool | None = None
+                   ) -> Config:
+    """Alembic's configuration for ``database_url`` (the settings' by default), which
+    leads to PgBouncer in transaction mode when ``pgbouncer`` says so (by default: when
+    it is the settings' own URL and ``database_pgbouncer`` is set)."""
     settings = get_settings()
     config = Config(str(settings.alembic_dir.parent / "alembic.ini"))
     config.set_main_option("script_location", str(settings.alembic_dir))
-    config.attributes["database_url"] = database_url or settings.database_url
+    url = database_url or settings.database_url
+    config.attributes["database_url"] = url
+    config.attributes["pgbouncer"] = (settings.database_pgbouncer and url == settings.database_url
+                                      if pgbouncer is None else pgbouncer)
     return config
 
 
-def upgrade(database_url: str | None = None, revision: str = "head") -> None:
+def upgrade(database_url: str | None = None, revision: str = "head", *,
+            pgbouncer: bool | None = None) -> None:
     """Bring the database at ``database_url`` up to ``revision`` (blocking)."""
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, pgbouncer=pgbouncer), revision)
 
 
 def check(database_url: str | None = None) -> None:

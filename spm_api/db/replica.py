@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from spm_api.db.engine import create_session_factory
-from spm_api.observability.metrics import DB_READS
+from spm_api.observability.metrics import DB_READS, REPLICA_LAG_SECONDS
 
 log = logging.getLogger("spm_api.replica")
 
@@ -34,7 +34,19 @@ UNREACHABLE: tuple[type[BaseException], ...] = (OSError, TimeoutError, SQLAlchem
 
 _CURRENT = text("SELECT pg_current_wal_lsn()::text")
 _REPLAYED = text("SELECT pg_last_wal_replay_lsn()::text")
+#: Seconds the replica is behind: none while it has replayed all it received and is
+#: still streaming; else since the last transaction it replayed (an idle primary makes
+#: that an overestimate, which only sends reads to the primary until the next commit).
+_LAG = text("""
+SELECT CASE
+  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+       AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN 0
+  ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+END::float8
+""")
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+#: Seconds between two questions of how far behind the replica is, per process.
+LAG_CHECK_SECONDS = 1.0
 
 
 def parse_lsn(value: str | None) -> int | None:
@@ -139,14 +151,47 @@ class ReadRouting:
     behind the reader's own writes or cannot be reached."""
 
     def __init__(self, replica: AsyncEngine, written: WrittenPositions,
-                 retry_seconds: float = 5.0) -> None:
+                 retry_seconds: float = 5.0, max_lag_seconds: float = 0.0,
+                 lag_check_seconds: float = LAG_CHECK_SECONDS) -> None:
         self.replica = replica
         self.sessions = create_session_factory(replica)
         self.written = written
         self.retry_seconds = retry_seconds
+        self.max_lag_seconds = max_lag_seconds
+        self.lag_check_seconds = lag_check_seconds
         #: The furthest position the replica was seen to have replayed (it only moves on).
         self.replayed = 0
+        #: Seconds the replica was behind when last asked, and when that was.
+        self.lag = 0.0
+        self._lag_asked = -float("inf")
         self._down_until = 0.0
+
+    def lagging(self) -> str | None:
+        """Why the replica is not read for being too far behind, or None."""
+        if self.max_lag_seconds and self.lag > self.max_lag_seconds:
+            return (f"{self.lag:.1f} s behind the primary (more than "
+                    f"database_replica_max_lag_seconds = {self.max_lag_seconds:g})")
+        return None
+
+    async def measure_lag(self, session: AsyncSession) -> float:
+        """Ask the replica on ``session`` how far behind it is (kept in ``lag``)."""
+        self.lag = max(0.0, float(await session.scalar(_LAG) or 0.0))
+        self._lag_asked = time.monotonic()
+        REPLICA_LAG_SECONDS.set(self.lag)
+        return self.lag
+
+    async def problem(self) -> str | None:
+        """Why reads do not go to the replica now (unreachable, or too far behind), for
+        readiness; asks the replica afresh."""
+        session = self.sessions()
+        try:
+            await session.connection(execution_options=_AUTOCOMMIT)
+            await self.measure_lag(session)
+        except UNREACHABLE as error:
+            return f"unreachable, reading the primary: {error.__class__.__name__}"
+        finally:
+            await _close_quietly(session)
+        return self.lagging()
 
     async def wrote(self, session: AsyncSession, person_id: int) -> str:
         """After ``person_id``'s commit on ``session`` (the primary's): where the WAL
@@ -176,6 +221,12 @@ class ReadRouting:
         session = self.sessions()
         try:
             await session.connection(execution_options=_AUTOCOMMIT if autocommit else None)
+            if self.max_lag_seconds and now - self._lag_asked >= self.lag_check_seconds:
+                await self.measure_lag(session)
+            if self.lagging() is not None:
+                await session.close()
+                DB_READS.labels("primary", "lagging").inc()
+                return None
             if wanted is not None and wanted > self.replayed:
                 # Statements after this one see at least this much: replay only moves on.
                 self.replayed = max(self.replayed,

@@ -58,6 +58,14 @@ REQUEST_SQL_SECONDS = Histogram("spm_request_sql_duration_seconds", "Time one HT
                                 "spent in SQL statements", buckets=LATENCY_BUCKETS)
 POOL_IN_USE = Gauge("spm_db_pool_connections_in_use", "Database connections checked out of "
                     "the pool", multiprocess_mode="livesum")
+POOL_WAITING = Gauge("spm_db_pool_connections_waiting", "Requests waiting for a database "
+                     "connection from the pool (a new connection being opened included)",
+                     multiprocess_mode="livesum")
+POOL_WAIT_SECONDS = Histogram("spm_db_pool_wait_seconds", "Time to get a database "
+                              "connection from the pool", buckets=LATENCY_BUCKETS)
+REPLICA_LAG_SECONDS = Gauge("spm_db_replica_lag_seconds", "How far the read replica was "
+                            "behind the primary when last asked (0: it has replayed all "
+                            "it received)", multiprocess_mode="livemax")
 WS_CONNECTIONS = Gauge("spm_websocket_connections", "WebSocket connections open",
                        multiprocess_mode="livesum")
 SUBSCRIPTIONS = Gauge("spm_subscriptions", "Subscriptions running",
@@ -84,7 +92,8 @@ CHARGING_RUN_LINES = Counter("spm_charging_run_lines", "Charge lines the chargin
 DB_READS = Counter("spm_db_reads", "GraphQL queries over HTTP with a read replica set, by "
                    "the database they read (replica, primary) and why: no_write (the "
                    "reader wrote nothing the replica may lack), caught_up (it replayed "
-                   "the reader's write), behind, unreachable, unknown (the store of "
+                   "the reader's write), behind, lagging (further behind than "
+                   "database_replica_max_lag_seconds), unreachable, unknown (the store of "
                    "written positions did not answer)", ["database", "reason"])
 PLUGIN_CALLS = Counter("spm_plugin_calls", "Calls into plugin code by plugin, hook and "
                        "outcome (ok, failed)", ["plugin", "hook", "outcome"])

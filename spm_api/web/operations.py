@@ -1,6 +1,7 @@
 """What orchestrators and scrapers ask: ``/healthz`` (the process answers),
 ``/readyz`` (it can serve: database reachable and migrated to head, event bus
-connected, plugins loaded, not shutting down) and ``/metrics`` (Prometheus)."""
+connected, plugins loaded, not shutting down; a read replica's trouble is told without
+blocking, since reads then go to the primary) and ``/metrics`` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from spm_api.db import migrations
+from spm_api.db.replica import ReadRouting
 from spm_api.domain.sourcing import outbox
 from spm_api.observability import metrics
 from spm_api.plugins.host import PluginHost
@@ -41,6 +43,9 @@ class Readiness:
     plugins: PluginHost
     shutdown: ShutdownState
     require_event_bus: bool
+    #: The read replica, when one is set: its problems are told, never blocking (reads
+    #: go to the primary meanwhile).
+    routing: ReadRouting | None = None
     _scripts: ScriptDirectory | None = None
 
     def scripts(self) -> ScriptDirectory:
@@ -88,18 +93,31 @@ class Readiness:
 
     async def checks(self) -> dict[str, str | None]:
         """Each check's reason for failing, or None when it passes."""
-        database, bus = await asyncio.gather(self.database(), self.event_bus())
+        database, bus, replica = await asyncio.gather(
+            self.database(), self.event_bus(), self.replica())
         found: dict[str, str | None] = {
             "database": database,
             "event_bus": bus,
             "plugins": self.loaded_plugins(),
             "shutdown": "shutting down" if self.shutdown.draining else None,
         }
+        if self.routing is not None:
+            found["replica"] = replica
         return found
+
+    async def replica(self) -> str | None:
+        if self.routing is None:
+            return None
+        try:
+            async with asyncio.timeout(CHECK_SECONDS):
+                return await self.routing.problem()
+        except Exception as error:  # a check that fails is a reason like any other
+            return _said(error)
 
     async def readyz(self, _request: Request) -> Response:
         checks = await self.checks()
         blocking = {name: reason for name, reason in checks.items() if reason is not None
+                    and name != "replica"
                     and (name != "event_bus" or self.require_event_bus)}
         body: dict[str, Any] = {
             "status": "unavailable" if blocking else "ok",
